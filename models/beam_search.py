@@ -1,0 +1,109 @@
+"""Batched beam search: all posts and all beams in one flat [posts x beams] tensor.
+
+A hashtag is 1..max_len words followed by </s>; its score is log P(words, </s>). A
+hypothesis that emits </s> is finished and leaves the beam (its slot scores -inf), as in
+OpenNMT-py. A post is dropped from the tensors as soon as its n-best finished hashtags
+all score at least as high as its best live hypothesis: log-probabilities only fall, so
+nothing later could enter its top n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from models.network import HashtagGenerator
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    tokens: tuple[int, ...]  # word ids, </s> excluded
+    score: float  # log-probability of the words and the closing </s>
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    bos: int
+    eos: int
+    never: tuple[int, ...]  # ids never generated (<unk>, <pad>, <s>)
+
+
+def _kth_best(hyps: list[Hypothesis], k: int) -> float:
+    if len(hyps) < k:
+        return float("-inf")
+    return sorted((h.score for h in hyps), reverse=True)[k - 1]
+
+
+@torch.inference_mode()
+def beam_search(
+    model: HashtagGenerator,
+    inputs: tuple[Tensor, Tensor, Tensor, Tensor],
+    specials: SpecialIds,
+    beam_size: int,
+    max_len: int,
+    n_best: int,
+) -> list[list[Hypothesis]]:
+    """Top `n_best` distinct hashtags per post, best first."""
+    model.eval()
+    enc = model.encode(*inputs)
+    posts = enc.memory.size(0)
+    k = beam_size
+    device = enc.memory.device
+    rows = torch.arange(posts, device=device).repeat_interleave(k)
+    enc = enc.select(rows)
+    state = enc.init_state
+    # Only the first beam of each post starts alive, so the first step yields k distinct words.
+    scores = torch.full((posts, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0
+    seqs = torch.empty((posts * k, 0), dtype=torch.long, device=device)
+    tokens = torch.full((posts * k,), specials.bos, dtype=torch.long, device=device)
+    live_posts = torch.arange(posts, device=device)
+    finished: list[list[Hypothesis]] = [[] for _ in range(posts)]
+    never = torch.tensor(specials.never, dtype=torch.long, device=device)
+
+    for step in range(1, max_len + 2):
+        log_probs, state = model.step(tokens, state, enc)
+        vocab = log_probs.size(1)
+        log_probs[:, never] = float("-inf")
+        if step == 1:
+            log_probs[:, specials.eos] = float("-inf")  # no empty hashtag
+        if step == max_len + 1:
+            eos_col = log_probs[:, specials.eos].clone()
+            log_probs.fill_(float("-inf"))
+            log_probs[:, specials.eos] = eos_col
+        n = live_posts.numel()
+        candidates = (scores.view(-1, 1) + log_probs).view(n, k * vocab)
+        top_scores, top_index = candidates.topk(k, dim=1)
+        origin = (torch.arange(n, device=device)[:, None] * k + top_index // vocab).view(-1)
+        words = (top_index % vocab).view(-1)
+        seqs = torch.cat([seqs.index_select(0, origin), words[:, None]], dim=1)
+        state = state.index_select(0, origin)
+
+        ended = (words.view(n, k) == specials.eos) & torch.isfinite(top_scores)
+        for post_row, beam in ended.nonzero().tolist():
+            flat = post_row * k + beam
+            finished[int(live_posts[post_row])].append(
+                Hypothesis(tuple(seqs[flat, :-1].tolist()), float(top_scores[post_row, beam]))
+            )
+        scores = top_scores.masked_fill(ended, float("-inf"))
+
+        best_live = scores.max(dim=1).values.tolist()
+        keep = [
+            best_live[i] != float("-inf") and _kth_best(finished[int(p)], n_best) < best_live[i]
+            for i, p in enumerate(live_posts.tolist())
+        ]
+        if not any(keep):
+            break
+        if not all(keep):
+            kept = torch.tensor(keep, device=device).nonzero()[:, 0]
+            flat_rows = (kept[:, None] * k + torch.arange(k, device=device)).view(-1)
+            enc = enc.select(flat_rows)
+            state = state.index_select(0, flat_rows)
+            seqs = seqs.index_select(0, flat_rows)
+            scores = scores.index_select(0, kept)
+            live_posts = live_posts.index_select(0, kept)
+        tokens = seqs[:, -1]
+
+    return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]

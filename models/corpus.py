@@ -1,0 +1,125 @@
+"""Training/evaluation examples and the readers that build them from corpora on disk."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.text import MENTION, URL, detect_lang, split_labels, tokenize
+from schemas.posts import InvalidPost, Post, from_twitter_v1
+
+
+@dataclass(frozen=True)
+class Example:
+    """A target post, its conversation (replies concatenated in time order) and gold hashtags."""
+
+    post: list[str]
+    conv: list[str]
+    tags: list[list[str]]
+    lang: str
+
+
+def load_weibo(directory: Path, start: int = 0, stop: int | None = None) -> list[Example]:
+    """Lines [start, stop) of the aligned post.txt / conv.txt / tag.txt files (already segmented)."""
+    files = [directory / name for name in ("post.txt", "conv.txt", "tag.txt")]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"Weibo-style data needs post.txt, conv.txt and tag.txt; missing: {missing}")
+    posts, convs, tags = (f.read_text(encoding="utf-8").split("\n") for f in files)
+    count = min(len(posts), len(convs), len(tags))
+    examples = []
+    for post, conv, tag_line in list(zip(posts, convs, tags))[:count][start:stop]:
+        gold = [t.split() for t in tag_line.split(";") if t.strip()]
+        if post.strip() and gold:
+            examples.append(Example(post=post.split(), conv=conv.split(), tags=gold, lang="zh"))
+    return examples
+
+
+def open_text(path: Path) -> Iterator[str]:
+    """Lines of a text file, gzip-compressed when the name ends in .gz."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        yield from handle
+
+
+def read_tweets(path: Path) -> list[Post]:
+    """Twitter v1.1 JSON lines -> posts. A broken line stops the read with its line number."""
+    posts = []
+    for number, line in enumerate(open_text(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            posts.append(from_twitter_v1(json.loads(line)))
+        except (json.JSONDecodeError, InvalidPost) as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from exc
+    return posts
+
+
+def assemble_threads(posts: Iterable[Post]) -> list[tuple[Post, list[Post]]]:
+    """Group posts into (root, replies in (created_at, id) order), following parent links to any depth.
+
+    Replies whose chain leads to a post that is not present are left out.
+    """
+    by_id = {p.id: p for p in posts}
+    roots: dict[str, str | None] = {}
+
+    def root_of(post_id: str) -> str | None:
+        path = []
+        current: str | None = post_id
+        while current is not None and current not in roots:
+            post = by_id.get(current)
+            if post is None:
+                break
+            path.append(current)
+            if post.parent_id is None:
+                roots[current] = current
+                break
+            current = post.parent_id
+        found = roots.get(current) if current is not None else None
+        for node in path:
+            roots[node] = found
+        return found
+
+    threads: dict[str, list[Post]] = {p.id: [] for p in by_id.values() if p.parent_id is None}
+    for post in by_id.values():
+        root = root_of(post.id)
+        if post.parent_id is not None and root is not None:
+            threads[root].append(post)
+    return [
+        (by_id[root], sorted(replies, key=lambda p: (p.created_at, p.id)))
+        for root, replies in sorted(threads.items(), key=lambda item: (by_id[item[0]].created_at, item[0]))
+    ]
+
+
+def reply_tokens(replies: Sequence[str], lang: str) -> list[str]:
+    """The conversation: tokens of each reply in order, skipping replies with no content."""
+    conv: list[str] = []
+    for reply in replies:
+        tokens = tokenize(reply, lang)
+        if any(t not in (MENTION, URL) for t in tokens):
+            conv.extend(tokens)
+    return conv
+
+
+def thread_example(post_text: str, replies: Sequence[str], lang: str | None = None) -> Example:
+    """An example from raw texts: edge hashtags of the post become the gold labels."""
+    lang = lang or detect_lang(post_text)
+    labelled = split_labels(post_text, lang)
+    return Example(post=labelled.tokens, conv=reply_tokens(replies, lang), tags=labelled.hashtags, lang=lang)
+
+
+def post_lang(post: Post) -> str:
+    return "zh" if post.lang in ("zh", "zh-cn", "zh-tw") else detect_lang(post.text)
+
+
+def load_tweet_threads(path: Path, labelled_only: bool = True) -> list[Example]:
+    """Examples from a JSONL(.gz) of v1.1 tweets: one per source tweet, retweets left out."""
+    examples = []
+    for root, replies in assemble_threads(p for p in read_tweets(path) if not p.is_retweet):
+        example = thread_example(root.text, [r.text for r in replies], post_lang(root))
+        if example.post and (example.tags or not labelled_only):
+            examples.append(example)
+    return examples

@@ -1,0 +1,64 @@
+"""Score a model on examples with the paper's metrics; keep its predictions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from models.corpus import Example
+from models.metrics import Scores, score
+from models.predictor import HashtagPredictor, RankedHashtag
+
+TABLE_COLUMNS = (
+    ("F1@1", "f1_at_1"),
+    ("F1@5", "f1_at_5"),
+    ("MAP@5", "map_at_5"),
+    ("RG-1", "rouge_1"),
+    ("RG-SU4", "rouge_su4"),
+)
+
+
+@dataclass
+class Evaluation:
+    scores: Scores
+    predictions: list[list[RankedHashtag]]
+
+
+def evaluate(predictor: HashtagPredictor, examples: Sequence[Example], progress: bool = True) -> Evaluation:
+    chunk = predictor.batch_size * 4
+    predictions: list[list[RankedHashtag]] = []
+    with tqdm(total=len(examples), desc="evaluate", unit="post", disable=not progress) as bar:
+        for start in range(0, len(examples), chunk):
+            part = examples[start : start + chunk]
+            predictions.extend(predictor.predict_examples(part))
+            bar.update(len(part))
+    lang = examples[0].lang if examples else "en"
+    ranked = [[h.tag for h in p] for p in predictions]
+    golds = [[" ".join(t) for t in ex.tags] for ex in examples]
+    return Evaluation(score(ranked, golds, lang), predictions)
+
+
+def format_table(rows: Sequence[tuple[str, Scores]]) -> str:
+    """A Markdown table, scores in percent as in the paper."""
+    header = "| model | posts | " + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(TABLE_COLUMNS) + 2)]
+    for name, s in rows:
+        values = " | ".join(f"{100 * getattr(s, field):.2f}" for _, field in TABLE_COLUMNS)
+        lines.append(f"| {name} | {s.posts} | {values} |")
+    return "\n".join(lines)
+
+
+def write_predictions(path: Path, examples: Sequence[Example], predictions: Sequence[Sequence[RankedHashtag]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for ex, preds in zip(examples, predictions):
+            record = {
+                "post": " ".join(ex.post),
+                "gold": [" ".join(t) for t in ex.tags],
+                "predicted": [{"tag": p.tag, "score": round(p.score, 4)} for p in preds],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")

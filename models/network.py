@@ -1,0 +1,222 @@
+"""The hashtag generator of the paper (section 2) and its ablation variants (Table 6).
+
+Two Bi-GRU encoders (post, conversation), bi-attention between them with a bilinear
+score h_p W h_c, a merge layer tanh(W[h; r] + b) on each side, and a GRU decoder with
+bilinear global attention over the memory [v_p; v_c]:  P(y_t) = softmax(W_v [s_t; c_t] + b_v).
+
+Variants are switches of the same module, not copies:
+  full            memory [v_p; v_c]
+  post_att        memory v_p (bi-attention computed, decoder reads the post side)
+  conv_att        memory v_c
+  seq2seq_post    plain seq2seq on the post (h_p)
+  seq2seq_conv    plain seq2seq on the conversation (h_c)
+  seq2seq_concat  plain seq2seq on post and conversation concatenated
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+VARIANTS = ("full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int
+    pad_id: int
+    embed_dim: int = 200
+    hidden_size: int = 300
+    encoder_layers: int = 2
+    dropout: float = 0.1
+    variant: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS}")
+        if self.hidden_size % 2:
+            raise ValueError("hidden_size must be even: it is split across the two directions")
+
+    @property
+    def uses_bi_attention(self) -> bool:
+        return self.variant in ("full", "post_att", "conv_att")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def masked_softmax(scores: Tensor, mask: Tensor, dim: int = -1) -> Tensor:
+    """Softmax over `dim` where `mask` is False gets exactly zero weight."""
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=dim)
+
+
+def length_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """[B] lengths -> [B, max_len] bool, True on real tokens."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def concat_padded(a: Tensor, a_len: Tensor, b: Tensor, b_len: Tensor, pad_id: int) -> tuple[Tensor, Tensor]:
+    """Row-wise [a[:a_len]; b[:b_len]], re-padded, without a Python loop over rows."""
+    batch = a.size(0)
+    total = a_len + b_len
+    width = int(total.max())
+    out = a.new_full((batch, width + 1), pad_id)  # the last column swallows padding writes
+    pos_a = torch.arange(a.size(1), device=a.device).expand(batch, -1)
+    pos_b = torch.arange(b.size(1), device=b.device).expand(batch, -1)
+    out.scatter_(1, torch.where(pos_a < a_len[:, None], pos_a, width), a)
+    out.scatter_(1, torch.where(pos_b < b_len[:, None], a_len[:, None] + pos_b, width), b)
+    return out[:, :width], total
+
+
+class BiGRUEncoder(nn.Module):
+    """Multi-layer Bi-GRU over packed sequences, so padding never enters a state."""
+
+    def __init__(self, embed_dim: int, hidden_size: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.gru = nn.GRU(
+            embed_dim,
+            hidden_size // 2,
+            num_layers=layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
+
+    def forward(self, embedded: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """-> (states [B, L, d] with zeros on padding, final [B, d] = [last forward; first backward])."""
+        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, final = self.gru(packed)
+        states, _ = pad_packed_sequence(outputs, batch_first=True, total_length=embedded.size(1))
+        return states, torch.cat([final[-2], final[-1]], dim=-1)
+
+
+class BiAttention(nn.Module):
+    """Post-aware conversation and conversation-aware post (eqs. 3-4), one bilinear score."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.bilinear = nn.Linear(d, d, bias=False)
+
+    def forward(self, h_p: Tensor, mask_p: Tensor, h_c: Tensor, mask_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """-> (r_c [B, Lp, d], r_p [B, Lc, d], alpha_c [B, Lp, Lc])."""
+        scores = torch.bmm(h_p, self.bilinear(h_c).transpose(1, 2))  # f(h_i^p, h_j^c) = h_i^p W h_j^c
+        alpha_c = masked_softmax(scores, mask_c[:, None, :], dim=2)
+        alpha_p = masked_softmax(scores.transpose(1, 2), mask_p[:, None, :], dim=2)
+        return torch.bmm(alpha_c, h_c), torch.bmm(alpha_p, h_p), alpha_c
+
+
+@dataclass
+class EncoderOutput:
+    """What the decoder attends to, per post (rows may be repeated for beams)."""
+
+    memory: Tensor  # [B, M, d]
+    memory_mask: Tensor  # [B, M] bool
+    init_state: Tensor  # [B, d]
+    bi_attention: Tensor | None = None  # [B, Lp, Lc], for explanations
+
+    def select(self, rows: Tensor) -> EncoderOutput:
+        return EncoderOutput(
+            self.memory.index_select(0, rows),
+            self.memory_mask.index_select(0, rows),
+            self.init_state.index_select(0, rows),
+            None if self.bi_attention is None else self.bi_attention.index_select(0, rows),
+        )
+
+
+class HashtagGenerator(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.hidden_size
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
+        self.dropout = nn.Dropout(config.dropout)
+        variant = config.variant
+        self.post_encoder = (
+            BiGRUEncoder(config.embed_dim, d, config.encoder_layers, config.dropout)
+            if variant not in ("seq2seq_conv",)
+            else None
+        )
+        self.conv_encoder = (
+            BiGRUEncoder(config.embed_dim, d, config.encoder_layers, config.dropout)
+            if config.uses_bi_attention or variant == "seq2seq_conv"
+            else None
+        )
+        if config.uses_bi_attention:
+            self.bi_attention = BiAttention(d)
+            self.merge_post = nn.Linear(2 * d, d)
+            self.merge_conv = nn.Linear(2 * d, d)
+        # The paper leaves the decoder's first state open; we bridge from the encoders' final states.
+        self.bridge = nn.Linear(2 * d if config.uses_bi_attention else d, d)
+        self.decoder = nn.GRU(config.embed_dim, d, batch_first=True)
+        self.attention = nn.Linear(d, d, bias=False)  # g(s_t, v_i) = s_t W_att v_i
+        self.output = nn.Linear(2 * d, config.vocab_size)
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def _encode_one(self, encoder: BiGRUEncoder, tokens: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        states, final = encoder(self.dropout(self.embedding(tokens)), lengths)
+        return states, length_mask(lengths, tokens.size(1)), final
+
+    def encode(self, post: Tensor, post_len: Tensor, conv: Tensor, conv_len: Tensor) -> EncoderOutput:
+        variant = self.config.variant
+        if variant in ("seq2seq_post", "seq2seq_conv", "seq2seq_concat"):
+            if variant == "seq2seq_post":
+                tokens, lengths, encoder = post, post_len, self.post_encoder
+            elif variant == "seq2seq_conv":
+                tokens, lengths, encoder = conv, conv_len, self.conv_encoder
+            else:
+                tokens, lengths = concat_padded(post, post_len, conv, conv_len, self.config.pad_id)
+                encoder = self.post_encoder
+            assert encoder is not None
+            states, mask, final = self._encode_one(encoder, tokens, lengths)
+            return EncoderOutput(states, mask, torch.tanh(self.bridge(final)))
+
+        assert self.post_encoder is not None and self.conv_encoder is not None
+        h_p, mask_p, final_p = self._encode_one(self.post_encoder, post, post_len)
+        h_c, mask_c, final_c = self._encode_one(self.conv_encoder, conv, conv_len)
+        r_c, r_p, alpha_c = self.bi_attention(h_p, mask_p, h_c, mask_c)
+        v_p = torch.tanh(self.merge_post(torch.cat([h_p, r_c], dim=-1)))  # eq. 5
+        v_c = torch.tanh(self.merge_conv(torch.cat([h_c, r_p], dim=-1)))  # eq. 6
+        init = torch.tanh(self.bridge(torch.cat([final_p, final_c], dim=-1)))
+        if variant == "post_att":
+            return EncoderOutput(v_p, mask_p, init, alpha_c)
+        if variant == "conv_att":
+            return EncoderOutput(v_c, mask_c, init, alpha_c)
+        return EncoderOutput(torch.cat([v_p, v_c], dim=1), torch.cat([mask_p, mask_c], dim=1), init, alpha_c)
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def _attend(self, states: Tensor, enc: EncoderOutput) -> Tensor:
+        """[B, T, d] decoder states -> [B, T, 2d] features [s_t; c_t] (eqs. 8-10)."""
+        scores = torch.bmm(self.attention(states), enc.memory.transpose(1, 2))
+        alpha = masked_softmax(scores, enc.memory_mask[:, None, :], dim=2)
+        return torch.cat([states, torch.bmm(alpha, enc.memory)], dim=-1)
+
+    def decoder_features(self, enc: EncoderOutput, target_in: Tensor) -> Tensor:
+        """Teacher forcing over the whole target at once: [B, T] inputs -> [B, T, 2d]."""
+        states, _ = self.decoder(self.dropout(self.embedding(target_in)), enc.init_state[None].contiguous())
+        return self.dropout(self._attend(states, enc))
+
+    def step(self, tokens: Tensor, state: Tensor, enc: EncoderOutput) -> tuple[Tensor, Tensor]:
+        """One decoding step for N hypotheses: tokens [N], state [N, d] -> (log-probs [N, V], state)."""
+        output, new_state = self.decoder(self.embedding(tokens)[:, None, :], state[None].contiguous())
+        logits = self.output(self._attend(output, enc)[:, 0])
+        return torch.log_softmax(logits, dim=-1), new_state[0]
+
+    def sequence_nll(
+        self, post: Tensor, post_len: Tensor, conv: Tensor, conv_len: Tensor, target_in: Tensor, target_out: Tensor
+    ) -> Tensor:
+        """Summed negative log-likelihood of each target sequence: [B] (eq. 11 per instance).
+
+        Only real target positions reach the output layer, the costliest matrix product.
+        """
+        enc = self.encode(post, post_len, conv, conv_len)
+        features = self.decoder_features(enc, target_in)
+        real = target_out != self.config.pad_id
+        logits = self.output(features[real])
+        token_nll = nn.functional.cross_entropy(logits, target_out[real], reduction="none")
+        per_row = torch.zeros(target_out.size(0), device=logits.device, dtype=logits.dtype)
+        return per_row.index_add(0, real.nonzero()[:, 0], token_nll)

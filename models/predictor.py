@@ -1,0 +1,51 @@
+"""Ranked hashtags for posts with their conversations, from a loaded checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from models.batching import encode_input, make_batch
+from models.beam_search import SpecialIds, beam_search
+from models.checkpoint import Checkpoint
+from models.corpus import Example, thread_example
+
+
+@dataclass(frozen=True)
+class RankedHashtag:
+    tag: str  # words joined by spaces
+    score: float  # log-probability under the model
+
+
+class HashtagPredictor:
+    def __init__(self, checkpoint: Checkpoint, beam_size: int, max_len: int, top_k: int, batch_size: int) -> None:
+        self.checkpoint = checkpoint
+        self.beam_size = beam_size
+        self.max_len = max_len
+        self.top_k = top_k
+        self.batch_size = batch_size
+        vocab = checkpoint.vocab
+        self.specials = SpecialIds(bos=vocab.bos_id, eos=vocab.eos_id, never=(vocab.unk_id, vocab.pad_id, vocab.bos_id))
+
+    @property
+    def device(self):  # type: ignore[no-untyped-def]
+        return next(self.checkpoint.model.parameters()).device
+
+    def predict_examples(self, examples: Sequence[Example]) -> list[list[RankedHashtag]]:
+        """Predictions in input order; batches are formed by length to cut padding."""
+        ck = self.checkpoint
+        encoded = [encode_input(ex, ck.vocab, ck.limits) for ex in examples]
+        order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i].conv), len(encoded[i].post)))
+        results: list[list[RankedHashtag]] = [[] for _ in examples]
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            batch = make_batch([encoded[i] for i in chunk], ck.vocab).to(self.device)
+            hyps = beam_search(ck.model, batch.inputs(), self.specials, self.beam_size, self.max_len, self.top_k)
+            for i, post_hyps in zip(chunk, hyps):
+                results[i] = [RankedHashtag(" ".join(ck.vocab.decode(h.tokens)), h.score) for h in post_hyps]
+        return results
+
+    def predict_thread(self, post: str, replies: Sequence[str], lang: str | None = None) -> list[RankedHashtag]:
+        """Raw post text and reply texts -> ranked hashtags. Hashtags the author put at the
+        start or end are removed first, as in training."""
+        return self.predict_examples([thread_example(post, replies, lang or self.checkpoint.lang)])[0]

@@ -1,0 +1,206 @@
+"""Text preparation: tokenization, placeholder tokens, hashtag labels and hashtag segmentation.
+
+English goes through ekphrasis' social tokenizer and is lower-cased; Chinese is cut by
+jieba. Links, mentions and numbers become URL, MENTION and DIGIT (paper, section 3).
+Hashtags at the start or end of a post are gold labels and leave the text; hashtags in
+the middle stay as their words. A hashtag becomes a word sequence (#AusOpen -> aus open).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+URL = "URL"
+MENTION = "MENTION"
+DIGIT = "DIGIT"
+
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION_RE = re.compile(r"@\w+")
+_NUMBER_RE = re.compile(r"[+-]?\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|%)?$")
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Weibo writes topics as #words#; Twitter as #word.
+_WEIBO_TAG_RE = re.compile(r"#([^#\n]{1,60})#")
+_ALNUM_RUN_RE = re.compile(r"[A-Za-z]+|\d+")
+_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+# Tokens that carry no content: they do not stop a hashtag from counting as "at the end".
+_PUNCT_RE = re.compile(r"^[^\w#@]+$")
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when a tenth or more of the non-space characters are CJK, else 'en'."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return "en"
+    cjk = sum(1 for c in chars if _CJK_RE.match(c))
+    return "zh" if cjk * 10 >= len(chars) else "en"
+
+
+@lru_cache(maxsize=1)
+def _social_tokenizer():  # type: ignore[no-untyped-def]
+    from ekphrasis.classes.tokenizer import SocialTokenizer
+
+    # ekphrasis compiles a regex that Python warns about; nothing we can change.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return SocialTokenizer(lowercase=False).tokenize
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@lru_cache(maxsize=1)
+def _wordsegment():  # type: ignore[no-untyped-def]
+    import wordsegment
+
+    wordsegment.load()  # unigram/bigram counts shipped inside the wheel: no download
+    return wordsegment
+
+
+def _placeholder(token: str) -> str | None:
+    if _URL_RE.match(token):
+        return URL
+    if _MENTION_RE.fullmatch(token):
+        return MENTION
+    if _NUMBER_RE.match(token):
+        return DIGIT
+    return None
+
+
+def segment_hashtag(tag: str, lang: str) -> list[str]:
+    """Split a hashtag (with or without '#') into lower-cased words.
+
+    English: letter/digit runs, then camel case (AusOpen -> aus open); an all-lower or
+    all-upper run is split with the shipped `wordsegment` statistics (charliehebdo ->
+    charlie hebdo). Chinese: jieba.
+    """
+    body = tag.strip().strip("#").strip()
+    if not body:
+        return []
+    if lang == "zh" or _CJK_RE.search(body):
+        return [w.lower() for w in _jieba().cut(body) if w.strip() and w != "#"]
+    words: list[str] = []
+    for run in _ALNUM_RUN_RE.findall(body):
+        if run.isdigit():
+            words.append(run)
+        elif run.islower() or run.isupper():
+            words.extend(_wordsegment().segment(run.lower()) if len(run) > 3 else [run.lower()])
+        else:
+            words.extend(piece.lower() for piece in _CAMEL_RE.findall(run))
+    return words
+
+
+def _tokenize_en(text: str) -> list[str]:
+    tokens: list[str] = []
+    for raw in _social_tokenizer()(text):
+        placeholder = _placeholder(raw)
+        if placeholder is not None:
+            tokens.append(placeholder)
+        elif raw.startswith("#") and len(raw) > 1:
+            tokens.extend(segment_hashtag(raw, "en"))
+        else:
+            tokens.append(raw.lower())
+    return tokens
+
+
+_ZH_SPECIAL_RE = re.compile(r"(?:https?://|www\.)\S+|@[\w\-]+|[+-]?\d+(?:[.,:/]\d+)*%?", re.IGNORECASE)
+
+
+def _tokenize_zh(text: str) -> list[str]:
+    tokens: list[str] = []
+    pos = 0
+    for match in _ZH_SPECIAL_RE.finditer(text):
+        tokens.extend(_cut_zh(text[pos : match.start()]))
+        tokens.append(_placeholder(match.group()) or DIGIT)
+        pos = match.end()
+    tokens.extend(_cut_zh(text[pos:]))
+    return tokens
+
+
+def _cut_zh(chunk: str) -> list[str]:
+    return [w.lower() for w in _jieba().cut(chunk.replace("#", " ")) if w.strip()]
+
+
+def tokenize(text: str, lang: str) -> list[str]:
+    """Tokens of a post or reply, hashtags kept as their words, placeholders applied."""
+    if lang == "zh":
+        return _tokenize_zh(_WEIBO_TAG_RE.sub(lambda m: " " + m.group(1) + " ", text))
+    return _tokenize_en(text)
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """A post split into the text the model reads and the hashtags its author gave it."""
+
+    tokens: list[str]
+    hashtags: list[list[str]]
+
+
+def _is_filler(token: str) -> bool:
+    return bool(_PUNCT_RE.match(token)) or _URL_RE.match(token) is not None
+
+
+def _edge_hashtag_spans_en(raw_tokens: list[str]) -> tuple[set[int], set[int]]:
+    """Indexes of hashtag tokens at the start / end (only fillers or hashtags beside them)."""
+    is_tag = [t.startswith("#") and len(t) > 1 for t in raw_tokens]
+    content = [i for i, t in enumerate(raw_tokens) if not is_tag[i] and not _is_filler(t)]
+    if not content:
+        return {i for i, tag in enumerate(is_tag) if tag}, set()
+    first, last = content[0], content[-1]
+    leading = {i for i in range(first) if is_tag[i]}
+    trailing = {i for i in range(last + 1, len(raw_tokens)) if is_tag[i]}
+    return leading, trailing
+
+
+def _dedupe_tags(tags: list[list[str]]) -> list[list[str]]:
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for tag in tags:
+        key = tuple(tag)
+        # Single-character hashtags say nothing (paper, section 3).
+        if key and key not in seen and len("".join(tag)) > 1:
+            seen.add(key)
+            out.append(tag)
+    return out
+
+
+def split_labels(text: str, lang: str) -> LabelledText:
+    """Take the start/end hashtags of `text` as labels; tokenize the rest."""
+    if lang == "zh":
+        return _split_labels_zh(text)
+    raw = _social_tokenizer()(text)
+    leading, trailing = _edge_hashtag_spans_en(raw)
+    edge = leading | trailing
+    tags = [segment_hashtag(raw[i], "en") for i in sorted(edge)]
+    body = " ".join(t for i, t in enumerate(raw) if i not in edge)
+    return LabelledText(tokens=_tokenize_en(body), hashtags=_dedupe_tags(tags))
+
+
+def _split_labels_zh(text: str) -> LabelledText:
+    matches = list(_WEIBO_TAG_RE.finditer(text))
+    spans: list[tuple[int, int]] = []
+    tags: list[list[str]] = []
+
+    def has_content(fragment: str) -> bool:
+        # Other hashtags beside this one do not count as content.
+        return any(not _is_filler(tok) for tok in _tokenize_zh(_WEIBO_TAG_RE.sub(" ", fragment)))
+
+    for m in matches:
+        if not has_content(text[: m.start()]) or not has_content(text[m.end() :]):
+            spans.append((m.start(), m.end()))
+            tags.append(segment_hashtag(m.group(1), "zh"))
+    body_parts, pos = [], 0
+    for start, end in spans:
+        body_parts.append(text[pos:start])
+        pos = end
+    body_parts.append(text[pos:])
+    return LabelledText(tokens=tokenize(" ".join(body_parts), "zh"), hashtags=_dedupe_tags(tags))

@@ -1,0 +1,67 @@
+"""Beam search against brute force: with a beam wide enough to keep every prefix, the
+ranked list must equal exhaustive enumeration of all hashtags of 1..max_len words."""
+
+import itertools
+
+import pytest
+import torch
+
+from models.beam_search import SpecialIds, beam_search
+from tests.conftest import tiny_model
+
+SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))
+WORDS = [4, 5, 6]  # vocabulary: 4 specials + 3 words
+MAX_LEN = 3
+
+
+def exhaustive(model, post, conv):
+    """Score every word sequence of length 1..MAX_LEN followed by </s> with teacher forcing."""
+    p = torch.tensor([post])
+    c = torch.tensor([conv])
+    scored = []
+    with torch.no_grad():
+        for n in range(1, MAX_LEN + 1):
+            for seq in itertools.product(WORDS, repeat=n):
+                t_in = torch.tensor([[SPECIALS.bos, *seq]])
+                t_out = torch.tensor([[*seq, SPECIALS.eos]])
+                nll = model.sequence_nll(p, torch.tensor([len(post)]), c, torch.tensor([len(conv)]), t_in, t_out)
+                scored.append((seq, -float(nll[0])))
+    return sorted(scored, key=lambda item: -item[1])
+
+
+@pytest.mark.parametrize("variant", ["full", "seq2seq_post"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_wide_beam_equals_exhaustive_search(variant, seed):
+    model = tiny_model(variant, vocab_size=7, seed=seed)
+    # Sharpen the output layer so scores are far apart and the ranking is meaningful.
+    with torch.no_grad():
+        model.output.weight.mul_(8)
+    post, conv = [4, 5, 6, 4], [6, 6, 5]
+    expected = exhaustive(model, post, conv)
+    inputs = (torch.tensor([post]), torch.tensor([len(post)]), torch.tensor([conv]), torch.tensor([len(conv)]))
+    # 36 = the most candidates at any step (9 live prefixes x 4 continuations): nothing is pruned.
+    [hyps] = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=10)
+    assert [h.tokens for h in hyps] == [seq for seq, _ in expected[:10]]
+    assert [h.score for h in hyps] == pytest.approx([s for _, s in expected[:10]], abs=1e-4)
+
+
+def test_narrow_beam_returns_distinct_ranked_hashtags_without_specials():
+    model = tiny_model("full", vocab_size=7, seed=3)
+    inputs = (torch.tensor([[4, 5]]), torch.tensor([2]), torch.tensor([[6]]), torch.tensor([1]))
+    [hyps] = beam_search(model, inputs, SPECIALS, beam_size=3, max_len=MAX_LEN, n_best=5)
+    tokens = [h.tokens for h in hyps]
+    assert len(set(tokens)) == len(tokens) > 0
+    assert all(1 <= len(t) <= MAX_LEN and set(t) <= set(WORDS) for t in tokens)
+    assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+
+
+def test_early_finished_posts_match_a_full_length_run():
+    """Dropping finished posts must not change their results: compare n_best=1 (posts drop
+    early) with the first entries of n_best=40 (no post can finish before max length)."""
+    model = tiny_model("full", vocab_size=7, seed=4)
+    posts = torch.tensor([[4, 5, 6], [6, 1, 1]])
+    inputs = (posts, torch.tensor([3, 1]), torch.tensor([[5, 5], [4, 1]]), torch.tensor([2, 1]))
+    short = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=1)
+    long = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=40)
+    for a, b in zip(short, long):
+        assert a[0].tokens == b[0].tokens and a[0].score == pytest.approx(b[0].score, abs=1e-5)

@@ -1,0 +1,89 @@
+"""A tiny training, evaluation and prediction through the real CLI (seconds)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import SAMPLE_THREADS
+from threadtag.cli import app
+from threadtag.settings import get_settings
+
+TINY = {  # the paper sizes would take minutes here
+    "EMBED_DIM": "32",
+    "HIDDEN_SIZE": "48",
+    "ENCODER_LAYERS": "1",
+    "TRAIN_MAX_EPOCHS": "40",
+    "TRAIN_PATIENCE": "40",
+    "TRAIN_MIN_LR": "1e-9",
+    "TRAIN_BATCH_SIZE": "8",
+    "TRAIN_LR": "0.005",
+    "BEAM_SIZE": "8",
+}
+
+
+@pytest.fixture
+def tiny_settings(monkeypatch):
+    for key, value in TINY.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _invoke(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.slow
+def test_train_evaluate_predict_on_sample_threads(tiny_settings, tmp_path):
+    model = tmp_path / "sample.pt"
+    out = _invoke("train", "--tweets", str(SAMPLE_THREADS), "--dev-last", "3", "--out", str(model), "--no-progress")
+    assert "saved" in out and model.exists()
+
+    table = _invoke(
+        "evaluate",
+        "--model",
+        str(model),
+        "--tweets",
+        str(SAMPLE_THREADS),
+        "--dev-last",
+        "3",
+        "--predictions",
+        str(tmp_path),
+        "--no-progress",
+    )
+    assert "| F1@1 |" in table.replace(" F1@1 ", "| F1@1 |") and "full (sample.pt)" in table
+    lines = (tmp_path / "sample.predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["predicted"]
+
+    raw = _invoke(
+        "predict",
+        "--model",
+        str(model),
+        "--json",
+        "--post",
+        "Azarenka screams on every point, the umpire does nothing",
+        "--reply",
+        "Nadal was quiet by comparison",
+        "--reply",
+        "great tennis in Melbourne though",
+    )
+    payload = json.loads(raw.strip().splitlines()[-1])
+    tags = [h["tag"] for h in payload["hashtags"]]
+    assert len(tags) == 5 and len(set(tags)) == 5
+    assert "aus open" in tags  # learnt from the three #AusOpen sample threads
+
+
+def test_train_refuses_two_sources(tiny_settings, tmp_path):
+    result = CliRunner().invoke(app, ["train", "--tweets", "x", "--weibo", "y", "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code != 0 and "exactly one" in result.output
+
+
+def test_every_command_has_help():
+    for command in ("train", "evaluate", "predict"):
+        assert "Usage" in CliRunner().invoke(app, [command, "--help"]).output

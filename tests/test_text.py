@@ -1,0 +1,40 @@
+from models.text import DIGIT, MENTION, URL, detect_lang, segment_hashtag, split_labels, tokenize
+
+
+def test_english_tokens_are_lowercased_with_placeholders():
+    tokens = tokenize("Check THIS @alice http://t.co/abc 2024 now!", "en")
+    assert tokens == ["check", "this", MENTION, URL, DIGIT, "now", "!"]
+
+
+def test_edge_hashtags_become_labels_and_middle_ones_stay_as_words():
+    labelled = split_labels("#AusOpen Azarenka is loud #tennis fans agree #bbcTennis #great http://t.co/x", "en")
+    assert labelled.hashtags == [["aus", "open"], ["bbc", "tennis"], ["great"]]
+    assert labelled.tokens == ["azarenka", "is", "loud", "tennis", "fans", "agree", URL]
+
+
+def test_single_character_hashtags_are_dropped():
+    assert split_labels("nice day #a", "en").hashtags == []
+    assert split_labels("今天 天气 好 #晴#", "zh").hashtags == []
+
+
+def test_hashtag_segmentation_english():
+    assert segment_hashtag("#AusOpen", "en") == ["aus", "open"]
+    assert segment_hashtag("#JeSuisCharlie", "en") == ["je", "suis", "charlie"]
+    assert segment_hashtag("#charliehebdo", "en") == ["charlie", "hebdo"]
+    assert segment_hashtag("#jan25", "en") == ["jan", "25"]
+
+
+def test_weibo_topics_segmented_by_jieba_and_placed_by_position():
+    labelled = split_labels("#马航飞机失联# 祈祷 平安 #中间话题# 的 消息 #加油#", "zh")
+    assert labelled.hashtags == [["马航", "飞机", "失联"], ["加油"]]
+    assert "中间" in labelled.tokens and "#" not in "".join(labelled.tokens)
+
+
+def test_chinese_placeholders():
+    tokens = tokenize("@小明 看 http://t.cn/x 有3个人", "zh")
+    assert tokens[:4] == [MENTION, "看", URL, "有"] and DIGIT in tokens
+
+
+def test_detect_lang():
+    assert detect_lang("今天天气很好 ok") == "zh"
+    assert detect_lang("what a match") == "en"

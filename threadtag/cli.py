@@ -1,0 +1,184 @@
+"""The `threadtag` command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import structlog
+import typer
+
+from threadtag.logging_setup import configure_logging
+from threadtag.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Hashtags for microblog threads, generated from the post and its conversation.", no_args_is_help=True
+)
+log = structlog.get_logger("threadtag")
+
+WeiboOpt = Annotated[Optional[Path], typer.Option(help="Directory with Weibo-style post.txt, conv.txt, tag.txt.")]
+TweetsOpt = Annotated[Optional[Path], typer.Option(help="JSONL(.gz) of Twitter v1.1 tweets; threads are assembled.")]
+DevLastOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        help="Dev split = the last N lines (Weibo) or threads (tweets). Default: WEIBO_DEV_LINES / 10% of threads."
+    ),
+]
+
+
+@app.callback()
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def _split(weibo: Path | None, tweets: Path | None, dev_last: int | None, settings: Settings):  # type: ignore[no-untyped-def]
+    """(train, dev) examples from exactly one source."""
+    from models.corpus import load_tweet_threads, load_weibo
+
+    if (weibo is None) == (tweets is None):
+        raise typer.BadParameter("give exactly one of --weibo DIR or --tweets FILE")
+    if weibo is not None:
+        examples = load_weibo(weibo)
+        n_dev = dev_last if dev_last is not None else settings.weibo_dev_lines
+    else:
+        assert tweets is not None
+        examples = load_tweet_threads(tweets)
+        n_dev = dev_last if dev_last is not None else max(1, math.ceil(0.1 * len(examples)))
+    if n_dev >= len(examples):
+        raise typer.BadParameter(f"dev split of {n_dev} leaves no training data ({len(examples)} examples)")
+    return examples[:-n_dev], examples[-n_dev:]
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Where to write the checkpoint (.pt).")],
+    weibo: WeiboOpt = None,
+    tweets: TweetsOpt = None,
+    dev_last: DevLastOpt = None,
+    variant: Annotated[Optional[str], typer.Option(help="Model variant; default MODEL_VARIANT.")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(help="Default TRAIN_MAX_EPOCHS.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train a hashtag generator; the best epoch by dev loss is saved."""
+    from threadtag import recipes
+
+    settings = get_settings()
+    train_examples, dev_examples = _split(weibo, tweets, dev_last, settings)
+    started = time.perf_counter()
+    checkpoint = recipes.fit(settings, train_examples, dev_examples, variant, max_epochs, progress=progress)
+    checkpoint.save(out)
+    epochs = checkpoint.training["epochs"]
+    typer.echo(
+        f"saved {out} version={checkpoint.version} epochs={len(epochs)} "
+        f"best_dev_loss={checkpoint.training['best_dev_loss']:.4f} "
+        f"seconds_per_epoch={sum(e['seconds'] for e in epochs) / len(epochs):.1f} "
+        f"total_seconds={time.perf_counter() - started:.0f}"
+    )
+
+
+def _load_checkpoint(path: Path, settings: Settings):  # type: ignore[no-untyped-def]
+    from models.checkpoint import Checkpoint
+    from threadtag import recipes
+
+    if not path.exists():
+        raise typer.BadParameter(f"no checkpoint at {path}")
+    return Checkpoint.load(path, recipes.device(settings))
+
+
+def _predictor(model: Path, settings: Settings, top_k: int | None = None):  # type: ignore[no-untyped-def]
+    from threadtag import recipes
+
+    return recipes.predictor(_load_checkpoint(model, settings), settings, top_k)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[list[Path], typer.Option(help="Checkpoint(s) to score; repeat for a comparison table.")],
+    weibo: WeiboOpt = None,
+    tweets: TweetsOpt = None,
+    dev_last: DevLastOpt = None,
+    predictions: Annotated[
+        Optional[Path], typer.Option(help="Directory for <checkpoint-name>.predictions.jsonl.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Score checkpoints on the dev split with F1@1, F1@5, MAP@5, ROUGE-1 and ROUGE-SU4."""
+    from models.evaluation import evaluate as run_evaluation
+    from models.evaluation import format_table, write_predictions
+
+    settings = get_settings()
+    _, dev_examples = _split(weibo, tweets, dev_last, settings)
+    rows = []
+    for path in model:
+        predictor = _predictor(path, settings)
+        started = time.perf_counter()
+        result = run_evaluation(predictor, dev_examples, progress)
+        variant = predictor.checkpoint.model.config.variant
+        log.info("evaluated", model=str(path), variant=variant, seconds=round(time.perf_counter() - started, 1))
+        rows.append((f"{variant} ({path.name})", result.scores))
+        if predictions is not None:
+            write_predictions(predictions / f"{path.stem}.predictions.jsonl", dev_examples, result.predictions)
+    typer.echo(format_table(rows))
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option(help="Checkpoint to use.")],
+    post: Annotated[str, typer.Option(help="The post's text.")],
+    reply: Annotated[Optional[list[str]], typer.Option(help="A reply's text, in time order; repeat for more.")] = None,
+    lang: Annotated[Optional[str], typer.Option(help="en or zh; default: the checkpoint's language.")] = None,
+    top_k: Annotated[Optional[int], typer.Option(help="How many hashtags; default TOP_K.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a list.")] = False,
+) -> None:
+    """Ranked hashtags for one post and its replies."""
+    settings = get_settings()
+    predictor = _predictor(model, settings, top_k)
+    started = time.perf_counter()
+    ranked = predictor.predict_thread(post, reply or [], lang)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        payload = {
+            "hashtags": [{"tag": h.tag, "score": h.score} for h in ranked],
+            "model_version": predictor.checkpoint.version,
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    for rank, h in enumerate(ranked, start=1):
+        typer.echo(f"{rank}. #{h.tag.replace(' ', '_')}  ({h.tag})  log-prob {h.score:.3f}")
+    log.info("predicted", seconds=round(elapsed, 3), model_version=predictor.checkpoint.version)
+
+
+@app.command()
+def demo(
+    model: Annotated[
+        Optional[Path], typer.Option(help="Checkpoint; default MODEL_PATH, else train the sample model.")
+    ] = None,
+    workdir: Annotated[Path, typer.Option(help="Where the sample model is written.")] = Path("runs"),
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Annotate the bundled sample threads (trains the small sample model first if no checkpoint is given)."""
+    from models.corpus import assemble_threads, post_lang, read_tweets
+    from threadtag import recipes
+
+    settings = get_settings()
+    path = model or settings.model_path
+    if path is None:
+        path = workdir / "sample-model.pt"
+        typer.echo(f"no checkpoint given: training the small sample model -> {path}")
+        checkpoint = recipes.train_sample_model(settings, path, progress)
+    else:
+        checkpoint = _load_checkpoint(path, settings)
+    predictor = recipes.predictor(checkpoint, settings)
+    threads = assemble_threads(p for p in read_tweets(recipes.SAMPLE_THREADS) if not p.is_retweet)
+    for root, replies in threads:
+        ranked = predictor.predict_thread(root.text, [r.text for r in replies], post_lang(root))
+        typer.echo(f"\n{root.id}  ({len(replies)} replies)  {root.text}")
+        typer.echo("   -> " + "; ".join(f"#{h.tag.replace(' ', '')} ({h.score:.2f})" for h in ranked))
+
+
+if __name__ == "__main__":
+    app()

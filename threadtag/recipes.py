@@ -1,0 +1,92 @@
+"""Settings -> model, training and decoding configurations, in one place for every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from models.batching import TextLimits
+from models.checkpoint import Checkpoint
+from models.corpus import Example, load_tweet_threads
+from models.device import resolve_device
+from models.predictor import HashtagPredictor
+from models.training import TrainConfig, train
+from threadtag.settings import Settings
+
+SAMPLE_THREADS = Path(__file__).resolve().parents[1] / "samples" / "threads.jsonl"
+
+
+def device(settings: Settings) -> torch.device:
+    return resolve_device(settings.device, settings.torch_threads)
+
+
+def text_limits(settings: Settings, lang: str) -> TextLimits:
+    return TextLimits(settings.post_max_len(lang), settings.conv_max_len, settings.tag_max_len)
+
+
+def model_config(settings: Settings, variant: str | None = None, small: bool = False) -> dict[str, object]:
+    """ModelConfig fields other than the vocabulary's; `small` = the sample model's sizes."""
+    return {
+        "embed_dim": settings.sample_embed_dim if small else settings.embed_dim,
+        "hidden_size": settings.sample_hidden_size if small else settings.hidden_size,
+        "encoder_layers": settings.sample_encoder_layers if small else settings.encoder_layers,
+        "dropout": settings.dropout,
+        "variant": variant or settings.model_variant,
+    }
+
+
+def train_config(settings: Settings, max_epochs: int | None = None, small: bool = False) -> TrainConfig:
+    return TrainConfig(
+        lr=settings.sample_train_lr if small else settings.train_lr,
+        batch_size=settings.sample_train_batch_size if small else settings.train_batch_size,
+        grad_clip=settings.train_grad_clip,
+        lr_decay=settings.train_lr_decay,
+        min_lr=settings.train_min_lr,
+        # The sample is tiny: its dev loss is noise, so it trains for a fixed number of epochs.
+        patience=settings.sample_train_epochs if small else settings.train_patience,
+        max_epochs=max_epochs or (settings.sample_train_epochs if small else settings.train_max_epochs),
+        seed=settings.train_seed,
+    )
+
+
+def fit(
+    settings: Settings,
+    train_examples: list[Example],
+    dev_examples: list[Example],
+    variant: str | None = None,
+    max_epochs: int | None = None,
+    small: bool = False,
+    progress: bool = True,
+) -> Checkpoint:
+    lang = train_examples[0].lang
+    return train(
+        train_examples,
+        dev_examples,
+        model_config(settings, variant, small),
+        text_limits(settings, lang),
+        train_config(settings, max_epochs, small),
+        settings.vocab_size(lang),
+        device(settings),
+        progress,
+    )
+
+
+def train_sample_model(settings: Settings, out: Path, progress: bool = True) -> Checkpoint:
+    """The small model on the bundled sample threads: what runs when no checkpoint is given."""
+    examples = load_tweet_threads(SAMPLE_THREADS)
+    n_dev = settings.sample_dev_threads
+    checkpoint = fit(settings, examples[:-n_dev], examples[-n_dev:], small=True, progress=progress)
+    checkpoint.save(out)
+    return checkpoint
+
+
+def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+    loaded = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint, device(settings))
+    return HashtagPredictor(
+        loaded,
+        beam_size=settings.beam_size,
+        max_len=settings.beam_max_len,
+        top_k=top_k or settings.top_k,
+        batch_size=settings.predict_batch_size,
+    )

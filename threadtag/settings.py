@@ -1,0 +1,85 @@
+"""The one settings object of the project, read from environment variables.
+
+Every tunable number lives here; code receives values from a `Settings`
+instance instead of defining its own constants. The README lists each variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Logging
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_format: Literal["console", "json"] = Field("console", description="console for people, json for log shippers.")
+
+    # Runtime
+    model_path: Path | None = Field(
+        None, description="Checkpoint to serve; unset = train/choose one as the command says."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when available, else CPU.")
+    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = torch's default (all cores).")
+
+    # Text preparation and vocabulary
+    vocab_size_en: int = Field(30_000, gt=4, description="Vocabulary size for English models.")
+    vocab_size_zh: int = Field(50_000, gt=4, description="Vocabulary size for Chinese models.")
+    post_max_len_en: int = Field(35, gt=0, description="Post tokens kept, Twitter/English.")
+    post_max_len_zh: int = Field(50, gt=0, description="Post tokens kept, Weibo/Chinese.")
+    conv_max_len: int = Field(100, gt=0, description="Conversation tokens kept.")
+    tag_max_len: int = Field(10, gt=0, description="Hashtag words kept in training targets.")
+
+    # Model (paper, section 3)
+    model_variant: Variant = Field(
+        "full", description="full, post_att, conv_att, seq2seq_post, seq2seq_conv, seq2seq_concat."
+    )
+    embed_dim: int = Field(200, gt=0)
+    hidden_size: int = Field(300, gt=0, description="d: size of h, v and the decoder state (150 per direction).")
+    encoder_layers: int = Field(2, gt=0)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+    # Training
+    train_lr: float = Field(1e-3, gt=0)
+    train_batch_size: int = Field(64, gt=0)
+    train_grad_clip: float = Field(1.0, gt=0)
+    train_lr_decay: float = Field(0.5, gt=0, lt=1)
+    train_min_lr: float = Field(1e-6, gt=0, description="Stop once the halved learning rate falls below this.")
+    train_patience: int = Field(3, gt=0, description="Epochs without a better dev loss before stopping.")
+    train_max_epochs: int = Field(30, gt=0)
+    train_seed: int = Field(13)
+    weibo_dev_lines: int = Field(400, gt=0, description="The last N lines of the Weibo files are the dev split.")
+
+    # The small model trained on the bundled sample when no checkpoint is given (demo, tests)
+    sample_embed_dim: int = Field(64, gt=0)
+    sample_hidden_size: int = Field(64, gt=0)
+    sample_encoder_layers: int = Field(1, gt=0)
+    sample_train_epochs: int = Field(40, gt=0)
+    sample_train_batch_size: int = Field(8, gt=0)
+    sample_train_lr: float = Field(5e-3, gt=0)
+    sample_dev_threads: int = Field(3, gt=0, description="Last sample threads kept out of training.")
+
+    # Decoding
+    beam_size: int = Field(20, gt=0)
+    beam_max_len: int = Field(10, gt=0, description="Most words in a generated hashtag.")
+    top_k: int = Field(5, gt=0, description="Hashtags returned per post.")
+    predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
+
+    def vocab_size(self, lang: str) -> int:
+        return self.vocab_size_zh if lang == "zh" else self.vocab_size_en
+
+    def post_max_len(self, lang: str) -> int:
+        return self.post_max_len_zh if lang == "zh" else self.post_max_len_en
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
