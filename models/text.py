@@ -66,6 +66,12 @@ def _wordsegment():  # type: ignore[no-untyped-def]
     return wordsegment
 
 
+def has_content(text: str) -> bool:
+    """False for text that is only mentions, links, punctuation and space (an empty reply)."""
+    stripped = _MENTION_RE.sub(" ", _URL_RE.sub(" ", text))
+    return any(ch.isalnum() for ch in stripped)
+
+
 def _placeholder(token: str) -> str | None:
     if _URL_RE.match(token):
         return URL

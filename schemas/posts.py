@@ -1,12 +1,14 @@
 """The normalized post: one shape for every platform, built by strict adapters.
 
 An adapter either returns a `Post` or raises `InvalidPost` with the reason; it never
-guesses a missing id or time.
+guesses a missing id or time. `parse_post` takes raw message bytes, recognises the
+format (Twitter v1.1, Twitter v2, Weibo-style plain JSON) and adapts it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,4 +69,103 @@ def from_twitter_v1(raw: dict[str, Any]) -> Post:
         platform="twitter",
         is_retweet=raw.get("retweeted_status") is not None or text.startswith("RT @"),
         raw=raw,
+    )
+
+
+def _parse_iso(value: Any, field: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidPost(f"{field} must be an ISO 8601 string or epoch seconds, got {type(value).__name__}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidPost(f"{field} is not an ISO 8601 time: {value!r}") from exc
+    # A time without zone is taken as UTC: feeds we know of write UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def from_twitter_v2(raw: dict[str, Any]) -> Post:
+    """Twitter API v2 tweet (bare, or wrapped as {"data": {...}}) -> Post."""
+    tweet = raw["data"] if isinstance(raw.get("data"), dict) else raw
+    post_id = _require_str(tweet, "id")
+    text = tweet.get("text")
+    if not isinstance(text, str):
+        raise InvalidPost("field 'text' must be a string")
+    refs = tweet.get("referenced_tweets") or []
+    if not isinstance(refs, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in refs):
+        raise InvalidPost("referenced_tweets must be a list of {type, id} objects with string ids")
+    parents = [r["id"] for r in refs if r.get("type") == "replied_to"]
+    conversation = tweet.get("conversation_id")
+    if conversation is not None and not isinstance(conversation, str):
+        raise InvalidPost("conversation_id must be a string")
+    parent = parents[0] if parents else None
+    return Post(
+        id=post_id,
+        parent_id=parent,
+        root_id=conversation if parent is not None else post_id,
+        author_id=tweet.get("author_id") if isinstance(tweet.get("author_id"), str) else None,
+        created_at=_parse_iso(tweet.get("created_at"), "created_at"),
+        text=text,
+        lang=tweet.get("lang") if isinstance(tweet.get("lang"), str) else None,
+        platform="twitter",
+        is_retweet=any(r.get("type") == "retweeted" for r in refs),
+        raw=raw,
+    )
+
+
+def _id_value(raw: dict[str, Any], key: str, required: bool) -> str | None:
+    value = raw.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise InvalidPost(f"field {key!r} must be a non-empty string or integer, got {type(value).__name__}")
+    return str(value)
+
+
+def from_weibo_json(raw: dict[str, Any]) -> Post:
+    """Weibo-style plain JSON {id, reply_to, created_at, text[, user_id, lang]} -> Post."""
+    post_id = _id_value(raw, "id", required=True)
+    assert post_id is not None
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise InvalidPost("field 'text' must be a string")
+    return Post(
+        id=post_id,
+        parent_id=_id_value(raw, "reply_to", required=False),
+        author_id=_id_value(raw, "user_id", required=False),
+        created_at=_parse_iso(raw.get("created_at"), "created_at"),
+        text=text,
+        lang=raw.get("lang") if isinstance(raw.get("lang"), str) else "zh",
+        platform="weibo",
+        is_retweet=bool(raw.get("is_repost", False)),
+        raw=raw,
+    )
+
+
+_V2_KEYS = ("conversation_id", "referenced_tweets", "edit_history_tweet_ids", "author_id")
+
+
+def parse_post(payload: bytes, max_bytes: int) -> Post:
+    """Raw message bytes -> Post, or InvalidPost saying why not."""
+    if len(payload) > max_bytes:
+        raise InvalidPost(f"message of {len(payload)} bytes exceeds the limit of {max_bytes}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidPost(f"not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidPost(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidPost(f"expected a JSON object, got {type(raw).__name__}")
+    if "id_str" in raw:
+        return from_twitter_v1(raw)
+    if isinstance(raw.get("data"), dict) or ("id" in raw and any(k in raw for k in _V2_KEYS)):
+        return from_twitter_v2(raw)
+    if "id" in raw and "reply_to" in raw:
+        return from_weibo_json(raw)
+    raise InvalidPost(
+        "unknown format: not Twitter v1.1 (id_str), v2 (data / conversation_id) or Weibo-style (id + reply_to)"
     )

@@ -180,5 +180,87 @@ def demo(
         typer.echo("   -> " + "; ".join(f"#{h.tag.replace(' ', '')} ({h.score:.2f})" for h in ranked))
 
 
+def _producer_batch(settings: Settings, embedded: bool) -> int | None:
+    if settings.kafka_producer_max_batch_bytes is not None:
+        return settings.kafka_producer_max_batch_bytes
+    return 1 if embedded else None  # see pipeline/broker.py: Tansu's offsets for multi-record batches
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9092,
+) -> None:
+    """Run the embedded Tansu broker in the foreground (for running several workers by hand)."""
+    from pipeline.broker import EmbeddedBroker, ensure_topics
+    from pipeline.topology import stream_topics
+
+    settings = get_settings()
+    with EmbeddedBroker(port) as running:
+        ensure_topics(
+            running.bootstrap,
+            stream_topics(settings).values(),
+            settings.kafka_partitions,
+            settings.kafka_replication_factor,
+        )
+        typer.echo(f"embedded broker on {running.bootstrap}; export KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}")
+        typer.echo("stop with Ctrl-C")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def stream() -> None:
+    """Run a stream worker: raw posts -> assembled conversations -> annotation requests.
+
+    Start several with the same KAFKA_BOOTSTRAP_SERVERS to share the partitions."""
+    import faust
+
+    from pipeline.broker import ensure_topics, kafka_endpoint
+    from pipeline.topology import build_app, stream_topics
+
+    settings = get_settings()
+    with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
+        ensure_topics(
+            endpoint.bootstrap,
+            stream_topics(settings).values(),
+            settings.kafka_partitions,
+            settings.kafka_replication_factor,
+        )
+        stream_app = build_app(settings, endpoint.bootstrap, _producer_batch(settings, endpoint.embedded))
+        log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
+        faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="JSONL or JSONL.gz of raw posts, in stream order.")],
+    speed: Annotated[float, typer.Option(help="Time factor: 60 replays a minute of posts per second.")] = 60.0,
+    fast: Annotated[bool, typer.Option("--fast", help="As fast as possible, ignoring timestamps.")] = False,
+    topic: Annotated[Optional[str], typer.Option(help="Default TWEETS_TOPIC.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Produce a file of raw posts to the tweets topic (needs KAFKA_BOOTSTRAP_SERVERS)."""
+    from pipeline.replay import replay as run_replay
+
+    settings = get_settings()
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. from `threadtag broker`)")
+    if not file.exists():
+        raise typer.BadParameter(f"no file {file}")
+    sent = run_replay(
+        file,
+        settings.kafka_bootstrap_servers,
+        topic or settings.tweets_topic,
+        None if fast else speed,
+        settings.max_message_bytes,
+        settings.kafka_producer_max_batch_bytes,
+        progress,
+    )
+    typer.echo(f"replayed {sent} posts to {topic or settings.tweets_topic}")
+
+
 if __name__ == "__main__":
     app()

@@ -25,3 +25,6 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # jieba logs its dictionary load at DEBUG/INFO on every process start.
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    # Kafka clients log every connection at INFO.
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

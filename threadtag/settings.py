@@ -30,6 +30,36 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when available, else CPU.")
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = torch's default (all cores).")
 
+    # Kafka and the stream
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="host:port[,host:port]; unset = start the embedded Tansu broker on a free local port."
+    )
+    kafka_partitions: int = Field(3, gt=0, description="Partitions of the topics the project creates.")
+    kafka_replication_factor: int = Field(1, gt=0)
+    kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
+    kafka_heartbeat_interval_s: float = Field(2.0, gt=0)
+    kafka_producer_max_batch_bytes: int | None = Field(
+        None, description="Producer batch size; unset = 1 on the embedded broker (see README), else the client default."
+    )
+    tweets_topic: str = Field("tweets", description="Raw posts in.")
+    links_topic: str = Field("post-links", description="Root resolution events (internal).")
+    conversations_topic: str = Field("replies-by-root", description="Posts keyed by their root (internal).")
+    requests_topic: str = Field("annotation-requests", description="Annotation requests out, keyed by root id.")
+    dead_letter_topic: str = Field("tweets-dlq", description="Messages that could not be used, with the reason.")
+    stream_app_id: str = Field("threadtag-stream", description="Faust app id = consumer group and table prefix.")
+    stream_data_dir: Path = Field(Path("runs/stream"), description="Faust's local data directory.")
+    stream_tick_seconds: float = Field(1.0, gt=0, description="How often timers look for due requests and orphans.")
+    max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
+    dead_letter_payload_max_bytes: int = Field(1_048_576, gt=0, description="Payload bytes kept in a dead letter.")
+    orphan_ttl_seconds: float = Field(
+        3600.0, gt=0, description="A reply whose parent never arrives expires after this."
+    )
+    annotate_every_replies: int = Field(
+        5, gt=0, description="New replies that make a conversation worth re-annotating."
+    )
+    annotate_quiet_seconds: float = Field(2.0, ge=0, description="... once no reply came for this long (debounce).")
+    conversation_close_seconds: float = Field(300.0, gt=0, description="Quiet time after which the final request goes.")
+
     # Text preparation and vocabulary
     vocab_size_en: int = Field(30_000, gt=4, description="Vocabulary size for English models.")
     vocab_size_zh: int = Field(50_000, gt=4, description="Vocabulary size for Chinese models.")

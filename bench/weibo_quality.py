@@ -1,0 +1,71 @@
+"""Train the full model and the post-only seq2seq on the shared Weibo data with the paper's
+sizes, then score both on the fixed dev split (the last WEIBO_DEV_LINES lines).
+
+    .venv/bin/python bench/weibo_quality.py [--reuse]   # --reuse: score runs/weibo-*.pt if present
+
+The post-only seq2seq is the baseline, trained and scored in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench.common import machine, table
+from models.checkpoint import Checkpoint
+from models.corpus import load_weibo
+from models.evaluation import TABLE_COLUMNS, evaluate
+from threadtag import recipes
+from threadtag.logging_setup import configure_logging
+from threadtag.settings import get_settings
+
+WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--reuse", action="store_true", help="score existing runs/weibo-<variant>.pt instead of training"
+    )
+    parser.add_argument("--variants", nargs="+", default=["full", "seq2seq_post"])
+    args = parser.parse_args()
+    settings = get_settings()
+    configure_logging("WARNING")
+    examples = load_weibo(WEIBO)
+    train, dev = examples[: -settings.weibo_dev_lines], examples[-settings.weibo_dev_lines :]
+    rows = []
+    for variant in args.variants:
+        path = Path("runs") / f"weibo-{variant}.pt"
+        if args.reuse and path.exists():
+            checkpoint = Checkpoint.load(path, recipes.device(settings))
+        else:
+            checkpoint = recipes.fit(settings, train, dev, variant=variant)
+            checkpoint.save(path)
+        started = time.perf_counter()
+        scores = evaluate(recipes.predictor(checkpoint, settings), dev, progress=False).scores
+        eval_seconds = time.perf_counter() - started
+        epochs = checkpoint.training["epochs"]
+        best = min(epochs, key=lambda e: e["dev_loss"])["epoch"]
+        per_epoch = sum(e["seconds"] for e in epochs) / len(epochs)
+        rows.append(
+            [variant, *(f"{100 * getattr(scores, f):.2f}" for _, f in TABLE_COLUMNS)]
+            + [
+                len(epochs),
+                best,
+                f"{per_epoch:.0f}",
+                f"{sum(e['seconds'] for e in epochs) / 60:.1f}",
+                f"{eval_seconds:.0f}",
+            ]
+        )
+    print(f"machine: {machine()}")
+    print(
+        f"train posts {len(train)}, dev posts {len(dev)} (last {settings.weibo_dev_lines} lines), "
+        f"beam {settings.beam_size}"
+    )
+    header = ["model", *(name for name, _ in TABLE_COLUMNS), "epochs", "best epoch", "s/epoch", "train min", "eval s"]
+    print(table(header, rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""The stream's logic as plain functions: what to emit for a post, a link event, a
+conversation event. The faust topology (`pipeline/topology.py`) only wires these to topics
+and tables, so they are tested without a broker.
+
+Root resolution across partitions (no global lookup):
+- a root post R emits resolved(R -> R) keyed by R;
+- a reply C to X emits child(C of X) keyed by X;
+- on child(C of X): if root_of[X] = R is known, C is released: resolved(C -> R) keyed by C
+  and C to its conversation keyed by R; otherwise C is parked in waiting[X];
+- on resolved(X -> R): root_of[X] = R and every child parked under X is released.
+Each release is itself a resolved event, so chains of any depth resolve hop by hop, in any
+arrival order. Every step is idempotent by post id: redelivery changes nothing.
+
+State values are JSON-able dicts because they live in faust tables (changelog topics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from models.text import has_content
+from schemas.events import AnnotationRequest, ConversationEvent, DeadLetter, LinkEvent
+from schemas.posts import InvalidPost, Post, parse_post
+
+LINKS, CONVERSATIONS, REQUESTS, DEAD_LETTERS = "links", "conversations", "requests", "dead_letters"
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A message to send: which stage topic, its key, its value."""
+
+    topic: str
+    key: str
+    value: LinkEvent | ConversationEvent | AnnotationRequest | DeadLetter
+
+
+@dataclass(frozen=True)
+class TriggerPolicy:
+    every_replies: int  # a growth request after this many new replies ...
+    quiet_seconds: float  # ... once no reply came for this long (debounce)
+    close_seconds: float  # a final request once the conversation was quiet this long
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message of the raw posts topic with where it came from."""
+
+    payload: bytes
+    key: bytes | None
+    topic: str
+    partition: int | None
+    offset: int | None
+
+
+def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int) -> list[Emit]:
+    """Raw bytes -> the first hop of a post; broken input -> a dead letter; retweets and
+    replies with no content -> nothing."""
+    try:
+        post = parse_post(message.payload, max_bytes)
+    except InvalidPost as exc:
+        received = datetime.fromtimestamp(now, tz=timezone.utc)
+        letter = DeadLetter.of(
+            str(exc),
+            message.payload,
+            message.topic,
+            received,
+            max_payload,
+            message.partition,
+            message.offset,
+            message.key,
+        )
+        return [Emit(DEAD_LETTERS, message.key.decode("utf-8", "replace") if message.key else "", letter)]
+    if post.is_retweet or (post.parent_id is not None and not has_content(post.text)):
+        return []
+    return route(post)
+
+
+def route(post: Post) -> list[Emit]:
+    """First hop of a valid post: roots start their conversation, replies look for their root."""
+    if post.parent_id is None:
+        return [
+            Emit(CONVERSATIONS, post.id, ConversationEvent(kind="post", root=post.id, post=post)),
+            Emit(LINKS, post.id, LinkEvent(kind="resolved", node=post.id, root=post.id)),
+        ]
+    if post.root_id is not None and post.root_id != post.id:
+        return _release(post, post.root_id)  # Twitter v2 names the conversation up front
+    return [Emit(LINKS, post.parent_id, LinkEvent(kind="child", node=post.parent_id, post=post))]
+
+
+def _release(child: Post, root: str) -> list[Emit]:
+    return [
+        Emit(CONVERSATIONS, root, ConversationEvent(kind="post", root=root, post=child)),
+        Emit(LINKS, child.id, LinkEvent(kind="resolved", node=child.id, root=root)),
+    ]
+
+
+def on_link(
+    event: LinkEvent,
+    root_of: MutableMapping[str, str],
+    waiting: MutableMapping[str, dict[str, Any]],
+    now: float,
+    orphan_ttl: float,
+    links_topic: str,
+    max_payload: int,
+) -> list[Emit]:
+    """Apply a link event to this partition's tables; return what to send."""
+    node = event.node
+    if event.kind == "child":
+        assert event.post is not None
+        root = root_of.get(node)
+        if root is not None:
+            return _release(event.post, root)
+        entry = waiting.get(node) or {"children": {}, "expires_at": 0.0}
+        children = dict(entry["children"])
+        children[event.post.id] = event.post.model_dump(mode="json")
+        # Reassign rather than mutate: a faust table records a change only on assignment.
+        waiting[node] = {"children": children, "expires_at": now + orphan_ttl}
+        return []
+    if event.kind == "resolved":
+        assert event.root is not None
+        if root_of.get(node) != event.root:
+            root_of[node] = event.root
+        entry = waiting.pop(node, None)
+        if not entry:
+            return []
+        children = sorted((Post.model_validate(c) for c in entry["children"].values()), key=lambda p: p.id)
+        return [emit for child in children for emit in _release(child, event.root)]
+    entry = waiting.get(node)  # expire
+    if not entry or entry["expires_at"] > now:
+        return []
+    del waiting[node]
+    received = datetime.fromtimestamp(now, tz=timezone.utc)
+    return [
+        Emit(
+            DEAD_LETTERS,
+            child_id,
+            DeadLetter.of(
+                f"orphan reply: parent {node} did not arrive within {orphan_ttl:g} s",
+                Post.model_validate(child).model_dump_json().encode(),
+                links_topic,
+                received,
+                max_payload,
+            ),
+        )
+        for child_id, child in sorted(entry["children"].items())
+    ]
+
+
+def new_conversation() -> dict[str, Any]:
+    return {
+        "root": None,  # the root post, once it arrived
+        "replies": {},  # id -> post
+        "seq": 0,  # requests emitted so far
+        "emitted_replies": 0,  # replies in the last request
+        "last_change": 0.0,  # processing time of the last new post
+        "growth_due": None,  # when a debounced growth request is due
+        "closed": False,  # a final request went out and nothing came since
+    }
+
+
+def _request(state: dict[str, Any], reason: str, now: float) -> AnnotationRequest:
+    replies = sorted((Post.model_validate(r) for r in state["replies"].values()), key=lambda p: (p.created_at, p.id))
+    state["seq"] += 1
+    state["emitted_replies"] = len(replies)
+    state["growth_due"] = None
+    return AnnotationRequest(
+        root_id=state["root"]["id"],
+        seq=state["seq"],
+        reason=reason,  # type: ignore[arg-type]
+        post=Post.model_validate(state["root"]),
+        replies=replies,
+        created_at=datetime.fromtimestamp(now, tz=timezone.utc),
+    )
+
+
+def on_conversation(
+    event: ConversationEvent, state: dict[str, Any] | None, now: float, policy: TriggerPolicy
+) -> tuple[dict[str, Any], list[AnnotationRequest]]:
+    """Apply a post or tick to a conversation; return the new state and the requests to emit."""
+    state = dict(state) if state else new_conversation()
+    state["replies"] = dict(state["replies"])
+    out: list[AnnotationRequest] = []
+    if event.kind == "post":
+        assert event.post is not None
+        post = event.post
+        if post.id == event.root:
+            if state["root"] is not None:
+                return state, []  # redelivered root
+            state["root"] = post.model_dump(mode="json")
+        elif post.id in state["replies"]:
+            return state, []  # redelivered reply
+        else:
+            state["replies"][post.id] = post.model_dump(mode="json")
+        state["last_change"] = now
+        state["closed"] = False
+        if state["root"] is None:
+            return state, []  # replies wait for their root post
+        if state["seq"] == 0:
+            out.append(_request(state, "arrival", now))
+        elif len(state["replies"]) - state["emitted_replies"] >= policy.every_replies:
+            state["growth_due"] = now + policy.quiet_seconds  # each new reply pushes it back
+        return state, out
+    # tick
+    if state["root"] is None:
+        return state, []
+    due = state["growth_due"]
+    if due is not None and now >= due and len(state["replies"]) > state["emitted_replies"]:
+        out.append(_request(state, "growth", now))
+    if not state["closed"] and now >= state["last_change"] + policy.close_seconds:
+        out.append(_request(state, "final", now))
+        state["closed"] = True
+    return state, out
+
+
+def conversation_due(state: dict[str, Any], now: float, policy: TriggerPolicy) -> bool:
+    """Whether a tick would emit something now (the timer sends ticks only then)."""
+    if state["root"] is None:
+        return False
+    growth = state["growth_due"] is not None and now >= state["growth_due"]
+    return growth or (not state["closed"] and now >= state["last_change"] + policy.close_seconds)
+
+
+def orphans_due(entry: dict[str, Any], now: float) -> bool:
+    return bool(entry) and entry["expires_at"] <= now

