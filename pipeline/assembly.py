@@ -201,7 +201,10 @@ def on_conversation(
         if state["seq"] == 0:
             out.append(_request(state, "arrival", now))
         elif len(state["replies"]) - state["emitted_replies"] >= policy.every_replies:
-            state["growth_due"] = now + policy.quiet_seconds  # each new reply pushes it back
+            if policy.quiet_seconds == 0:
+                out.append(_request(state, "growth", now))  # no debounce: no need to wait for a tick
+            else:
+                state["growth_due"] = now + policy.quiet_seconds  # each new reply pushes it back
         return state, out
     # tick
     if state["root"] is None:

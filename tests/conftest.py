@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ from models.network import HashtagGenerator, ModelConfig
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SAMPLE_THREADS = ROOT / "samples" / "threads.jsonl"
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[str]:
+    """A real Kafka-protocol broker (embedded Tansu) shared by the tests; its address."""
+    from pipeline.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as running:
+        yield running.bootstrap
 
 
 @pytest.fixture

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -16,9 +12,9 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.topology import create_topics
+from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 
@@ -35,65 +31,28 @@ def tweet(pid: int, parent: int | None, minute: int, text: str = "some words her
     ).encode()
 
 
-def stream_env(bootstrap: str, tmp: Path, **overrides: str) -> dict[str, str]:
-    """Settings for one test: its own topics (created here) and consumer group on the shared broker."""
-    tag = uuid.uuid4().hex[:8]
-    env = dict(os.environ)
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_PRODUCER_MAX_BATCH_BYTES": "1",
-            "KAFKA_SESSION_TIMEOUT_S": "6",
-            "KAFKA_HEARTBEAT_INTERVAL_S": "1",
-            "KAFKA_PARTITIONS": "3",
-            "TWEETS_TOPIC": f"tweets-{tag}",
-            "LINKS_TOPIC": f"links-{tag}",
-            "CONVERSATIONS_TOPIC": f"conv-{tag}",
-            "REQUESTS_TOPIC": f"requests-{tag}",
-            "DEAD_LETTER_TOPIC": f"dlq-{tag}",
-            "STREAM_APP_ID": f"app-{tag}",
-            "STREAM_DATA_DIR": str(tmp / "stream"),
-            "STREAM_TICK_SECONDS": "0.5",
-            "CONVERSATION_CLOSE_SECONDS": "4",
-            "ANNOTATE_QUIET_SECONDS": "0.5",
-            "ANNOTATE_EVERY_REPLIES": "3",
-            "LOG_LEVEL": "INFO",
-        }
-    )
-    env.update(overrides)
-    settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+def stream_env(bootstrap: str, tmp: Path, **overrides: object) -> dict[str, str]:
+    """Environment for worker processes of one test: its own topics (created here) and
+    consumer group on the shared broker, short timeouts."""
+    settings = Settings(
+        kafka_bootstrap_servers=bootstrap,
+        kafka_producer_max_batch_bytes=1,
+        kafka_session_timeout_s=6,
+        kafka_heartbeat_interval_s=1,
+        kafka_partitions=3,
+        stream_data_dir=tmp / "stream",
+        stream_tick_seconds=0.5,
+        conversation_close_seconds=4,
+        annotate_quiet_seconds=0.5,
+        annotate_every_replies=3,
+    ).namespaced(uuid.uuid4().hex[:8])
+    settings = settings.model_copy(update=overrides)
     create_topics(settings, bootstrap)
-    return env
+    return child_env(settings)
 
 
-class StreamWorker:
-    """`threadtag stream` in its own process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> StreamWorker:
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "threadtag.cli", "stream"], env=self.env, cwd=ROOT, stdout=handle, stderr=handle
-        )
-        return self
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def stream_worker(env: dict[str, str], log: Path) -> CommandProcess:
+    return CommandProcess(["stream"], env, log)
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[int, bytes | None, bytes]]) -> None:

@@ -129,6 +129,13 @@ def test_requests_on_arrival_growth_and_close():
     assert out == []  # final only once while nothing new arrives
 
 
+def test_without_a_quiet_period_growth_goes_out_with_the_reply():
+    eager = TriggerPolicy(every_replies=1, quiet_seconds=0.0, close_seconds=10.0)
+    state, _ = on_conversation(_post_event("r", "r", 0), None, now=0.0, policy=eager)
+    state, out = on_conversation(_post_event("r", "a", 1), state, now=0.5, policy=eager)
+    assert [(r.reason, [p.id for p in r.replies]) for r in out] == [("growth", ["a"])]
+
+
 def _post_event(root: str, pid: str, minute: int) -> ConversationEvent:
     from schemas.posts import Post
 

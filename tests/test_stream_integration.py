@@ -7,15 +7,14 @@ import random
 
 import pytest
 
-from pipeline.broker import EmbeddedBroker
 from schemas.events import DeadLetter
 from tests.streaming import (
-    StreamWorker,
     final_conversations,
     fully_committed,
     produce,
     read_all,
     stream_env,
+    stream_worker,
     tweet,
     wait_for,
 )
@@ -73,19 +72,13 @@ def messages(seed: int) -> list[tuple[int, bytes | None, bytes]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def broker():
-    with EmbeddedBroker() as running:
-        yield running.bootstrap
-
-
 def _finals_match(bootstrap: str, env: dict[str, str]) -> bool:
     return final_conversations(bootstrap, env["REQUESTS_TOPIC"]) == EXPECTED
 
 
 def test_one_worker_assembles_exact_conversations_and_dead_letters_bad_input(broker, tmp_path):
     env = stream_env(broker, tmp_path)
-    worker = StreamWorker(env, tmp_path / "worker.log").start()
+    worker = stream_worker(env, tmp_path / "worker.log").start()
     try:
         produce(broker, env["TWEETS_TOPIC"], messages(seed=1))
         wait_for(lambda: _finals_match(broker, env), 120, "exact final conversations", worker.log)
@@ -105,7 +98,7 @@ def test_one_worker_assembles_exact_conversations_and_dead_letters_bad_input(bro
 
 def test_two_workers_give_the_same_conversations(broker, tmp_path):
     env = stream_env(broker, tmp_path)
-    workers = [StreamWorker(env, tmp_path / f"worker{i}.log").start() for i in range(2)]
+    workers = [stream_worker(env, tmp_path / f"worker{i}.log").start() for i in range(2)]
     try:
         produce(broker, env["TWEETS_TOPIC"], messages(seed=2))
         wait_for(lambda: _finals_match(broker, env), 150, "exact final conversations", workers[0].log)
@@ -122,7 +115,7 @@ def test_worker_killed_mid_stream_recovers_its_tables(broker, tmp_path):
     roots = {tweet(100, None, 0), tweet(200, None, 0)}
     first = [m for m in messages(seed=3) if m[2] not in roots]
     second = [(0, None, root) for root in sorted(roots)]
-    worker = StreamWorker(env, log).start()
+    worker = stream_worker(env, log).start()
     produce(broker, env["TWEETS_TOPIC"], first)
     changelogs = f"{env['STREAM_APP_ID']}-waiting-changelog"
     wait_for(lambda: len(read_all(broker, changelogs)) > 0, 90, "parked replies in the changelog", log)
@@ -132,7 +125,7 @@ def test_worker_killed_mid_stream_recovers_its_tables(broker, tmp_path):
     wait_for(committed, 60, "committed link offsets", log)
     worker.kill()
     produce(broker, env["TWEETS_TOPIC"], second)
-    worker = StreamWorker(env, log).start()
+    worker = stream_worker(env, log).start()
     try:
         wait_for(lambda: _finals_match(broker, env), 150, "exact final conversations after SIGKILL", log)
     finally:

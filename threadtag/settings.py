@@ -103,6 +103,17 @@ class Settings(BaseSettings):
     top_k: int = Field(5, gt=0, description="Hashtags returned per post.")
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes."""
+        return {name.upper(): str(value) for name, value in self.model_dump().items() if value is not None}
+
+    def namespaced(self, suffix: str) -> Settings:
+        """A copy whose topics and consumer group end in `-suffix`: pipelines that share a
+        cluster (staging beside production, a benchmark, a test) without sharing data."""
+        fields = ("tweets_topic", "links_topic", "conversations_topic", "requests_topic", "dead_letter_topic")
+        update = {name: f"{getattr(self, name)}-{suffix}" for name in (*fields, "stream_app_id")}
+        return self.model_copy(update=update)
+
     def vocab_size(self, lang: str) -> int:
         return self.vocab_size_zh if lang == "zh" else self.vocab_size_en
 
