@@ -52,10 +52,10 @@ class Checkpoint:
 
     @classmethod
     def load(cls, path: Path, device: torch.device | str = "cpu") -> Checkpoint:
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint at {path}")
         try:
             payload = torch.load(path, map_location=device, weights_only=True)
-        except FileNotFoundError:
-            raise
         except Exception as exc:  # torch raises many types for a corrupt or foreign file
             raise ValueError(f"{path} is not a threadtag checkpoint: {exc}") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+
 from models.batching import encode_input, make_batch
 from models.beam_search import SpecialIds, beam_search
 from models.checkpoint import Checkpoint
@@ -28,7 +30,7 @@ class HashtagPredictor:
         self.specials = SpecialIds(bos=vocab.bos_id, eos=vocab.eos_id, never=(vocab.unk_id, vocab.pad_id, vocab.bos_id))
 
     @property
-    def device(self):  # type: ignore[no-untyped-def]
+    def device(self) -> torch.device:
         return next(self.checkpoint.model.parameters()).device
 
     def predict_examples(self, examples: Sequence[Example]) -> list[list[RankedHashtag]]:

@@ -262,5 +262,25 @@ def replay(
     typer.echo(f"replayed {sent} posts to {topic or settings.tweets_topic}")
 
 
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision; head = newest.")] = "head",
+) -> None:
+    """Bring the database (DATABASE_URL, else local, else embedded) to the given schema revision."""
+    from threadtag.database import migrate as run_migrate
+    from threadtag.database import resolve_database_url
+
+    url = resolve_database_url(get_settings())
+    run_migrate(url, revision)
+    typer.echo(f"database at revision {revision}: {_hide_password(url)}")
+
+
+def _hide_password(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 if __name__ == "__main__":
     app()

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any, TextIO
 
 import structlog
+
+
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    # Looked up per logger, not once: test runners and CLI harnesses swap sys.stderr.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stdlib handler writing to whatever sys.stderr is at the time of each record."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -19,10 +37,12 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), handlers=[_CurrentStderrHandler()], format="%(levelname)s %(name)s: %(message)s"
+    )
     # jieba logs its dictionary load at DEBUG/INFO on every process start.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     # Kafka clients log every connection at INFO.

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     annotate_quiet_seconds: float = Field(2.0, ge=0, description="... once no reply came for this long (debounce).")
     conversation_close_seconds: float = Field(300.0, gt=0, description="Quiet time after which the final request goes.")
 
+    # PostgreSQL
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; unset = LOCAL_DATABASE_URL if it answers, else embedded PostgreSQL."
+    )
+    local_database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", description="The local server tried when unset."
+    )
+    embedded_pg_dir: Path = Field(Path("runs/postgres"), description="Data directory of the embedded PostgreSQL.")
+
     # Text preparation and vocabulary
     vocab_size_en: int = Field(30_000, gt=4, description="Vocabulary size for English models.")
     vocab_size_zh: int = Field(50_000, gt=4, description="Vocabulary size for Chinese models.")

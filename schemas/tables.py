@@ -1,0 +1,101 @@
+"""The PostgreSQL tables (SQLAlchemy 2). Alembic revisions in migrations/ create them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PostRow(Base):
+    """Every post the stream assembled: roots and replies, with the raw JSON it came as."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(Text)
+    root_id: Mapped[str | None] = mapped_column(Text, comment="the conversation's root post; itself for a root")
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_posts_created_at", "created_at"),
+        Index("ix_posts_author_created", "author_id", "created_at"),
+        Index("ix_posts_root", "root_id", "created_at"),
+    )
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    train_examples: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        # At most one active model.
+        Index("ux_model_versions_one_active", "active", unique=True, postgresql_where=text("active")),
+    )
+
+
+class AnnotationRow(Base):
+    """Ranked hashtags for a root post from one request, by one model version."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    root_id: Mapped[str] = mapped_column(Text, ForeignKey("posts.id"))
+    request_seq: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(Text, ForeignKey("model_versions.version"))
+    n_replies: Mapped[int] = mapped_column(Integer)
+    hashtags: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, comment='[{"tag": "aus open", "score": -1.2}, ...]')
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        # A redelivered request writes nothing new.
+        UniqueConstraint("root_id", "request_seq", "model_version", name="uq_annotations_request"),
+        Index("ix_annotations_root_created", "root_id", "created_at"),
+        Index(
+            "ix_annotations_hashtags", "hashtags", postgresql_using="gin", postgresql_ops={"hashtags": "jsonb_path_ops"}
+        ),
+    )
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text, comment="topic[/partition/offset] the message came from")
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_dead_letters_created", "created_at"),)

@@ -1,0 +1,93 @@
+"""Alembic revisions against the real PostgreSQL: up, down, up again; the schema's guarantees."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from threadtag.database import downgrade, migrate
+from threadtag.settings import Settings
+
+ADMIN = Settings().local_database_url
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A fresh database on the local server, dropped afterwards."""
+    name = f"tt_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL at {ADMIN}: {exc}")
+    yield ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+TABLES = {"posts", "annotations", "model_versions", "dead_letters"}
+
+
+def _schema(url: str) -> tuple[set[str], set[str]]:
+    engine = create_engine(url)
+    try:
+        inspector = inspect(engine)
+        return set(inspector.get_table_names()), set(inspector.get_view_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(database_url):
+    migrate(database_url)
+    tables, views = _schema(database_url)
+    assert TABLES <= tables and "latest_annotations" in views
+    downgrade(database_url, "base")
+    tables, views = _schema(database_url)
+    assert not (TABLES & tables) and "latest_annotations" not in views
+    migrate(database_url)
+    assert TABLES <= _schema(database_url)[0]
+
+
+def test_a_request_is_stored_once_and_the_view_shows_the_active_models_newest(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO posts (id, platform, created_at, text, raw, root_id) "
+                "VALUES ('r1', 'twitter', now(), 'a post', '{}', 'r1')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO model_versions (version, path, active) VALUES ('old', 'a.pt', false), "
+                "('new', 'b.pt', true)"
+            )
+        )
+        insert = text(
+            "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags, created_at) "
+            "VALUES ('r1', :seq, :model, :n, CAST(:tags AS jsonb), now() + make_interval(secs => :seq))"
+        )
+        conn.execute(insert, {"seq": 1, "model": "new", "n": 0, "tags": '[{"tag": "a", "score": -1}]'})
+        conn.execute(insert, {"seq": 2, "model": "new", "n": 3, "tags": '[{"tag": "b", "score": -1}]'})
+        conn.execute(insert, {"seq": 3, "model": "old", "n": 5, "tags": '[{"tag": "c", "score": -1}]'})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"seq": 2, "model": "new", "n": 3, "tags": "[]"})
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT root_id, request_seq, model_version FROM latest_annotations")).all()
+        tagged = conn.execute(text("""SELECT count(*) FROM annotations WHERE hashtags @> '[{"tag": "b"}]'""")).scalar()
+    assert rows == [("r1", 2, "new")] and tagged == 1
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE model_versions SET active = true WHERE version = 'old'"))
+    engine.dispose()
+
+
+def test_psycopg_driver_is_the_one_in_use():
+    assert ADMIN.startswith("postgresql+psycopg://") and psycopg.__version__
