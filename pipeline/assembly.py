@@ -149,6 +149,13 @@ def on_link(
     ]
 
 
+def _without_raw(post: Post) -> dict[str, Any]:
+    # A conversation is re-serialized on every change and every request carries all its
+    # replies: without the raw JSON (each post keeps it once, on replies-by-root) a long
+    # thread stays cheap.
+    return post.model_dump(mode="json", exclude={"raw"})
+
+
 def new_conversation() -> dict[str, Any]:
     return {
         "root": None,  # the root post, once it arrived
@@ -189,11 +196,11 @@ def on_conversation(
         if post.id == event.root:
             if state["root"] is not None:
                 return state, []  # redelivered root
-            state["root"] = post.model_dump(mode="json")
+            state["root"] = _without_raw(post)
         elif post.id in state["replies"]:
             return state, []  # redelivered reply
         else:
-            state["replies"][post.id] = post.model_dump(mode="json")
+            state["replies"][post.id] = _without_raw(post)
         state["last_change"] = now
         state["closed"] = False
         if state["root"] is None:

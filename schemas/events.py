@@ -46,7 +46,7 @@ class AnnotationRequest(_Message):
     seq: int  # 1, 2, ... per root; (root_id, seq) names a request
     reason: Literal["arrival", "growth", "final"]
     post: Post
-    replies: list[Post]  # chronological, ties by id
+    replies: list[Post]  # chronological, ties by id; posts here carry no `raw` (see assembly)
     created_at: datetime
 
 

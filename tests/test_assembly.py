@@ -129,6 +129,14 @@ def test_requests_on_arrival_growth_and_close():
     assert out == []  # final only once while nothing new arrives
 
 
+def test_requests_leave_the_raw_json_behind():
+    sim = Simulator(seed=0, duplicate_rate=0)
+    sim.run([tweet(1, None, 0), tweet(2, 1, 1)])
+    sim.close_all()
+    final = [r for r in sim.requests if r.reason == "final"][0]
+    assert final.post.raw == {} and final.replies[0].raw == {} and final.replies[0].text == "some words here"
+
+
 def test_without_a_quiet_period_growth_goes_out_with_the_reply():
     eager = TriggerPolicy(every_replies=1, quiet_seconds=0.0, close_seconds=10.0)
     state, _ = on_conversation(_post_event("r", "r", 0), None, now=0.0, policy=eager)
