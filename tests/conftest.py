@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from sqlalchemy import create_engine, text
 
 from models.network import HashtagGenerator, ModelConfig
+from threadtag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCAL_DB = Settings().local_database_url
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SAMPLE_THREADS = ROOT / "samples" / "threads.jsonl"
 
@@ -20,6 +24,22 @@ def broker() -> Iterator[str]:
 
     with EmbeddedBroker() as running:
         yield running.bootstrap
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A fresh database on the local server, dropped afterwards."""
+    name = f"tt_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(LOCAL_DB, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL at {LOCAL_DB}: {exc}")
+    yield LOCAL_DB.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -14,22 +11,6 @@ from threadtag.database import downgrade, migrate
 from threadtag.settings import Settings
 
 ADMIN = Settings().local_database_url
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A fresh database on the local server, dropped afterwards."""
-    name = f"tt_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no PostgreSQL at {ADMIN}: {exc}")
-    yield ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 TABLES = {"posts", "annotations", "model_versions", "dead_letters"}

@@ -263,6 +263,66 @@ def replay(
 
 
 @app.command()
+def infer(
+    model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default MODEL_PATH.")] = None,
+) -> None:
+    """Run an inference worker: annotation requests -> ranked hashtags in PostgreSQL.
+
+    Start several (same INFER_GROUP_ID) to share the requests' partitions."""
+    import signal
+    import threading
+
+    from kafka import KafkaConsumer
+    from sqlalchemy import create_engine
+
+    from threadtag import recipes
+    from threadtag.database import migrate as run_migrate
+    from threadtag.database import resolve_database_url
+    from workers import inference
+    from workers.annotation_sink import AnnotationSink
+
+    settings = get_settings()
+    path = model or settings.model_path
+    if path is None:
+        raise typer.BadParameter("give --model or set MODEL_PATH")
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
+    checkpoint = _load_checkpoint(path, settings)
+    url = resolve_database_url(settings)
+    run_migrate(url)
+    engine = create_engine(url, pool_pre_ping=True)
+    sink = AnnotationSink(engine, checkpoint.version, str(path))
+    sink.register_model({"best_dev_loss": checkpoint.training.get("best_dev_loss")})
+    consumer = KafkaConsumer(
+        settings.requests_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.infer_group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
+        heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("inference worker starting", model_version=checkpoint.version, device=str(recipes.device(settings)))
+    try:
+        inference.run(
+            consumer,
+            settings.requests_topic,
+            recipes.predictor(checkpoint, settings),
+            sink,
+            settings.infer_batch_size,
+            settings.infer_batch_wait_ms,
+            settings.db_max_backoff_seconds,
+            stop,
+        )
+    finally:
+        consumer.close()
+        engine.dispose()
+
+
+@app.command()
 def migrate(
     revision: Annotated[str, typer.Option(help="Target revision; head = newest.")] = "head",
 ) -> None:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     )
     embedded_pg_dir: Path = Field(Path("runs/postgres"), description="Data directory of the embedded PostgreSQL.")
 
+    # Inference workers
+    infer_group_id: str = Field("threadtag-inference", description="Consumer group of the inference workers.")
+    infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")
+    infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
+    db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
+
     # Text preparation and vocabulary
     vocab_size_en: int = Field(30_000, gt=4, description="Vocabulary size for English models.")
     vocab_size_zh: int = Field(50_000, gt=4, description="Vocabulary size for Chinese models.")

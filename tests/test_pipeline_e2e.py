@@ -1,0 +1,61 @@
+"""Raw tweets in the topic -> rows in PostgreSQL with hashtags: real broker, real database,
+real (tiny) model, the stream and inference workers as separate processes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.replay import replay
+from tests.conftest import SAMPLE_THREADS
+from tests.streaming import stream_env, stream_worker, wait_for
+from threadtag import recipes
+from threadtag.processes import CommandProcess
+from threadtag.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "sample.pt"
+    recipes.train_sample_model(Settings(), path, progress=False)
+    return path
+
+
+def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tmp_path):
+    env = stream_env(broker, tmp_path, conversation_close_seconds=3)
+    env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "INFER_BATCH_WAIT_MS": "100"})
+    stream = stream_worker(env, tmp_path / "stream.log").start()
+    infer = CommandProcess(["infer"], env, tmp_path / "infer.log").start()
+    engine = create_engine(database_url)
+
+    def annotated() -> dict[str, int]:
+        with engine.connect() as conn:
+            try:
+                rows = conn.execute(text("SELECT root_id, max(n_replies) FROM annotations GROUP BY root_id")).all()
+            except Exception:  # noqa: BLE001 - tables appear once the worker has migrated
+                return {}
+        return dict(rows)
+
+    try:
+        replay(SAMPLE_THREADS, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
+        wait_for(lambda: len(annotated()) == 24 and set(annotated().values()) == {3}, 180, "24 annotated threads",
+                 tmp_path / "infer.log")  # fmt: skip
+    finally:
+        infer.stop()
+        stream.stop()
+    with engine.connect() as conn:
+        total, distinct = conn.execute(
+            text("SELECT count(*), count(DISTINCT (root_id, request_seq)) FROM annotations")
+        ).one()
+        latest = conn.execute(
+            text("SELECT p.text, l.hashtags FROM latest_annotations l JOIN posts p ON p.id = l.root_id")
+        ).all()
+    engine.dispose()
+    assert total == distinct  # one row per request
+    assert len(latest) == 24
+    for _, hashtags in latest:
+        assert len(hashtags) == 5 and all(h["tag"] and h["score"] <= 0 for h in hashtags)
+    ausopen = [tags for post_text, tags in latest if "Azarenka" in post_text]
+    assert ausopen and "aus open" in [h["tag"] for h in ausopen[0]]
