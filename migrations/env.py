@@ -12,6 +12,12 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
+    given = config.attributes.get("connection")  # threadtag.database passes one holding the lock
+    if given is not None:
+        context.configure(connection=given, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)

@@ -72,3 +72,12 @@ def test_a_request_is_stored_once_and_the_view_shows_the_active_models_newest(da
 
 def test_psycopg_driver_is_the_one_in_use():
     assert ADMIN.startswith("postgresql+psycopg://") and psycopg.__version__
+
+
+def test_concurrent_migrations_do_not_collide(database_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        for future in [pool.submit(migrate, database_url) for _ in range(4)]:
+            future.result()  # raises if any migrator failed
+    assert TABLES <= _schema(database_url)[0]

@@ -28,6 +28,7 @@ def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tm
     env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "INFER_BATCH_WAIT_MS": "100"})
     stream = stream_worker(env, tmp_path / "stream.log").start()
     infer = CommandProcess(["infer"], env, tmp_path / "infer.log").start()
+    writer = CommandProcess(["store"], env, tmp_path / "store.log").start()
     engine = create_engine(database_url)
 
     def annotated() -> dict[str, int]:
@@ -39,13 +40,20 @@ def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tm
         return dict(rows)
 
     try:
-        replay(SAMPLE_THREADS, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
+        source = tmp_path / "stream.jsonl"
+        source.write_text(SAMPLE_THREADS.read_text() + "{a broken message\n")
+        replay(source, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
         wait_for(lambda: len(annotated()) == 24 and set(annotated().values()) == {3}, 180, "24 annotated threads",
                  tmp_path / "infer.log")  # fmt: skip
+        wait_for(lambda: _count(engine, "posts WHERE raw <> '{}'") == 96, 60, "96 stored posts", tmp_path / "store.log")
+        wait_for(lambda: _count(engine, "dead_letters") == 1, 60, "the dead letter row", tmp_path / "store.log")
     finally:
+        writer.stop()
         infer.stop()
         stream.stop()
     with engine.connect() as conn:
+        replies = conn.execute(text("SELECT count(*) FROM posts WHERE root_id <> id")).scalar()
+        reason = conn.execute(text("SELECT reason FROM dead_letters")).scalar()
         total, distinct = conn.execute(
             text("SELECT count(*), count(DISTINCT (root_id, request_seq)) FROM annotations")
         ).one()
@@ -53,9 +61,18 @@ def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tm
             text("SELECT p.text, l.hashtags FROM latest_annotations l JOIN posts p ON p.id = l.root_id")
         ).all()
     engine.dispose()
+    assert replies == 72 and reason.startswith("not JSON")
     assert total == distinct  # one row per request
     assert len(latest) == 24
     for _, hashtags in latest:
         assert len(hashtags) == 5 and all(h["tag"] and h["score"] <= 0 for h in hashtags)
     ausopen = [tags for post_text, tags in latest if "Azarenka" in post_text]
     assert ausopen and "aus open" in [h["tag"] for h in ausopen[0]]
+
+
+def _count(engine, relation: str) -> int:
+    with engine.connect() as conn:
+        try:
+            return int(conn.execute(text(f"SELECT count(*) FROM {relation}")).scalar())
+        except Exception:  # noqa: BLE001 - before the first migration
+            return -1

@@ -269,16 +269,8 @@ def infer(
     """Run an inference worker: annotation requests -> ranked hashtags in PostgreSQL.
 
     Start several (same INFER_GROUP_ID) to share the requests' partitions."""
-    import signal
-    import threading
-
-    from kafka import KafkaConsumer
-    from sqlalchemy import create_engine
-
     from threadtag import recipes
-    from threadtag.database import migrate as run_migrate
-    from threadtag.database import resolve_database_url
-    from workers import inference
+    from workers import batches, inference
     from workers.annotation_sink import AnnotationSink
 
     settings = get_settings()
@@ -288,23 +280,11 @@ def infer(
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
     checkpoint = _load_checkpoint(path, settings)
-    url = resolve_database_url(settings)
-    run_migrate(url)
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = _migrated_engine(settings)
     sink = AnnotationSink(engine, checkpoint.version, str(path))
     sink.register_model({"best_dev_loss": checkpoint.training.get("best_dev_loss")})
-    consumer = KafkaConsumer(
-        settings.requests_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.infer_group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
-        heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
-    )
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    consumer = batches.consumer(settings, [settings.requests_topic], settings.infer_group_id)
+    stop = _stop_on_signals()
     log.info("inference worker starting", model_version=checkpoint.version, device=str(recipes.device(settings)))
     try:
         inference.run(
@@ -316,6 +296,56 @@ def infer(
             settings.infer_batch_wait_ms,
             settings.db_max_backoff_seconds,
             stop,
+        )
+    finally:
+        consumer.close()
+        engine.dispose()
+
+
+def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
+    """An engine on the resolved database, migrated to head first (workers start after migrations)."""
+    from sqlalchemy import create_engine
+
+    from threadtag.database import migrate as run_migrate
+    from threadtag.database import resolve_database_url
+
+    url = resolve_database_url(settings)
+    run_migrate(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _stop_on_signals():  # type: ignore[no-untyped-def]
+    """An event set by SIGTERM/SIGINT: workers finish the batch in hand and exit."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def store() -> None:
+    """Run the DB writer: assembled posts and replies, and dead letters, into PostgreSQL."""
+    from workers import batches, post_writer
+
+    settings = get_settings()
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS: the writer reads the stream's topics")
+    engine = _migrated_engine(settings)
+    topics = [settings.conversations_topic, settings.dead_letter_topic]
+    consumer = batches.consumer(settings, topics, settings.store_group_id)
+    log.info("db writer starting", topics=topics)
+    try:
+        post_writer.run(
+            consumer,
+            engine,
+            settings.dead_letter_topic,
+            settings.store_batch_size,
+            settings.store_batch_wait_ms,
+            settings.db_max_backoff_seconds,
+            _stop_on_signals(),
         )
     finally:
         consumer.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import structlog
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from threadtag.settings import Settings
@@ -23,13 +25,36 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Key of the advisory lock that serializes migrations: workers that start together on a
+# fresh database would otherwise both create the tables.
+_MIGRATION_LOCK = 0x7468_7461_67  # "thtag"
+
+
+def _run_locked(url: str, action: Callable[[Config], None]) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            conn.commit()  # the lock is the session's; Alembic runs its own transaction
+            try:
+                config = alembic_config(url)
+                config.attributes["connection"] = conn
+                action(config)
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at `url` to `revision` (any older state works: Alembic tracks it)."""
-    command.upgrade(alembic_config(url), revision)
+    _run_locked(url, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    _run_locked(url, lambda config: command.downgrade(config, revision))
 
 
 def _answers(url: str) -> bool:

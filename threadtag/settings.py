@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     infer_group_id: str = Field("threadtag-inference", description="Consumer group of the inference workers.")
     infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")
     infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
+    store_group_id: str = Field("threadtag-db-writer", description="Consumer group of the DB writers.")
+    store_batch_size: int = Field(500, gt=0, description="Most posts per DB-writer transaction.")
+    store_batch_wait_ms: int = Field(500, ge=0, description="Longest wait for a DB-writer batch to fill.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
 
     # Text preparation and vocabulary

@@ -15,12 +15,12 @@ import time
 import structlog
 from kafka import KafkaConsumer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
 from models.corpus import post_lang, thread_example
 from models.predictor import HashtagPredictor
 from schemas.events import AnnotationRequest
 from workers.annotation_sink import Annotation, AnnotationSink
+from workers.batches import collect, with_db_retry
 
 log = structlog.get_logger(__name__)
 
@@ -34,34 +34,6 @@ def annotate(predictor: HashtagPredictor, requests: list[AnnotationRequest]) -> 
     ]
 
 
-def collect(consumer: KafkaConsumer, max_records: int, wait_ms: int) -> list[bytes]:
-    """Up to `max_records` values, waiting at most `wait_ms` after the first one arrived."""
-    values: list[bytes] = []
-    deadline: float | None = None
-    while len(values) < max_records:
-        timeout = 1000 if deadline is None else max(0, int(1000 * (deadline - time.monotonic())))
-        polled = consumer.poll(timeout_ms=timeout, max_records=max_records - len(values))
-        for records in polled.values():
-            values.extend(r.value for r in records)
-        if values and deadline is None:
-            deadline = time.monotonic() + wait_ms / 1000
-        if deadline is None or time.monotonic() >= deadline:
-            break
-    return values
-
-
-def flush_with_retry(sink: AnnotationSink, max_backoff: float, stop: threading.Event) -> int:
-    delay = 0.5
-    while True:
-        try:
-            return sink.flush()
-        except OperationalError as exc:
-            log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
-            if stop.wait(delay):
-                raise
-            delay = min(max_backoff, delay * 2)
-
-
 def run(
     consumer: KafkaConsumer,
     topic: str,
@@ -73,11 +45,11 @@ def run(
     stop: threading.Event,
 ) -> None:
     while not stop.is_set():
-        values = collect(consumer, batch_size, batch_wait_ms)
-        if not values:
+        records = collect(consumer, batch_size, batch_wait_ms)
+        if not records:
             continue
         requests = []
-        for value in values:
+        for value in (r.value for r in records):
             try:
                 requests.append(AnnotationRequest.model_validate_json(value))
             except ValidationError as exc:
@@ -86,6 +58,6 @@ def run(
         started = time.perf_counter()
         sink.add(annotate(predictor, requests))
         inference_s = time.perf_counter() - started
-        written = flush_with_retry(sink, max_backoff, stop)
+        written = with_db_retry(sink.flush, max_backoff, stop)
         consumer.commit()  # only after the rows are in PostgreSQL
         log.info("batch annotated", requests=len(requests), new_rows=written, inference_s=round(inference_s, 3))

@@ -1,0 +1,78 @@
+"""The DB writer: posts and replies as the stream assembles them, and dead letters, into
+PostgreSQL in batches with upserts. Offsets are committed only after a batch is stored; a
+database outage makes it wait and retry, and upserts make a redelivered batch harmless."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert
+
+from schemas.events import ConversationEvent, DeadLetter
+from schemas.tables import DeadLetterRow, PostRow
+from workers.annotation_sink import post_values
+from workers.batches import collect, with_db_retry
+
+log = structlog.get_logger(__name__)
+
+
+def rows_of(records: list[ConversationEvent | DeadLetter]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(post rows deduplicated by id, dead-letter rows)."""
+    posts: dict[str, dict[str, Any]] = {}
+    dead = []
+    for item in records:
+        if isinstance(item, DeadLetter):
+            where = (
+                f"{item.source_topic}/{item.partition}/{item.offset}" if item.offset is not None else item.source_topic
+            )
+            dead.append({"source": where, "reason": item.reason, "payload": item.payload()})
+        elif item.post is not None:
+            posts[item.post.id] = post_values(item.post, item.root)
+    return list(posts.values()), dead
+
+
+def store(engine: Engine, posts: list[dict[str, Any]], dead: list[dict[str, Any]]) -> None:
+    with engine.begin() as conn:
+        if posts:
+            statement = insert(PostRow).values(posts)
+            # A bare row written by the inference worker gets the full post here.
+            updates = {c: statement.excluded[c] for c in ("raw", "root_id", "parent_id", "author_id", "lang", "text")}
+            conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
+        if dead:
+            conn.execute(insert(DeadLetterRow).values(dead))
+
+
+def parse(record: ConsumerRecord, dead_letter_topic: str) -> ConversationEvent | DeadLetter | None:
+    try:
+        if record.topic == dead_letter_topic:
+            return DeadLetter.model_validate_json(record.value)
+        return ConversationEvent.model_validate_json(record.value)
+    except ValidationError as exc:
+        log.error("unreadable stream message skipped", topic=record.topic, offset=record.offset, error=str(exc)[:200])
+        return None
+
+
+def run(
+    source: KafkaConsumer,
+    engine: Engine,
+    dead_letter_topic: str,
+    batch_size: int,
+    batch_wait_ms: int,
+    max_backoff: float,
+    stop: threading.Event,
+) -> None:
+    while not stop.is_set():
+        records = collect(source, batch_size, batch_wait_ms)
+        if not records:
+            continue
+        parsed = [p for p in (parse(r, dead_letter_topic) for r in records) if p is not None]
+        posts, dead = rows_of(parsed)
+        with_db_retry(lambda: store(engine, posts, dead), max_backoff, stop)  # noqa: B023 - called at once
+        source.commit()
+        log.info("stored", posts=len(posts), dead_letters=len(dead))
