@@ -153,6 +153,26 @@ def predict(
 
 
 @app.command()
+def run(
+    stream_file: Annotated[
+        Optional[Path], typer.Option("--replay", help="Raw posts to feed; default the bundled sample.")
+    ] = None,
+    workdir: Annotated[Path, typer.Option(help="Sample model and worker logs go here.")] = Path("runs"),
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    speed: Annotated[
+        Optional[float], typer.Option(help="Replay pace (time factor); default as fast as possible.")
+    ] = None,
+) -> None:
+    """The main job: broker, database, model, stream + inference + DB workers; replays a stream
+    and prints the annotated posts queried in SQL. Embedded broker and database when none is set."""
+    from threadtag.main_job import run_main_job
+    from threadtag.recipes import SAMPLE_THREADS
+
+    settings = get_settings()
+    run_main_job(settings, stream_file or SAMPLE_THREADS, workdir, timeout, speed)
+
+
+@app.command()
 def demo(
     model: Annotated[
         Optional[Path], typer.Option(help="Checkpoint; default MODEL_PATH, else train the sample model.")

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     )
     embedded_pg_dir: Path = Field(Path("runs/postgres"), description="Data directory of the embedded PostgreSQL.")
 
+    run_close_seconds: float = Field(
+        5.0, gt=0, description="CONVERSATION_CLOSE_SECONDS inside `threadtag run`: its replayed stream is finished."
+    )
+
     # Inference workers
     infer_group_id: str = Field("threadtag-inference", description="Consumer group of the inference workers.")
     infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")

@@ -1,0 +1,122 @@
+"""The main job: the whole pipeline on one machine, fed a stream file, then shown in SQL."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine, create_engine, text
+from tqdm import tqdm
+
+from models.checkpoint import Checkpoint
+from models.corpus import assemble_threads, read_tweets
+from models.text import has_content
+from pipeline.broker import kafka_endpoint
+from pipeline.replay import replay
+from pipeline.topology import create_topics
+from threadtag import recipes
+from threadtag.database import migrate, resolve_database_url
+from threadtag.processes import CommandProcess, child_env
+from threadtag.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SHOW_POSTS = """
+SELECT p.id, p.text, l.n_replies, l.hashtags
+FROM latest_annotations l JOIN posts p ON p.id = l.root_id
+WHERE p.id = ANY(:ids)
+ORDER BY p.created_at
+"""
+TOP_HASHTAGS = """
+SELECT h->>'tag' AS tag, count(*) AS posts
+FROM latest_annotations l, jsonb_array_elements(l.hashtags) WITH ORDINALITY AS t(h, rank)
+WHERE t.rank = 1
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
+"""
+
+
+def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
+    """MODEL_PATH; else the active model version's file; else the small sample model."""
+    if settings.model_path is not None:
+        return settings.model_path
+    with engine.connect() as conn:
+        active = conn.execute(text("SELECT path FROM model_versions WHERE active")).scalar()
+    if active and Path(active).is_file():
+        return Path(active)
+    path = workdir / "sample-model.pt"
+    if not path.is_file():
+        log.info("no model configured: training the small sample model", out=str(path))
+        recipes.train_sample_model(settings, path)
+    return path
+
+
+def expected_replies(stream_file: Path) -> dict[str, int]:
+    posts = [p for p in read_tweets(stream_file) if not p.is_retweet and (p.parent_id is None or has_content(p.text))]
+    return {root.id: len(replies) for root, replies in assemble_threads(posts)}
+
+
+def annotated(engine: Engine, ids: list[str]) -> dict[str, int]:
+    query = text("SELECT root_id, max(n_replies) FROM annotations WHERE root_id = ANY(:ids) GROUP BY root_id")
+    with engine.connect() as conn:
+        return {root: n for root, n in conn.execute(query, {"ids": ids}).all()}
+
+
+def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: float, speed: float | None) -> None:
+    url = resolve_database_url(settings)
+    migrate(url)  # before any worker starts
+    engine = create_engine(url)
+    model = choose_model(settings, engine, workdir)
+    version = Checkpoint.load(model).version
+    want = expected_replies(stream_file)
+    with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
+        update = {
+            "kafka_bootstrap_servers": endpoint.bootstrap,
+            "database_url": url,
+            "model_path": model,
+            "conversation_close_seconds": settings.run_close_seconds,
+        }
+        if endpoint.embedded and settings.kafka_producer_max_batch_bytes is None:
+            update["kafka_producer_max_batch_bytes"] = 1  # see pipeline/broker.py
+        child = settings.model_copy(update=update)
+        create_topics(child, endpoint.bootstrap)
+        env = child_env(child)
+        logs = workdir / "logs"
+        workers = [CommandProcess([name], env, logs / f"{name}.log") for name in ("stream", "infer", "store")]
+        for worker in workers:
+            worker.start()
+        log.info("pipeline started", bootstrap=endpoint.bootstrap, model=str(model), version=version, logs=str(logs))
+        try:
+            replay(stream_file, endpoint.bootstrap, child.tweets_topic, speed, child.max_message_bytes,
+                   child.kafka_producer_max_batch_bytes)  # fmt: skip
+            deadline = time.monotonic() + timeout
+            with tqdm(total=len(want), desc="annotated threads", unit="thread") as bar:
+                while True:
+                    have = annotated(engine, list(want))
+                    done = sum(1 for root, n in want.items() if have.get(root, -1) >= n)
+                    bar.update(done - bar.n)
+                    if done == len(want):
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{len(want) - done} threads not annotated in {timeout:.0f} s; see {logs}")
+                    if any(w.process and w.process.poll() is not None for w in workers):
+                        raise RuntimeError(f"a worker exited early; see {logs}")
+                    time.sleep(1)
+        finally:
+            for worker in workers:
+                worker.stop()
+    show(engine, list(want))
+    engine.dispose()
+
+
+def show(engine: Engine, ids: list[str]) -> None:
+    with engine.connect() as conn:
+        rows = conn.execute(text(SHOW_POSTS), {"ids": ids}).all()
+        top = conn.execute(text(TOP_HASHTAGS)).all()
+    print(f"\n-- annotated posts (SQL: latest_annotations JOIN posts), {len(rows)} threads\n")
+    for post_id, post_text, n_replies, hashtags in rows:
+        tags = "  ".join(f"#{h['tag'].replace(' ', '')}" for h in hashtags)
+        print(f"{post_id}  [{n_replies} replies]  {post_text[:70]}\n    -> {tags}")
+    print("\n-- top-1 hashtags across posts\n")
+    for tag, count in top:
+        print(f"{count:4d}  #{tag.replace(' ', '')}")
