@@ -95,6 +95,8 @@ class AnnotationSink:
                     ]
                 )
                 .on_conflict_do_nothing(constraint="uq_annotations_request")
+                .returning(AnnotationRow.id)  # rowcount is -1 for multi-row inserts
             )
+            written = len(result.all())
         self.pending, self.dead = [], []
-        return result.rowcount
+        return written

@@ -1,0 +1,100 @@
+"""The inference worker under faults: SIGKILL mid-stream, PostgreSQL refusing connections."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from models.corpus import assemble_threads, read_tweets
+from schemas.events import AnnotationRequest
+from tests.conftest import SAMPLE_THREADS
+from tests.streaming import produce, stream_env, wait_for
+from tests.tcp_proxy import TcpProxy
+from threadtag import recipes
+from threadtag.processes import CommandProcess
+from threadtag.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "sample.pt"
+    recipes.train_sample_model(Settings(), path, progress=False)
+    return path
+
+
+def requests(copies: int) -> list[tuple[int, bytes | None, bytes]]:
+    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over partitions."""
+    out = []
+    for i, (root, replies) in enumerate(assemble_threads(read_tweets(SAMPLE_THREADS))):
+        for seq in range(1, copies + 1):
+            request = AnnotationRequest(root_id=root.id, seq=seq, reason="growth", post=root, replies=replies[:seq],
+                                        created_at=datetime.now(timezone.utc))  # fmt: skip
+            out.append(((i + seq) % 3, root.id.encode(), request.to_bytes()))
+    return out
+
+
+def _rows(engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        try:
+            return tuple(
+                conn.execute(text("SELECT count(*), count(DISTINCT (root_id, request_seq)) FROM annotations")).one()
+            )
+        except Exception:  # noqa: BLE001 - before the worker migrated
+            return (0, 0)
+
+
+def _worker_env(broker, database_url, model, tmp_path, **overrides):
+    env = stream_env(
+        broker, tmp_path, infer_batch_size=8, infer_batch_wait_ms=50, db_max_backoff_seconds=1, **overrides
+    )
+    env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(model)})
+    return env
+
+
+def test_killed_worker_annotates_every_request_exactly_once(broker, database_url, sample_model, tmp_path):
+    env = _worker_env(broker, database_url, sample_model, tmp_path)
+    batch = requests(copies=8)  # 192 requests, 24 batches of 8
+    produce(broker, env["REQUESTS_TOPIC"], batch)
+    engine = create_engine(database_url)
+    log = tmp_path / "infer.log"
+    worker = CommandProcess(["infer"], env, log).start()
+    wait_for(lambda: _rows(engine)[0] >= 16, 120, "the first batches", log)
+    worker.kill()  # mid-stream: some rows are in, their offsets may not be committed
+    assert _rows(engine)[0] < len(batch)
+    worker = CommandProcess(["infer"], env, log).start()
+    try:
+        wait_for(lambda: _rows(engine)[0] >= len(batch), 180, "every request annotated", log)
+    finally:
+        worker.stop()
+    assert _rows(engine) == (len(batch), len(batch))
+    engine.dispose()
+
+
+def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_model, tmp_path):
+    url = make_url(database_url)
+    proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
+    proxy.up()
+    through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
+    env = _worker_env(broker, through_proxy, sample_model, tmp_path)
+    batch = requests(copies=6)  # 144 requests
+    engine = create_engine(database_url)  # the test itself reads past the proxy
+    log = tmp_path / "infer.log"
+    worker = CommandProcess(["infer"], env, log).start()
+    try:
+        produce(broker, env["REQUESTS_TOPIC"], batch[: len(batch) // 2])
+        wait_for(lambda: _rows(engine)[0] > 0, 120, "rows before the outage", log)
+        proxy.down()
+        produce(broker, env["REQUESTS_TOPIC"], batch[len(batch) // 2 :])
+        wait_for(lambda: "database unavailable" in log.read_text(), 60, "the worker noticing the outage", log)
+        proxy.up()
+        wait_for(lambda: _rows(engine)[0] >= len(batch), 180, "every request after the outage", log)
+    finally:
+        worker.stop()
+        proxy.down()
+    assert _rows(engine) == (len(batch), len(batch))
+    engine.dispose()
