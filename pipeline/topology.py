@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import faust
+import structlog
 
 from pipeline.assembly import (
     CONVERSATIONS,
@@ -30,6 +31,8 @@ from pipeline.assembly import (
 from pipeline.broker import ensure_topics
 from schemas.events import ConversationEvent, LinkEvent
 from threadtag.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def stream_topics(settings: Settings) -> dict[str, str]:
@@ -103,17 +106,18 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
     async def resolve_roots(stream: faust.StreamT) -> None:
         async for value in stream:
             event = LinkEvent.model_validate_json(value)
-            await send(
-                on_link(
-                    event,
-                    root_of,
-                    waiting,
-                    time.time(),
-                    settings.orphan_ttl_seconds,
-                    settings.links_topic,
-                    settings.dead_letter_payload_max_bytes,
-                )
+            emits = on_link(
+                event,
+                root_of,
+                waiting,
+                time.time(),
+                settings.orphan_ttl_seconds,
+                settings.links_topic,
+                settings.dead_letter_payload_max_bytes,
             )
+            if event.kind == "expire" and emits:
+                log.warning("orphan replies expired to the dead-letter topic", parent=event.node, count=len(emits))
+            await send(emits)
 
     @app.agent(topics[CONVERSATIONS])
     async def assemble(stream: faust.StreamT) -> None:

@@ -87,6 +87,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
             worker.start()
         log.info("pipeline started", bootstrap=endpoint.bootstrap, model=str(model), version=version, logs=str(logs))
         try:
+            started = time.monotonic()
             replay(stream_file, endpoint.bootstrap, child.tweets_topic, speed, child.max_message_bytes,
                    child.kafka_producer_max_batch_bytes)  # fmt: skip
             deadline = time.monotonic() + timeout
@@ -102,6 +103,10 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
                     if any(w.process and w.process.poll() is not None for w in workers):
                         raise RuntimeError(f"a worker exited early; see {logs}")
                     time.sleep(1)
+            seconds = time.monotonic() - started
+            posts = len(want) + sum(want.values())
+            print(f"\n{len(want)} threads, {posts} posts: topic -> annotated rows in {seconds:.1f} s "
+                  f"({posts / seconds:.0f} posts/s end to end, polled each second)")  # fmt: skip
         finally:
             for worker in workers:
                 worker.stop()
