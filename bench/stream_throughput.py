@@ -27,8 +27,8 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.common import machine, table
-from models.corpus import assemble_threads, open_text
-from models.text import has_content
+from models.corpus import open_text
+from pipeline.assembly import replies_per_root
 from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.topology import create_topics
 from schemas.posts import InvalidPost, parse_post
@@ -65,16 +65,14 @@ def generated_stream(threads: int = 300, replies: int = 14, seed: int = 7) -> li
 
 
 def expected_replies(lines: list[bytes], settings: Settings) -> dict[str, int]:
-    """Root id -> replies the pipeline should assemble (retweets and empty replies left out)."""
+    """Root id -> replies the pipeline should assemble."""
     posts = []
     for line in lines:
         try:
-            post = parse_post(line, settings.max_message_bytes)
+            posts.append(parse_post(line, settings.max_message_bytes))
         except InvalidPost:
             continue
-        if not post.is_retweet and (post.parent_id is None or has_content(post.text)):
-            posts.append(post)
-    return {root.id: len(replies) for root, replies in assemble_threads(posts)}
+    return replies_per_root(posts)
 
 
 def consumer_for(bootstrap: str, topic: str) -> KafkaConsumer:

@@ -16,11 +16,12 @@ State values are JSON-able dicts because they live in faust tables (changelog to
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from models.corpus import assemble_threads
 from models.text import has_content
 from schemas.events import AnnotationRequest, ConversationEvent, DeadLetter, LinkEvent
 from schemas.posts import InvalidPost, Post, parse_post
@@ -73,9 +74,17 @@ def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int)
             message.key,
         )
         return [Emit(DEAD_LETTERS, message.key.decode("utf-8", "replace") if message.key else "", letter)]
-    if post.is_retweet or (post.parent_id is not None and not has_content(post.text)):
-        return []
-    return route(post)
+    return route(post) if is_kept(post) else []
+
+
+def is_kept(post: Post) -> bool:
+    """Retweets and replies with no content take no part in conversations."""
+    return not post.is_retweet and (post.parent_id is None or has_content(post.text))
+
+
+def replies_per_root(posts: Iterable[Post]) -> dict[str, int]:
+    """Root id -> replies the stream will assemble for it (what a complete run must show)."""
+    return {root.id: len(replies) for root, replies in assemble_threads(p for p in posts if is_kept(p))}
 
 
 def route(post: Post) -> list[Emit]:

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, text
 from tqdm import tqdm
 
 from models.checkpoint import Checkpoint
-from models.corpus import assemble_threads, read_tweets
-from models.text import has_content
+from models.corpus import read_tweets
+from pipeline.assembly import replies_per_root
 from pipeline.broker import kafka_endpoint
 from pipeline.replay import replay
 from pipeline.topology import create_topics
@@ -51,11 +51,6 @@ def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
     return path
 
 
-def expected_replies(stream_file: Path) -> dict[str, int]:
-    posts = [p for p in read_tweets(stream_file) if not p.is_retweet and (p.parent_id is None or has_content(p.text))]
-    return {root.id: len(replies) for root, replies in assemble_threads(posts)}
-
-
 def annotated(engine: Engine, ids: list[str]) -> dict[str, int]:
     query = text("SELECT root_id, max(n_replies) FROM annotations WHERE root_id = ANY(:ids) GROUP BY root_id")
     with engine.connect() as conn:
@@ -68,7 +63,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
     engine = create_engine(url)
     model = choose_model(settings, engine, workdir)
     version = Checkpoint.load(model).version
-    want = expected_replies(stream_file)
+    want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         update = {
             "kafka_bootstrap_servers": endpoint.bootstrap,
