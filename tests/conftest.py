@@ -42,6 +42,16 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small model on the bundled sample threads, trained once per test session."""
+    from threadtag import recipes
+
+    path = tmp_path_factory.mktemp("model") / "sample.pt"
+    recipes.train_sample_model(Settings(), path, progress=False)
+    return path
+
+
 @pytest.fixture
 def weibo_dir() -> Path:
     path = SHARED_DATA / "weibo"

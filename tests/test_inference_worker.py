@@ -13,18 +13,9 @@ from schemas.events import AnnotationRequest
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import produce, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy
-from threadtag import recipes
 from threadtag.processes import CommandProcess
-from threadtag.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sample_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "sample.pt"
-    recipes.train_sample_model(Settings(), path, progress=False)
-    return path
 
 
 def requests(copies: int) -> list[tuple[int, bytes | None, bytes]]:

@@ -9,18 +9,9 @@ from sqlalchemy import create_engine, text
 from pipeline.replay import replay
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
-from threadtag import recipes
 from threadtag.processes import CommandProcess
-from threadtag.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sample_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "sample.pt"
-    recipes.train_sample_model(Settings(), path, progress=False)
-    return path
 
 
 def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tmp_path):

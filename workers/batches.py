@@ -57,3 +57,20 @@ def with_db_retry(write: Callable[[], T], max_backoff: float, stop: threading.Ev
             if stop.wait(delay):
                 raise
             delay = min(max_backoff, delay * 2)
+
+
+def run_sink(
+    source: KafkaConsumer,
+    batch_size: int,
+    batch_wait_ms: int,
+    max_backoff: float,
+    stop: threading.Event,
+    prepare: Callable[[list[ConsumerRecord]], Callable[[], object]],
+) -> None:
+    """Consume batches until `stop`: `prepare` turns a batch into a database write, which is
+    retried while the database is away; offsets are committed only once it succeeded."""
+    while not stop.is_set():
+        records = collect(source, batch_size, batch_wait_ms)
+        if records:
+            with_db_retry(prepare(records), max_backoff, stop)
+            source.commit()

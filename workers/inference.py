@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
 from models.corpus import post_lang, thread_example
 from models.predictor import HashtagPredictor
 from schemas.events import AnnotationRequest
 from workers.annotation_sink import Annotation, AnnotationSink
-from workers.batches import collect, with_db_retry
+from workers.batches import run_sink
 
 log = structlog.get_logger(__name__)
 
@@ -44,20 +46,19 @@ def run(
     max_backoff: float,
     stop: threading.Event,
 ) -> None:
-    while not stop.is_set():
-        records = collect(consumer, batch_size, batch_wait_ms)
-        if not records:
-            continue
+    def prepare(records: list[ConsumerRecord]) -> Callable[[], int]:
         requests = []
-        for value in (r.value for r in records):
+        for record in records:
             try:
-                requests.append(AnnotationRequest.model_validate_json(value))
+                requests.append(AnnotationRequest.model_validate_json(record.value))
             except ValidationError as exc:
-                log.error("unreadable annotation request dead-lettered", error=str(exc).splitlines()[0])
-                sink.add_dead_letter(topic, f"unreadable annotation request: {exc}", value)
+                log.error("unreadable annotation request dead-lettered", offset=record.offset)
+                sink.add_dead_letter(
+                    f"{topic}/{record.partition}/{record.offset}", f"unreadable request: {exc}", record.value
+                )
         started = time.perf_counter()
         sink.add(annotate(predictor, requests))
-        inference_s = time.perf_counter() - started
-        written = with_db_retry(sink.flush, max_backoff, stop)
-        consumer.commit()  # only after the rows are in PostgreSQL
-        log.info("batch annotated", requests=len(requests), new_rows=written, inference_s=round(inference_s, 3))
+        log.info("batch annotated", requests=len(requests), inference_s=round(time.perf_counter() - started, 3))
+        return sink.flush
+
+    run_sink(consumer, batch_size, batch_wait_ms, max_backoff, stop, prepare)

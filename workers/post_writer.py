@@ -5,6 +5,8 @@ database outage makes it wait and retry, and upserts make a redelivered batch ha
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import structlog
@@ -17,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from schemas.events import ConversationEvent, DeadLetter
 from schemas.tables import DeadLetterRow, PostRow
 from workers.annotation_sink import post_values
-from workers.batches import collect, with_db_retry
+from workers.batches import run_sink
 
 log = structlog.get_logger(__name__)
 
@@ -48,14 +50,23 @@ def store(engine: Engine, posts: list[dict[str, Any]], dead: list[dict[str, Any]
             conn.execute(insert(DeadLetterRow).values(dead))
 
 
-def parse(record: ConsumerRecord, dead_letter_topic: str) -> ConversationEvent | DeadLetter | None:
+def parse(record: ConsumerRecord, dead_letter_topic: str) -> ConversationEvent | DeadLetter:
+    """A stream message; one that cannot be read becomes a dead letter itself."""
     try:
         if record.topic == dead_letter_topic:
             return DeadLetter.model_validate_json(record.value)
         return ConversationEvent.model_validate_json(record.value)
     except ValidationError as exc:
-        log.error("unreadable stream message skipped", topic=record.topic, offset=record.offset, error=str(exc)[:200])
-        return None
+        log.error("unreadable stream message dead-lettered", topic=record.topic, offset=record.offset)
+        return DeadLetter.of(
+            f"unreadable {record.topic} message: {exc}",
+            record.value,
+            record.topic,
+            datetime.now(timezone.utc),
+            len(record.value),
+            record.partition,
+            record.offset,
+        )
 
 
 def run(
@@ -67,12 +78,9 @@ def run(
     max_backoff: float,
     stop: threading.Event,
 ) -> None:
-    while not stop.is_set():
-        records = collect(source, batch_size, batch_wait_ms)
-        if not records:
-            continue
-        parsed = [p for p in (parse(r, dead_letter_topic) for r in records) if p is not None]
-        posts, dead = rows_of(parsed)
-        with_db_retry(lambda: store(engine, posts, dead), max_backoff, stop)  # noqa: B023 - called at once
-        source.commit()
-        log.info("stored", posts=len(posts), dead_letters=len(dead))
+    def prepare(records: list[ConsumerRecord]) -> Callable[[], None]:
+        posts, dead = rows_of([parse(r, dead_letter_topic) for r in records])
+        log.info("storing", posts=len(posts), dead_letters=len(dead))
+        return lambda: store(engine, posts, dead)
+
+    run_sink(source, batch_size, batch_wait_ms, max_backoff, stop, prepare)
