@@ -9,13 +9,29 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
+from threadtag.database import migrate
 from threadtag.processes import ROOT
+from workers.annotation_sink import register_model_version
 
 pytestmark = pytest.mark.slow
 
 
 def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path):
     env = {"DATABASE_URL": database_url, "KAFKA_SESSION_TIMEOUT_S": "6", "KAFKA_HEARTBEAT_INTERVAL_S": "1"}
+    engine = create_engine(database_url)
+    # Rows of another model already there must neither end the wait nor be what is shown.
+    migrate(database_url)
+    register_model_version(engine, "older-model", "/nowhere.pt", {}, make_active=True)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO posts (id, platform, created_at, text, raw) VALUES ('900000000', 't', now(), 'x', '{}')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags) "
+                "VALUES ('900000000', 1, 'older-model', 3, '[]')"
+            )
+        )
     result = subprocess.run(
         [sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path), "--timeout", "240"],
         cwd=ROOT,
@@ -26,8 +42,9 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "24 threads" in result.stdout and "[3 replies]" in result.stdout
-    engine = create_engine(database_url)
     with engine.connect() as conn:
         roots = conn.execute(text("SELECT count(*) FROM latest_annotations WHERE n_replies = 3")).scalar()
+        active = conn.execute(text("SELECT version FROM model_versions WHERE active")).scalars().all()
+        shown = conn.execute(text("SELECT DISTINCT model_version FROM latest_annotations")).scalars().all()
     engine.dispose()
-    assert roots == 24
+    assert roots == 24 and active == shown and active != ["older-model"]

@@ -19,6 +19,7 @@ from threadtag import recipes
 from threadtag.database import migrate, resolve_database_url
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
+from workers.annotation_sink import register_model_version
 
 log = structlog.get_logger(__name__)
 
@@ -51,10 +52,14 @@ def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
     return path
 
 
-def annotated(engine: Engine, ids: list[str]) -> dict[str, int]:
-    query = text("SELECT root_id, max(n_replies) FROM annotations WHERE root_id = ANY(:ids) GROUP BY root_id")
+def annotated(engine: Engine, ids: list[str], version: str) -> dict[str, int]:
+    """Root id -> most replies any annotation of it by model `version` used."""
+    query = text(
+        "SELECT root_id, max(n_replies) FROM annotations"
+        " WHERE root_id = ANY(:ids) AND model_version = :version GROUP BY root_id"
+    )
     with engine.connect() as conn:
-        return {root: n for root, n in conn.execute(query, {"ids": ids}).all()}
+        return {root: n for root, n in conn.execute(query, {"ids": ids, "version": version}).all()}
 
 
 def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: float, speed: float | None) -> None:
@@ -62,7 +67,11 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
     migrate(url)  # before any worker starts
     engine = create_engine(url)
     model = choose_model(settings, engine, workdir)
-    version = Checkpoint.load(model).version
+    checkpoint = Checkpoint.load(model)
+    version = checkpoint.version
+    # This run's model is the one its workers serve and its queries show.
+    best = checkpoint.training.get("best_dev_loss")
+    register_model_version(engine, version, str(model), {"best_dev_loss": best}, make_active=True)
     want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         update = {
@@ -88,7 +97,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
             deadline = time.monotonic() + timeout
             with tqdm(total=len(want), desc="annotated threads", unit="thread") as bar:
                 while True:
-                    have = annotated(engine, list(want))
+                    have = annotated(engine, list(want), version)
                     done = sum(1 for root, n in want.items() if have.get(root, -1) >= n)
                     bar.update(done - bar.n)
                     if done == len(want):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from schemas.posts import Post
@@ -39,6 +39,21 @@ def post_values(post: Post, root_id: str) -> dict[str, Any]:
     }
 
 
+def register_model_version(engine: Engine, version: str, path: str, metrics: dict[str, Any], make_active: bool) -> None:
+    """Insert the version if new. `make_active`: it replaces the active one; otherwise it is
+    made active only when no version is (a first deployment)."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ModelVersionRow)
+            .values(version=version, path=path, metrics=metrics, active=False)
+            .on_conflict_do_nothing(index_elements=["version"])
+        )
+        has_active = conn.execute(select(ModelVersionRow.version).where(ModelVersionRow.active)).first()
+        if make_active or not has_active:
+            conn.execute(update(ModelVersionRow).where(ModelVersionRow.active).values(active=False))
+            conn.execute(update(ModelVersionRow).where(ModelVersionRow.version == version).values(active=True))
+
+
 @dataclass
 class AnnotationSink:
     engine: Engine
@@ -48,14 +63,8 @@ class AnnotationSink:
     dead: list[dict[str, Any]] = field(default_factory=list)
 
     def register_model(self, metrics: dict[str, Any] | None = None) -> None:
-        """Record this worker's model version; it becomes the active one when none is."""
-        with self.engine.begin() as conn:
-            has_active = conn.execute(ModelVersionRow.__table__.select().where(ModelVersionRow.active)).first()
-            conn.execute(
-                insert(ModelVersionRow)
-                .values(version=self.model_version, path=self.model_path, metrics=metrics or {}, active=not has_active)
-                .on_conflict_do_nothing(index_elements=["version"])
-            )
+        """Record this worker's model version; it becomes the active one only when none is."""
+        register_model_version(self.engine, self.model_version, self.model_path, metrics or {}, make_active=False)
 
     def add(self, annotations: list[Annotation]) -> None:
         self.pending.extend(annotations)
