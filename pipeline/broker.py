@@ -10,6 +10,7 @@ Tansu keeps everything in memory. Two quirks shape how it is used here:
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import tempfile
@@ -53,17 +54,23 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + _START_TIMEOUT_S
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"embedded broker exited with {self._process.returncode}; log: {self._log.name}")
-            try:
-                KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000).close()
-                break
-            except KafkaError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"embedded broker did not answer on {self.bootstrap}") from None
-                time.sleep(0.2)
+        kafka_log = logging.getLogger("kafka")
+        level = kafka_log.level
+        kafka_log.setLevel(logging.CRITICAL)  # "connection refused" is expected until it listens
+        try:
+            while True:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"embedded broker exited with {self._process.returncode}; log: {self._log.name}")
+                try:
+                    KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000).close()
+                    break
+                except KafkaError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(f"embedded broker did not answer on {self.bootstrap}") from None
+                    time.sleep(0.2)
+        finally:
+            kafka_log.setLevel(level)
         log.info("embedded broker started", bootstrap=self.bootstrap, pid=self._process.pid, log=self._log.name)
         return self
 
