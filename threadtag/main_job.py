@@ -109,8 +109,8 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
                     time.sleep(1)
             seconds = time.monotonic() - started
             posts = len(want) + sum(want.values())
-            print(f"\n{len(want)} threads, {posts} posts: topic -> annotated rows in {seconds:.1f} s "
-                  f"({posts / seconds:.0f} posts/s end to end, polled each second)")  # fmt: skip
+            print(f"\n{len(want)} threads, {posts} posts: all annotated by {version} {seconds:.1f} s after the "
+                  f"replay began ({posts / seconds:.0f} posts/s; rows this model wrote before count too)")  # fmt: skip
         finally:
             for worker in workers:
                 worker.stop()
