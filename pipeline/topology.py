@@ -59,6 +59,7 @@ def create_topics(settings: Settings, bootstrap: str) -> None:
 
 
 def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | None) -> faust.App:
+    settings.stream_data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     app = faust.App(
         settings.stream_app_id,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],

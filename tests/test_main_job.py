@@ -17,7 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path):
-    env = {"DATABASE_URL": database_url, "KAFKA_SESSION_TIMEOUT_S": "6", "KAFKA_HEARTBEAT_INTERVAL_S": "1"}
+    env = {
+        "DATABASE_URL": database_url,
+        "KAFKA_SESSION_TIMEOUT_S": "6",
+        "KAFKA_HEARTBEAT_INTERVAL_S": "1",
+        "STREAM_DATA_DIR": str(tmp_path / "not" / "there" / "yet"),  # a fresh clone has no runs/
+    }
     engine = create_engine(database_url)
     # Rows of another model already there must neither end the wait nor be what is shown.
     migrate(database_url)
