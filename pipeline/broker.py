@@ -107,6 +107,14 @@ def kafka_endpoint(bootstrap_servers: str | None) -> Iterator[KafkaEndpoint]:
         yield KafkaEndpoint(broker.bootstrap, embedded=True)
 
 
+def producer_batch_bytes(configured: int | None, embedded: bool) -> int | None:
+    """KAFKA_PRODUCER_MAX_BATCH_BYTES; unset = one record per batch on the embedded broker
+    (its ListOffsets quirk, above), the client default elsewhere (None)."""
+    if configured is not None:
+        return configured
+    return 1 if embedded else None
+
+
 def ensure_topics(
     bootstrap: str, names: Iterable[str], partitions: int, replication: int, exact: Iterable[str] = ()
 ) -> None:

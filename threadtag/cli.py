@@ -200,28 +200,17 @@ def demo(
         typer.echo("   -> " + "; ".join(f"#{h.tag.replace(' ', '')} ({h.score:.2f})" for h in ranked))
 
 
-def _producer_batch(settings: Settings, embedded: bool) -> int | None:
-    if settings.kafka_producer_max_batch_bytes is not None:
-        return settings.kafka_producer_max_batch_bytes
-    return 1 if embedded else None  # see pipeline/broker.py: Tansu's offsets for multi-record batches
-
-
 @app.command()
 def broker(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9092,
 ) -> None:
     """Run the embedded Tansu broker in the foreground (for running several workers by hand)."""
-    from pipeline.broker import EmbeddedBroker, ensure_topics
-    from pipeline.topology import stream_topics
+    from pipeline.broker import EmbeddedBroker
+    from pipeline.topology import create_topics
 
     settings = get_settings()
     with EmbeddedBroker(port) as running:
-        ensure_topics(
-            running.bootstrap,
-            stream_topics(settings).values(),
-            settings.kafka_partitions,
-            settings.kafka_replication_factor,
-        )
+        create_topics(settings, running.bootstrap)
         typer.echo(f"embedded broker on {running.bootstrap}; export KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}")
         typer.echo("stop with Ctrl-C")
         try:
@@ -238,18 +227,14 @@ def stream() -> None:
     Start several with the same KAFKA_BOOTSTRAP_SERVERS to share the partitions."""
     import faust
 
-    from pipeline.broker import ensure_topics, kafka_endpoint
-    from pipeline.topology import build_app, stream_topics
+    from pipeline.broker import kafka_endpoint, producer_batch_bytes
+    from pipeline.topology import build_app, create_topics
 
     settings = get_settings()
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
-        ensure_topics(
-            endpoint.bootstrap,
-            stream_topics(settings).values(),
-            settings.kafka_partitions,
-            settings.kafka_replication_factor,
-        )
-        stream_app = build_app(settings, endpoint.bootstrap, _producer_batch(settings, endpoint.embedded))
+        create_topics(settings, endpoint.bootstrap)
+        batch = producer_batch_bytes(settings.kafka_producer_max_batch_bytes, endpoint.embedded)
+        stream_app = build_app(settings, endpoint.bootstrap, batch)
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
         faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from models.checkpoint import Checkpoint
 from models.corpus import read_tweets
 from pipeline.assembly import replies_per_root
-from pipeline.broker import kafka_endpoint
+from pipeline.broker import kafka_endpoint, producer_batch_bytes
 from pipeline.replay import replay
 from pipeline.topology import create_topics
 from threadtag import recipes
@@ -74,14 +74,15 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
     register_model_version(engine, version, str(model), {"best_dev_loss": best}, make_active=True)
     want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
+        # The workers get an explicit address, so they must be told the embedded broker's batch rule.
+        batch = producer_batch_bytes(settings.kafka_producer_max_batch_bytes, endpoint.embedded)
         update = {
             "kafka_bootstrap_servers": endpoint.bootstrap,
+            "kafka_producer_max_batch_bytes": batch,
             "database_url": url,
             "model_path": model,
             "conversation_close_seconds": settings.run_close_seconds,
         }
-        if endpoint.embedded and settings.kafka_producer_max_batch_bytes is None:
-            update["kafka_producer_max_batch_bytes"] = 1  # see pipeline/broker.py
         child = settings.model_copy(update=update)
         create_topics(child, endpoint.bootstrap)
         env = child_env(child)
