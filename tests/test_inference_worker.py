@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -13,9 +15,12 @@ from schemas.events import AnnotationRequest
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import produce, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy
+from threadtag.database import migrate
 from threadtag.processes import CommandProcess
 
 pytestmark = pytest.mark.slow
+
+INSERT_GATE_KEY = 7_400_001  # any key no project code locks
 
 
 def requests(copies: int) -> list[tuple[int, bytes | None, bytes]]:
@@ -47,16 +52,56 @@ def _worker_env(broker, database_url, model, tmp_path, **overrides):
     return env
 
 
+@contextmanager
+def inserts_held_after(engine, rows: int) -> Iterator[None]:
+    """Once `rows` annotations are committed, every further insert waits on an advisory lock the test holds.
+
+    The worker is then stuck mid-batch at a known point whatever the machine's speed, so the kill
+    below always lands mid-stream (a 1 s poll raced a fast worker to the end of the topic).
+    """
+    gate = engine.connect()
+    gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INSERT_GATE_KEY})
+    gate.commit()
+    with engine.begin() as conn:
+        conn.execute(text(f"""
+            CREATE FUNCTION hold_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF (SELECT count(*) FROM annotations) >= {rows} THEN
+                    PERFORM pg_advisory_xact_lock_shared({INSERT_GATE_KEY});
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER hold_inserts BEFORE INSERT ON annotations FOR EACH ROW EXECUTE FUNCTION hold_inserts();
+        """))  # fmt: skip
+    try:
+        yield
+    finally:
+        # Release first: a held insert keeps its table lock until it gets the advisory lock, and
+        # DROP TRIGGER would wait on it. A killed worker's insert then ends uncommitted.
+        gate.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INSERT_GATE_KEY})
+        gate.close()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER hold_inserts ON annotations; DROP FUNCTION hold_inserts();"))
+
+
+def _held_inserts(engine) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND NOT granted"
+        return int(conn.execute(text(query), {"key": INSERT_GATE_KEY}).scalar_one())
+
+
 def test_killed_worker_annotates_every_request_exactly_once(broker, database_url, sample_model, tmp_path):
     env = _worker_env(broker, database_url, sample_model, tmp_path)
     batch = requests(copies=8)  # 192 requests, 24 batches of 8
     produce(broker, env["REQUESTS_TOPIC"], batch)
+    migrate(database_url)
     engine = create_engine(database_url)
     log = tmp_path / "infer.log"
-    worker = CommandProcess(["infer"], env, log).start()
-    wait_for(lambda: _rows(engine)[0] >= 16, 120, "the first batches", log)
-    worker.kill()  # mid-stream: some rows are in, their offsets may not be committed
-    assert _rows(engine)[0] < len(batch)
+    with inserts_held_after(engine, rows=16):
+        worker = CommandProcess(["infer"], env, log).start()
+        wait_for(lambda: _held_inserts(engine) > 0, 120, "the first batches and a held insert", log)
+        worker.kill()  # mid-batch: rows are in, their offsets may not be committed, the next write hangs
+    assert 0 < _rows(engine)[0] <= 16
     worker = CommandProcess(["infer"], env, log).start()
     try:
         wait_for(lambda: _rows(engine)[0] >= len(batch), 180, "every request annotated", log)
