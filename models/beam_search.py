@@ -44,10 +44,12 @@ def beam_search(
     beam_size: int,
     max_len: int,
     n_best: int,
+    post_copy: Tensor | None = None,
 ) -> list[list[Hypothesis]]:
-    """Top `n_best` distinct hashtags per post, best first."""
+    """Top `n_best` distinct hashtags per post, best first (ids in the extended vocabulary
+    when the model copies: `post_copy` is then the batch's post in extended ids)."""
     model.eval()
-    enc = model.encode(*inputs)
+    enc = model.encode(*inputs, post_copy)
     posts = enc.memory.size(0)
     k = beam_size
     device = enc.memory.device

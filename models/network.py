@@ -11,6 +11,10 @@ Variants are switches of the same module, not copies:
   seq2seq_post    plain seq2seq on the post (h_p)
   seq2seq_conv    plain seq2seq on the conversation (h_c)
   seq2seq_concat  plain seq2seq on post and conversation concatenated
+  seq2seq_copy    seq2seq on the post with a copy mechanism: each step mixes the vocabulary
+                  distribution with the attention over post words (gated, as in
+                  pointer-generator networks; Gu et al. 2016 is the paper's reference), so
+                  post words outside the vocabulary can be generated
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-VARIANTS = ("full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat")
+VARIANTS = ("full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class ModelConfig:
     encoder_layers: int = 2
     dropout: float = 0.1
     variant: str = "full"
+    unk_id: int = 0  # fed back in place of copied words outside the vocabulary
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -43,6 +48,10 @@ class ModelConfig:
     @property
     def uses_bi_attention(self) -> bool:
         return self.variant in ("full", "post_att", "conv_att")
+
+    @property
+    def copies(self) -> bool:
+        return self.variant == "seq2seq_copy"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -116,13 +125,20 @@ class EncoderOutput:
     memory_mask: Tensor  # [B, M] bool
     init_state: Tensor  # [B, d]
     bi_attention: Tensor | None = None  # [B, Lp, Lc], for explanations
+    copy_ids: Tensor | None = None  # [B, M] extended vocabulary ids of the memory's words (copy variant)
+    copy_extra: int = 0  # extended ids beyond the vocabulary in this batch
 
     def select(self, rows: Tensor) -> EncoderOutput:
+        def pick(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.index_select(0, rows)
+
         return EncoderOutput(
             self.memory.index_select(0, rows),
             self.memory_mask.index_select(0, rows),
             self.init_state.index_select(0, rows),
-            None if self.bi_attention is None else self.bi_attention.index_select(0, rows),
+            pick(self.bi_attention),
+            pick(self.copy_ids),
+            self.copy_extra,
         )
 
 
@@ -136,7 +152,7 @@ class HashtagGenerator(nn.Module):
         variant = config.variant
         self.post_encoder = (
             BiGRUEncoder(config.embed_dim, d, config.encoder_layers, config.dropout)
-            if variant not in ("seq2seq_conv",)
+            if variant != "seq2seq_conv"
             else None
         )
         self.conv_encoder = (
@@ -153,6 +169,8 @@ class HashtagGenerator(nn.Module):
         self.decoder = nn.GRU(config.embed_dim, d, batch_first=True)
         self.attention = nn.Linear(d, d, bias=False)  # g(s_t, v_i) = s_t W_att v_i
         self.output = nn.Linear(2 * d, config.vocab_size)
+        if config.copies:
+            self.copy_gate = nn.Linear(2 * d + config.embed_dim, 1)  # P(generate) from [s_t; c_t; y_{t-1}]
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -160,8 +178,18 @@ class HashtagGenerator(nn.Module):
         states, final = encoder(self.dropout(self.embedding(tokens)), lengths)
         return states, length_mask(lengths, tokens.size(1)), final
 
-    def encode(self, post: Tensor, post_len: Tensor, conv: Tensor, conv_len: Tensor) -> EncoderOutput:
+    def encode(
+        self, post: Tensor, post_len: Tensor, conv: Tensor, conv_len: Tensor, post_copy: Tensor | None = None
+    ) -> EncoderOutput:
+        """`post_copy` (copy variant): the post's ids in the extended vocabulary."""
         variant = self.config.variant
+        if self.config.copies:
+            if post_copy is None:
+                raise ValueError("the copy variant needs the post's extended ids (post_copy)")
+            assert self.post_encoder is not None
+            states, mask, final = self._encode_one(self.post_encoder, post, post_len)
+            extra = max(0, int(post_copy.max()) + 1 - self.config.vocab_size)
+            return EncoderOutput(states, mask, torch.tanh(self.bridge(final)), None, post_copy, extra)
         if variant in ("seq2seq_post", "seq2seq_conv", "seq2seq_concat"):
             if variant == "seq2seq_post":
                 tokens, lengths, encoder = post, post_len, self.post_encoder
@@ -189,34 +217,64 @@ class HashtagGenerator(nn.Module):
 
     # -- decoding ---------------------------------------------------------------------------
 
-    def _attend(self, states: Tensor, enc: EncoderOutput) -> Tensor:
-        """[B, T, d] decoder states -> [B, T, 2d] features [s_t; c_t] (eqs. 8-10)."""
+    def _attend(self, states: Tensor, enc: EncoderOutput) -> tuple[Tensor, Tensor]:
+        """[B, T, d] decoder states -> ([B, T, 2d] features [s_t; c_t], [B, T, M] attention) (eqs. 8-10)."""
         scores = torch.bmm(self.attention(states), enc.memory.transpose(1, 2))
         alpha = masked_softmax(scores, enc.memory_mask[:, None, :], dim=2)
-        return torch.cat([states, torch.bmm(alpha, enc.memory)], dim=-1)
+        return torch.cat([states, torch.bmm(alpha, enc.memory)], dim=-1), alpha
 
-    def decoder_features(self, enc: EncoderOutput, target_in: Tensor) -> Tensor:
-        """Teacher forcing over the whole target at once: [B, T] inputs -> [B, T, 2d]."""
-        states, _ = self.decoder(self.dropout(self.embedding(target_in)), enc.init_state[None].contiguous())
-        return self.dropout(self._attend(states, enc))
+    def _embed_input(self, tokens: Tensor) -> Tensor:
+        # A copied word outside the vocabulary is fed back as <unk>.
+        return self.embedding(tokens.masked_fill(tokens >= self.config.vocab_size, self.config.unk_id))
+
+    def _copy_log_probs(
+        self, features: Tensor, alpha: Tensor, embedded: Tensor, copy_ids: Tensor, extra: int
+    ) -> Tensor:
+        """[N, 2d], [N, M], [N, E], [N, M] -> log P over the extended vocabulary [N, V + extra]:
+        g * P_vocab + (1 - g) * attention mass of the post positions holding each word."""
+        generate = torch.sigmoid(self.copy_gate(torch.cat([features, embedded], dim=-1)))
+        dist = generate * torch.softmax(self.output(features), dim=-1)
+        dist = torch.cat([dist, dist.new_zeros(dist.size(0), extra)], dim=-1)
+        dist = dist.scatter_add(1, copy_ids, (1 - generate) * alpha)
+        return torch.log(dist.clamp_min(1e-12))
 
     def step(self, tokens: Tensor, state: Tensor, enc: EncoderOutput) -> tuple[Tensor, Tensor]:
-        """One decoding step for N hypotheses: tokens [N], state [N, d] -> (log-probs [N, V], state)."""
-        output, new_state = self.decoder(self.embedding(tokens)[:, None, :], state[None].contiguous())
-        logits = self.output(self._attend(output, enc)[:, 0])
-        return torch.log_softmax(logits, dim=-1), new_state[0]
+        """One decoding step for N hypotheses: tokens [N], state [N, d] -> (log-probs [N, V(+extra)], state)."""
+        embedded = self._embed_input(tokens)
+        output, new_state = self.decoder(embedded[:, None, :], state[None].contiguous())
+        features, alpha = self._attend(output, enc)
+        if enc.copy_ids is not None:
+            log_probs = self._copy_log_probs(features[:, 0], alpha[:, 0], embedded, enc.copy_ids, enc.copy_extra)
+            return log_probs, new_state[0]
+        return torch.log_softmax(self.output(features[:, 0]), dim=-1), new_state[0]
 
     def sequence_nll(
-        self, post: Tensor, post_len: Tensor, conv: Tensor, conv_len: Tensor, target_in: Tensor, target_out: Tensor
+        self,
+        post: Tensor,
+        post_len: Tensor,
+        conv: Tensor,
+        conv_len: Tensor,
+        target_in: Tensor,
+        target_out: Tensor,
+        post_copy: Tensor | None = None,
     ) -> Tensor:
         """Summed negative log-likelihood of each target sequence: [B] (eq. 11 per instance).
 
         Only real target positions reach the output layer, the costliest matrix product.
         """
-        enc = self.encode(post, post_len, conv, conv_len)
-        features = self.decoder_features(enc, target_in)
+        enc = self.encode(post, post_len, conv, conv_len, post_copy)
+        embedded = self._embed_input(target_in)
+        states, _ = self.decoder(self.dropout(embedded), enc.init_state[None].contiguous())
+        features, alpha = self._attend(states, enc)
+        features = self.dropout(features)
         real = target_out != self.config.pad_id
-        logits = self.output(features[real])
-        token_nll = nn.functional.cross_entropy(logits, target_out[real], reduction="none")
-        per_row = torch.zeros(target_out.size(0), device=logits.device, dtype=logits.dtype)
+        if enc.copy_ids is not None:
+            rows = real.nonzero()[:, 0]
+            log_probs = self._copy_log_probs(
+                features[real], alpha[real], embedded[real], enc.copy_ids.index_select(0, rows), enc.copy_extra
+            )
+            token_nll = -log_probs.gather(1, target_out[real][:, None])[:, 0]
+        else:
+            token_nll = nn.functional.cross_entropy(self.output(features[real]), target_out[real], reduction="none")
+        per_row = torch.zeros(target_out.size(0), device=token_nll.device, dtype=token_nll.dtype)
         return per_row.index_add(0, real.nonzero()[:, 0], token_nll)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.batching import encode_input, make_batch
+from models.batching import decode_tag, encode_input, make_batch
 from models.beam_search import SpecialIds, beam_search
 from models.checkpoint import Checkpoint
 from models.corpus import Example, thread_example
@@ -36,15 +36,19 @@ class HashtagPredictor:
     def predict_examples(self, examples: Sequence[Example]) -> list[list[RankedHashtag]]:
         """Predictions in input order; batches are formed by length to cut padding."""
         ck = self.checkpoint
-        encoded = [encode_input(ex, ck.vocab, ck.limits) for ex in examples]
+        encoded = [encode_input(ex, ck.vocab, ck.limits, ck.model.config.copies) for ex in examples]
         order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i].conv), len(encoded[i].post)))
         results: list[list[RankedHashtag]] = [[] for _ in examples]
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             batch = make_batch([encoded[i] for i in chunk], ck.vocab).to(self.device)
-            hyps = beam_search(ck.model, batch.inputs(), self.specials, self.beam_size, self.max_len, self.top_k)
+            hyps = beam_search(
+                ck.model, batch.inputs(), self.specials, self.beam_size, self.max_len, self.top_k, batch.post_copy
+            )
             for i, post_hyps in zip(chunk, hyps):
-                results[i] = [RankedHashtag(" ".join(ck.vocab.decode(h.tokens)), h.score) for h in post_hyps]
+                results[i] = [
+                    RankedHashtag(" ".join(decode_tag(h.tokens, ck.vocab, encoded[i])), h.score) for h in post_hyps
+                ]
         return results
 
     def predict_thread(self, post: str, replies: Sequence[str], lang: str | None = None) -> list[RankedHashtag]:

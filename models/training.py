@@ -77,7 +77,7 @@ def mean_loss(
     with torch.inference_mode():
         for batch in batches(pairs, vocab, size, rng=None):
             b = batch.to(device)
-            total += float(model.sequence_nll(*b.inputs(), b.target_in, b.target_out).sum())
+            total += float(model.sequence_nll(*b.inputs(), b.target_in, b.target_out, b.post_copy).sum())
     return total / max(1, len(pairs))
 
 
@@ -107,9 +107,9 @@ def train(
     rng = random.Random(config.seed)
     lang = train_examples[0].lang
     vocab = build_vocab(train_examples, vocab_size)
-    train_pairs = training_pairs(train_examples, vocab, limits)
-    dev_pairs = training_pairs(dev_examples, vocab, limits)
     model = HashtagGenerator(ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, **model_config))  # type: ignore[arg-type]
+    train_pairs = training_pairs(train_examples, vocab, limits, model.config.copies)
+    dev_pairs = training_pairs(dev_examples, vocab, limits, model.config.copies)
     model.to(device)
     # fused: one kernel over all parameters instead of a loop of small ops (10x faster on CPU).
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
@@ -138,7 +138,7 @@ def train(
         )
         for batch in bar:
             b = batch.to(device)
-            nll = model.sequence_nll(*b.inputs(), b.target_in, b.target_out)
+            nll = model.sequence_nll(*b.inputs(), b.target_in, b.target_out, b.post_copy)
             loss = nll.mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

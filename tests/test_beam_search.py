@@ -14,17 +14,18 @@ WORDS = [4, 5, 6]  # vocabulary: 4 specials + 3 words
 MAX_LEN = 3
 
 
-def exhaustive(model, post, conv):
+def exhaustive(model, post, conv, post_copy=None, words=WORDS):
     """Score every word sequence of length 1..MAX_LEN followed by </s> with teacher forcing."""
     p = torch.tensor([post])
     c = torch.tensor([conv])
+    copy = None if post_copy is None else torch.tensor([post_copy])
     scored = []
     with torch.no_grad():
         for n in range(1, MAX_LEN + 1):
-            for seq in itertools.product(WORDS, repeat=n):
+            for seq in itertools.product(words, repeat=n):
                 t_in = torch.tensor([[SPECIALS.bos, *seq]])
                 t_out = torch.tensor([[*seq, SPECIALS.eos]])
-                nll = model.sequence_nll(p, torch.tensor([len(post)]), c, torch.tensor([len(conv)]), t_in, t_out)
+                nll = model.sequence_nll(p, torch.tensor([len(post)]), c, torch.tensor([len(conv)]), t_in, t_out, copy)
                 scored.append((seq, -float(nll[0])))
     return sorted(scored, key=lambda item: -item[1])
 
@@ -41,6 +42,23 @@ def test_wide_beam_equals_exhaustive_search(variant, seed):
     inputs = (torch.tensor([post]), torch.tensor([len(post)]), torch.tensor([conv]), torch.tensor([len(conv)]))
     # 36 = the most candidates at any step (9 live prefixes x 4 continuations): nothing is pruned.
     [hyps] = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=10)
+    assert [h.tokens for h in hyps] == [seq for seq, _ in expected[:10]]
+    assert [h.score for h in hyps] == pytest.approx([s for _, s in expected[:10]], abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wide_beam_equals_exhaustive_search_with_copying(seed):
+    """The copy variant ranks over the extended vocabulary: here id 7, a post word the
+    vocabulary (ids 0-6) lacks, can be generated too."""
+    model = tiny_model("seq2seq_copy", vocab_size=7, seed=seed)
+    with torch.no_grad():
+        model.output.weight.mul_(8)
+    post, post_copy, conv = [4, 0, 6, 4], [4, 7, 6, 4], [6, 6, 5]
+    words = [*WORDS, 7]
+    expected = exhaustive(model, post, conv, post_copy, words)
+    inputs = (torch.tensor([post]), torch.tensor([len(post)]), torch.tensor([conv]), torch.tensor([len(conv)]))
+    # 80 = 16 live prefixes x 5 continuations.
+    [hyps] = beam_search(model, inputs, SPECIALS, 80, MAX_LEN, n_best=10, post_copy=torch.tensor([post_copy]))
     assert [h.tokens for h in hyps] == [seq for seq, _ in expected[:10]]
     assert [h.score for h in hyps] == pytest.approx([s for _, s in expected[:10]], abs=1e-4)
 

@@ -50,17 +50,21 @@ def test_padding_does_not_change_loss_or_memory(variant):
     conv, conv_len = _pad(CONVS)
     t_in, _ = _pad(TAGS_IN)
     t_out, _ = _pad(TAGS_OUT)
+    # The copy variant also reads the post in extended ids: word 11 stands for one outside the vocabulary (12).
+    extended = [[12 if w == 11 else w for w in row] for row in POSTS]
+    copy = _pad(extended)[0] if model.config.copies else None
     with torch.no_grad():
-        batched = model.sequence_nll(post, post_len, conv, conv_len, t_in, t_out)
-        enc = model.encode(post, post_len, conv, conv_len)
+        batched = model.sequence_nll(post, post_len, conv, conv_len, t_in, t_out, copy)
+        enc = model.encode(post, post_len, conv, conv_len, copy)
         for row in range(2):
             p, pl = _pad([POSTS[row]])
             c, cl = _pad([CONVS[row]])
             ti, _ = _pad([TAGS_IN[row]])
             to, _ = _pad([TAGS_OUT[row]])
-            alone = model.sequence_nll(p, pl, c, cl, ti, to)
+            single_copy = _pad([extended[row]])[0] if model.config.copies else None
+            alone = model.sequence_nll(p, pl, c, cl, ti, to, single_copy)
             assert torch.allclose(batched[row], alone[0], atol=1e-5)
-            single = model.encode(p, pl, c, cl)
+            single = model.encode(p, pl, c, cl, single_copy)
             real = single.memory_mask[0]
             assert torch.allclose(enc.memory[row][enc.memory_mask[row]], single.memory[0][real], atol=1e-5)
             assert torch.allclose(enc.init_state[row], single.init_state[0], atol=1e-5)
