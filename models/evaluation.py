@@ -42,13 +42,13 @@ def evaluate(predictor: HashtagPredictor, examples: Sequence[Example], progress:
     return Evaluation(score(ranked, golds, lang), predictions)
 
 
-def format_table(rows: Sequence[tuple[str, Scores]]) -> str:
-    """A Markdown table, scores in percent as in the paper."""
-    header = "| model | posts | " + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
-    lines = [header, "|" + "---|" * (len(TABLE_COLUMNS) + 2)]
+def format_table(rows: Sequence[tuple[str, Scores]], label: str = "model", posts: bool = True) -> str:
+    """A Markdown table, scores in percent as in the paper; `posts` adds the posts scored."""
+    header = f"| {label} | " + ("posts | " if posts else "") + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
+    lines = [header, "|---|" + "---:|" * (len(TABLE_COLUMNS) + posts)]
     for name, s in rows:
         values = " | ".join(f"{100 * getattr(s, field):.2f}" for _, field in TABLE_COLUMNS)
-        lines.append(f"| {name} | {s.posts} | {values} |")
+        lines.append(f"| {name} | " + (f"{s.posts} | " if posts else "") + f"{values} |")
     return "\n".join(lines)
 
 

@@ -30,6 +30,10 @@ _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _PUNCT_RE = re.compile(r"^[^\w#@]+$")
 
 
+def has_cjk(text: str) -> bool:
+    return _CJK_RE.search(text) is not None
+
+
 def detect_lang(text: str) -> str:
     """'zh' when a tenth or more of the non-space characters are CJK, else 'en'."""
     chars = [c for c in text if not c.isspace()]

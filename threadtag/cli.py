@@ -126,6 +126,34 @@ def evaluate(
 
 
 @app.command()
+def compare(
+    out: Annotated[Path, typer.Option(help="Directory for compare.md and the plot.")],
+    weibo: WeiboOpt = None,
+    tweets: TweetsOpt = None,
+    dev_last: DevLastOpt = None,
+    models_dir: Annotated[
+        Optional[Path],
+        typer.Option(help="Keep the generators' checkpoints here (<variant>.pt) and reuse them on the next run."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train and score the paper's systems on one split: RANDOM, TF-IDF, LDA, CNN classifiers,
+    SEQ2SEQ and the full model (Table 4), the six variants (Table 6), unseen hashtags
+    (Table 5) and F1@1 by hashtag frequency (Figure 3), into a Markdown report."""
+    import shlex
+    import sys
+
+    from threadtag.compare import run_compare
+
+    settings = get_settings()
+    train_examples, dev_examples = _split(weibo, tweets, dev_last, settings)
+    command = "threadtag " + shlex.join(sys.argv[1:])
+    report = run_compare(settings, train_examples, dev_examples, out, models_dir, command, progress)
+    typer.echo(report.read_text(encoding="utf-8"))
+    typer.echo(f"written: {report}")
+
+
+@app.command()
 def predict(
     model: Annotated[Path, typer.Option(help="Checkpoint to use.")],
     post: Annotated[str, typer.Option(help="The post's text.")],
@@ -150,6 +178,33 @@ def predict(
     for rank, h in enumerate(ranked, start=1):
         typer.echo(f"{rank}. #{h.tag.replace(' ', '_')}  ({h.tag})  log-prob {h.score:.3f}")
     log.info("predicted", seconds=round(elapsed, 3), model_version=predictor.checkpoint.version)
+
+
+@app.command()
+def explain(
+    model: Annotated[Path, typer.Option(help="Checkpoint of a bi-attention variant (full, post_att, conv_att).")],
+    post: Annotated[str, typer.Option(help="The post's text.")],
+    out: Annotated[Path, typer.Option(help="Where to write the heatmap (.png).")],
+    reply: Annotated[Optional[list[str]], typer.Option(help="A reply's text, in time order; repeat for more.")] = None,
+    lang: Annotated[Optional[str], typer.Option(help="en or zh; default: the checkpoint's language.")] = None,
+) -> None:
+    """Draw the bi-attention between a post and its replies as a heatmap (paper, Figure 4) and
+    list the top hashtags with their scores."""
+    from models.corpus import thread_example
+    from models.explain import draw_heatmap
+    from models.explain import explain as run_explain
+
+    settings = get_settings()
+    predictor = _predictor(model, settings)
+    example = thread_example(post, reply or [], lang or predictor.checkpoint.lang)
+    try:
+        explanation = run_explain(predictor, example)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    draw_heatmap(explanation, out, settings.explain_font)
+    for rank, h in enumerate(explanation.hashtags, start=1):
+        typer.echo(f"{rank}. {h.tag}  (log-prob {h.score:.3f})")
+    typer.echo(f"heatmap: {out}")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat"]
+Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy"]
 
 
 class Settings(BaseSettings):
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # Model (paper, section 3)
     model_variant: Variant = Field(
-        "full", description="full, post_att, conv_att, seq2seq_post, seq2seq_conv, seq2seq_concat."
+        "full", description="full, post_att, conv_att, seq2seq_post, seq2seq_conv, seq2seq_concat, seq2seq_copy."
     )
     embed_dim: int = Field(200, gt=0)
     hidden_size: int = Field(300, gt=0, description="d: size of h, v and the decoder state (150 per direction).")
@@ -118,6 +118,23 @@ class Settings(BaseSettings):
     sample_train_batch_size: int = Field(8, gt=0)
     sample_train_lr: float = Field(5e-3, gt=0)
     sample_dev_threads: int = Field(3, gt=0, description="Last sample threads kept out of training.")
+
+    # Baselines of `threadtag compare` (paper, section 3)
+    tfidf_max_n: int = Field(5, gt=0, description="Longest post n-gram TF-IDF ranks.")
+    lda_topics: int = Field(50, gt=1, description="LDA topics.")
+    lda_max_iter: int = Field(20, gt=0, description="LDA variational passes.")
+    classifier_filters: int = Field(200, gt=0, description="Convolution filters of the CNN classifier.")
+    classifier_window: int = Field(3, gt=0, description="Convolution width (words).")
+    extractor_hidden_size: int = Field(300, gt=0, description="Bi-GRU size of the EXTRACTOR tagger.")
+    baseline_epochs: int = Field(
+        10, gt=0, description="Epochs of the CNN classifiers and the EXTRACTOR (best by dev loss)."
+    )
+    baseline_batch_size: int = Field(64, gt=0)
+    baseline_lr: float = Field(1e-3, gt=0)
+
+    explain_font: Path | None = Field(
+        None, description="Font file for `explain` heatmaps; unset = an installed CJK font when words need one."
+    )
 
     # Decoding
     beam_size: int = Field(20, gt=0)

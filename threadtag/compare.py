@@ -1,0 +1,159 @@
+"""`threadtag compare`: the paper's systems on one split, as a Markdown report with a plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from models.checkpoint import Checkpoint
+from models.comparison import (
+    SystemResult,
+    by_frequency,
+    plot_by_frequency,
+    run_systems,
+    subset_scores,
+    unseen,
+)
+from models.corpus import Example
+from models.evaluation import format_table
+from models.metrics import Scores
+from models.rankers.base import HashtagRanker
+from models.rankers.classifier import ClassifierConfig, ClassifierRanker
+from models.rankers.extractor import ExtractorConfig, ExtractorRanker
+from models.rankers.generator import GeneratorRanker
+from models.rankers.lda import LdaRanker
+from models.rankers.random_ranker import RandomRanker
+from models.rankers.tfidf import TfidfRanker
+from threadtag import recipes
+from threadtag.settings import Settings
+
+SEQ2SEQ, COPY, OURS = "SEQ2SEQ", "SEQ2SEQ-COPY", "OUR MODEL (full)"
+# Table 6 rows in the paper's order; the first and the last are SEQ2SEQ and OUR MODEL of Table 4.
+ABLATION_NAMES = {
+    "seq2seq_post": "seq2seq, post only",
+    "seq2seq_conv": "seq2seq, conversation only",
+    "seq2seq_concat": "seq2seq, post + conversation concatenated",
+    "post_att": "post-attention only (v_p)",
+    "conv_att": "conversation-attention only (v_c)",
+    "full": "full (bi-attention, [v_p; v_c])",
+}
+
+
+def generator(settings: Settings, variant: str, name: str, models_dir: Path | None, progress: bool) -> GeneratorRanker:
+    def train_fn(train: Sequence[Example], dev: Sequence[Example]) -> Checkpoint:
+        return recipes.fit(settings, list(train), list(dev), variant=variant, progress=progress)
+
+    path = models_dir / f"{variant}.pt" if models_dir else None
+    return GeneratorRanker(name, train_fn, partial(recipes.predictor, settings=settings), path)
+
+
+def baselines(settings: Settings, lang: str) -> list[HashtagRanker]:
+    loop = {
+        "epochs": settings.baseline_epochs,
+        "batch_size": settings.baseline_batch_size,
+        "lr": settings.baseline_lr,
+        "seed": settings.train_seed,
+    }
+    cnn = ClassifierConfig(
+        embed_dim=settings.embed_dim, filters=settings.classifier_filters, window=settings.classifier_window, **loop
+    )
+    tagger = ExtractorConfig(
+        embed_dim=settings.embed_dim, hidden_size=settings.extractor_hidden_size, max_span=settings.tag_max_len, **loop
+    )
+    limits, device, vocab = recipes.text_limits(settings, lang), recipes.device(settings), settings.vocab_size(lang)
+    return [
+        RandomRanker(settings.train_seed),
+        TfidfRanker(settings.tfidf_max_n),
+        LdaRanker(settings.lda_topics, settings.lda_max_iter, settings.train_seed),
+        ExtractorRanker(tagger, limits, vocab, device),
+        ClassifierRanker(False, cnn, limits, vocab, device),
+        ClassifierRanker(True, cnn, limits, vocab, device),
+    ]
+
+
+def run_compare(
+    settings: Settings,
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    out_dir: Path,
+    models_dir: Path | None,
+    command: str,
+    progress: bool = True,
+) -> Path:
+    """Fit and score every system; write `out_dir`/compare.md and the Figure 3 plot."""
+    lang = train[0].lang
+    table4 = [*baselines(settings, lang), generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
+              generator(settings, "seq2seq_copy", COPY, models_dir, progress),
+              generator(settings, "full", OURS, models_dir, progress)]  # fmt: skip
+    results = run_systems(table4, train, dev, dev, settings.top_k)
+    others = [v for v in ABLATION_NAMES if v not in ("seq2seq_post", "full")]
+    rest = run_systems(
+        [generator(settings, v, ABLATION_NAMES[v], models_dir, progress) for v in others],
+        train, dev, dev, settings.top_k,
+    )  # fmt: skip
+    by_name = {r.name: r for r in results}
+    by_variant = {"seq2seq_post": by_name[SEQ2SEQ], "full": by_name[OURS], **dict(zip(others, rest))}
+    ablation = [(ABLATION_NAMES[v], by_variant[v].scores) for v in ABLATION_NAMES]
+    buckets, f1 = by_frequency(results, train, dev)
+    plot = plot_by_frequency(out_dir / "f1_by_hashtag_frequency.png", buckets, f1)
+    report = out_dir / "compare.md"
+    report.write_text(_report(command, train, dev, results, ablation, buckets, f1, plot.name), encoding="utf-8")
+    return report
+
+
+def _report(
+    command: str,
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    results: Sequence[SystemResult],
+    ablation: Sequence[tuple[str, Scores]],
+    buckets: Sequence[tuple[str, int]],
+    f1: dict[str, list[float]],
+    plot_name: str,
+) -> str:
+    held_unseen = unseen(train, dev)
+    unseen_rows = (
+        "\n".join(f"| {r.name} | {100 * subset_scores(r, dev, held_unseen).rouge_1:.2f} |" for r in results)
+        if held_unseen
+        else "| (no such posts) | |"
+    )
+    bucket_header = "| system | " + " | ".join(f"{label} ({n})" for label, n in buckets) + " |"
+    bucket_rows = "\n".join(
+        f"| {name} | " + " | ".join(f"{100 * v:.2f}" for v in values) + " |" for name, values in f1.items()
+    )
+    return f"""# Hashtag systems compared
+
+Made by `{command}`: {len(train)} training posts, {len(dev)} evaluation posts (the dev split,
+also used for model selection, as in the model issue). Scores in percent, top-5 lists; the
+same metrics code (`models/metrics.py`) scores every system.
+
+## Main comparison (paper, Table 4)
+
+{format_table([(r.name, r.scores) for r in results], "system", posts=False)}
+
+Seconds to fit: {", ".join(f"{r.name} {r.fit_seconds:.0f}" for r in results)} (0 = reused checkpoint).
+
+## Ablation (paper, Table 6)
+
+{format_table(ablation, "system", posts=False)}
+
+## Hashtags never seen in training (paper, Table 5)
+
+ROUGE-1 F1 of the top-1 hashtag on the {len(held_unseen)} evaluation posts none of whose
+hashtags occurs in training.
+
+| system | RG-1 |
+|---|---:|
+{unseen_rows}
+
+## F1@1 by the training frequency of the post's hashtag (paper, Figure 3)
+
+A post falls in the bucket of its most frequent gold hashtag; posts per bucket in brackets.
+
+{bucket_header}
+|---|{"---:|" * len(buckets)}
+{bucket_rows}
+
+![F1@1 by hashtag frequency]({plot_name})
+"""
