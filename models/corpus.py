@@ -112,7 +112,12 @@ def thread_example(post_text: str, replies: Sequence[str], lang: str | None = No
 
 
 def post_lang(post: Post) -> str:
-    return "zh" if post.lang in ("zh", "zh-cn", "zh-tw") else detect_lang(post.text)
+    return lang_of(post.lang, post.text)
+
+
+def lang_of(stored_lang: str | None, text: str) -> str:
+    """en or zh: the platform's language tag when it says Chinese, else detected from the text."""
+    return "zh" if stored_lang in ("zh", "zh-cn", "zh-tw") else detect_lang(text)
 
 
 def load_tweet_threads(path: Path, labelled_only: bool = True) -> list[Example]:

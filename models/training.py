@@ -96,18 +96,25 @@ def train(
     device: torch.device,
     progress: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    init: Checkpoint | None = None,
 ) -> Checkpoint:
     """Train a model from examples; returns the checkpoint with the best dev loss.
 
-    `model_config` holds ModelConfig fields other than vocab_size and pad_id.
+    `model_config` holds ModelConfig fields other than vocab_size and pad_id. With `init`,
+    training continues from that checkpoint: its weights, vocabulary, config and limits
+    (`model_config`, `limits` and `vocab_size` are then not used).
     """
     if not train_examples or not dev_examples:
         raise ValueError("training needs at least one training and one dev example")
     set_seed(config.seed)
     rng = random.Random(config.seed)
     lang = train_examples[0].lang
-    vocab = build_vocab(train_examples, vocab_size)
-    model = HashtagGenerator(ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, **model_config))  # type: ignore[arg-type]
+    if init is not None:
+        vocab, limits = init.vocab, init.limits
+        model = copy.deepcopy(init.model)
+    else:
+        vocab = build_vocab(train_examples, vocab_size)
+        model = HashtagGenerator(ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, **model_config))  # type: ignore[arg-type]
     train_pairs = training_pairs(train_examples, vocab, limits, model.config.copies)
     dev_pairs = training_pairs(dev_examples, vocab, limits, model.config.copies)
     model.to(device)
@@ -121,6 +128,7 @@ def train(
         dev_pairs=len(dev_pairs),
         parameters=sum(p.numel() for p in model.parameters()),
         device=str(device),
+        warm_start_from=init.version if init else None,
     )
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
     history: list[EpochLog] = []
@@ -177,5 +185,6 @@ def train(
             "train_pairs": len(train_pairs),
             "dev_examples": len(dev_examples),
             "config": asdict(config),
+            "warm_start_from": init.version if init else None,
         },
     )

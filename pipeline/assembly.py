@@ -16,6 +16,7 @@ State values are JSON-able dicts because they live in faust tables (changelog to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,10 +40,12 @@ class Emit:
 
 
 @dataclass(frozen=True)
-class TriggerPolicy:
+class ConversationPolicy:
     every_replies: int  # a growth request after this many new replies ...
     quiet_seconds: float  # ... once no reply came for this long (debounce)
     close_seconds: float  # a final request once the conversation was quiet this long
+    orphan_ttl: float = math.inf  # replies whose root never came are dead-lettered after this
+    retention_seconds: float = math.inf  # a closed conversation quiet this long is forgotten
 
 
 @dataclass(frozen=True)
@@ -137,25 +140,23 @@ def on_link(
             return []
         children = sorted((Post.model_validate(c) for c in entry["children"].values()), key=lambda p: p.id)
         return [emit for child in children for emit in _release(child, event.root)]
+    if event.kind == "forget":
+        root_of.pop(node, None)
+        return []
     entry = waiting.get(node)  # expire
     if not entry or entry["expires_at"] > now:
         return []
     del waiting[node]
+    reason = f"orphan reply: parent {node} did not arrive within {orphan_ttl:g} s"
+    children = sorted(entry["children"].items())
+    return [_dead_letter(child, reason, links_topic, now, max_payload) for _, child in children]
+
+
+def _dead_letter(post: dict[str, Any], reason: str, topic: str, now: float, max_payload: int) -> Emit:
+    """A post the stream gives up on, keyed by its id."""
+    payload = Post.model_validate(post).model_dump_json().encode()
     received = datetime.fromtimestamp(now, tz=timezone.utc)
-    return [
-        Emit(
-            DEAD_LETTERS,
-            child_id,
-            DeadLetter.of(
-                f"orphan reply: parent {node} did not arrive within {orphan_ttl:g} s",
-                Post.model_validate(child).model_dump_json().encode(),
-                links_topic,
-                received,
-                max_payload,
-            ),
-        )
-        for child_id, child in sorted(entry["children"].items())
-    ]
+    return Emit(DEAD_LETTERS, post["id"], DeadLetter.of(reason, payload, topic, received, max_payload))
 
 
 def _without_raw(post: Post) -> dict[str, Any]:
@@ -193,9 +194,15 @@ def _request(state: dict[str, Any], reason: str, now: float) -> AnnotationReques
 
 
 def on_conversation(
-    event: ConversationEvent, state: dict[str, Any] | None, now: float, policy: TriggerPolicy
-) -> tuple[dict[str, Any], list[AnnotationRequest]]:
-    """Apply a post or tick to a conversation; return the new state and the requests to emit."""
+    event: ConversationEvent,
+    state: dict[str, Any] | None,
+    now: float,
+    policy: ConversationPolicy,
+    topic: str,
+    max_payload: int,
+) -> tuple[dict[str, Any] | None, list[Emit]]:
+    """Apply a post or tick to a conversation; return the new state (None: forget it) and
+    what to send: annotation requests, or when it ends, dead letters and forget events."""
     state = dict(state) if state else new_conversation()
     state["replies"] = dict(state["replies"])
     out: list[AnnotationRequest] = []
@@ -221,8 +228,10 @@ def on_conversation(
                 out.append(_request(state, "growth", now))  # no debounce: no need to wait for a tick
             else:
                 state["growth_due"] = now + policy.quiet_seconds  # each new reply pushes it back
-        return state, out
+        return state, _requests(out)
     # tick
+    if _ended(state, now, policy):
+        return None, _end(state, event.root, now, policy, topic, max_payload)
     if state["root"] is None:
         return state, []
     due = state["growth_due"]
@@ -231,11 +240,38 @@ def on_conversation(
     if not state["closed"] and now >= state["last_change"] + policy.close_seconds:
         out.append(_request(state, "final", now))
         state["closed"] = True
-    return state, out
+    return state, _requests(out)
 
 
-def conversation_due(state: dict[str, Any], now: float, policy: TriggerPolicy) -> bool:
-    """Whether a tick would emit something now (the timer sends ticks only then)."""
+def _requests(requests: list[AnnotationRequest]) -> list[Emit]:
+    return [Emit(REQUESTS, r.root_id, r) for r in requests]
+
+
+def _ended(state: dict[str, Any], now: float, policy: ConversationPolicy) -> bool:
+    """A rootless conversation past the orphan TTL, or a closed one past the retention time."""
+    if state["root"] is None:
+        return now >= state["last_change"] + policy.orphan_ttl
+    return state["closed"] and now >= state["last_change"] + policy.retention_seconds
+
+
+def _end(
+    state: dict[str, Any], root: str, now: float, policy: ConversationPolicy, topic: str, max_payload: int
+) -> list[Emit]:
+    """Forget every link into the conversation; replies that never got their root become dead
+    letters. A reply that arrives later waits as an orphan (and expires as one)."""
+    members = ([root] if state["root"] else []) + sorted(state["replies"])
+    forget = [Emit(LINKS, node, LinkEvent(kind="forget", node=node)) for node in members]
+    if state["root"] is not None:
+        return forget
+    reason = f"orphan reply: root {root} did not arrive within {policy.orphan_ttl:g} s"
+    dead = [_dead_letter(state["replies"][i], reason, topic, now, max_payload) for i in sorted(state["replies"])]
+    return dead + forget
+
+
+def conversation_due(state: dict[str, Any], now: float, policy: ConversationPolicy) -> bool:
+    """Whether a tick would change something now (the timer sends ticks only then)."""
+    if _ended(state, now, policy):
+        return True
     if state["root"] is None:
         return False
     growth = state["growth_due"] is not None and now >= state["growth_due"]

@@ -3,6 +3,8 @@
     tweets ──normalize──▶ post-links ──resolve──▶ replies-by-root ──assemble──▶ annotation-requests
        └── broken ──▶ tweets-dlq ◀── orphans that expired ──┘
 
+When a conversation's state ends (closed and quiet for STATE_RETENTION_SECONDS, or rootless
+past ORPHAN_TTL_SECONDS), assemble sends `forget` events back to post-links for its posts.
 All decisions live in `pipeline.assembly`; this module only binds them to topics and to
 tables backed by changelog topics, so a restarted worker recovers its state.
 """
@@ -19,9 +21,9 @@ from pipeline.assembly import (
     DEAD_LETTERS,
     LINKS,
     REQUESTS,
+    ConversationPolicy,
     Emit,
     RawMessage,
-    TriggerPolicy,
     conversation_due,
     normalize,
     on_conversation,
@@ -30,6 +32,8 @@ from pipeline.assembly import (
 )
 from pipeline.broker import ensure_topics
 from schemas.events import ConversationEvent, LinkEvent
+from threadtag.metrics import DEAD_LETTERS as DEAD_LETTERS_SENT
+from threadtag.metrics import MESSAGES_IN, STATE_KEYS
 from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -86,18 +90,25 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
     root_of = app.Table("root-of", **tables)
     waiting = app.Table("waiting", **tables)
     conversations = app.Table("conversations", **tables)
-    policy = TriggerPolicy(
-        settings.annotate_every_replies, settings.annotate_quiet_seconds, settings.conversation_close_seconds
+    policy = ConversationPolicy(
+        settings.annotate_every_replies,
+        settings.annotate_quiet_seconds,
+        settings.conversation_close_seconds,
+        settings.orphan_ttl_seconds,
+        settings.state_retention_seconds,
     )
 
     async def send(emits: list[Emit]) -> None:
         for emit in emits:
             await topics[emit.topic].send(key=emit.key.encode(), value=emit.value.to_bytes())
+            if emit.topic == DEAD_LETTERS:
+                DEAD_LETTERS_SENT.inc()
 
     @app.agent(topics["tweets"])
     async def normalize_posts(stream: faust.StreamT) -> None:
         async for event in stream.events():
             m = event.message
+            MESSAGES_IN.labels(m.topic).inc()
             message = RawMessage(event.value, m.key, m.topic, m.partition, m.offset)
             await send(
                 normalize(message, time.time(), settings.max_message_bytes, settings.dead_letter_payload_max_bytes)
@@ -106,6 +117,7 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
     @app.agent(topics[LINKS])
     async def resolve_roots(stream: faust.StreamT) -> None:
         async for value in stream:
+            MESSAGES_IN.labels(names[LINKS]).inc()
             event = LinkEvent.model_validate_json(value)
             emits = on_link(
                 event,
@@ -123,10 +135,22 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
     @app.agent(topics[CONVERSATIONS])
     async def assemble(stream: faust.StreamT) -> None:
         async for value in stream:
+            MESSAGES_IN.labels(names[CONVERSATIONS]).inc()
             event = ConversationEvent.model_validate_json(value)
-            state, requests = on_conversation(event, conversations.get(event.root), time.time(), policy)
-            conversations[event.root] = state
-            await send([Emit(REQUESTS, r.root_id, r) for r in requests])
+            state, emits = on_conversation(
+                event,
+                conversations.get(event.root),
+                time.time(),
+                policy,
+                settings.conversations_topic,
+                settings.dead_letter_payload_max_bytes,
+            )
+            if state is not None:
+                conversations[event.root] = state
+            elif event.root in conversations:
+                del conversations[event.root]  # a tombstone on the changelog: the state stays bounded
+                log.info("conversation state forgotten", root=event.root, messages=len(emits))
+            await send(emits)
 
     @app.timer(settings.stream_tick_seconds)
     async def tick() -> None:
@@ -136,5 +160,7 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
         await send([Emit(CONVERSATIONS, r, ConversationEvent(kind="tick", root=r)) for r in due_roots])
         due_nodes = [node for node, entry in waiting.items() if orphans_due(entry, now)]
         await send([Emit(LINKS, n, LinkEvent(kind="expire", node=n)) for n in due_nodes])
+        for name, table in (("root_of", root_of), ("waiting", waiting), ("conversations", conversations)):
+            STATE_KEYS.labels(name).set(len(table))
 
     return app

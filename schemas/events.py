@@ -22,10 +22,11 @@ class LinkEvent(_Message):
     """On the links topic, keyed by `node`.
 
     child:    `post` replies to `node`;  resolved: `node` belongs to conversation `root`;
-    expire:   children still parked under `node` have waited too long (sent by the timer).
+    expire:   children still parked under `node` have waited too long (sent by the timer);
+    forget:   `node`'s conversation ended: drop its link (sent when the conversation state goes).
     """
 
-    kind: Literal["child", "resolved", "expire"]
+    kind: Literal["child", "resolved", "expire", "forget"]
     node: str
     post: Post | None = None
     root: str | None = None

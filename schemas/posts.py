@@ -43,6 +43,11 @@ def _require_str(raw: dict[str, Any], key: str) -> str:
     return value
 
 
+def reads_as_retweet(text: str) -> bool:
+    """The old manual retweet convention, for posts whose JSON does not say."""
+    return text.startswith("RT @")
+
+
 def from_twitter_v1(raw: dict[str, Any]) -> Post:
     """Twitter API v1.1 tweet object -> Post."""
     post_id = _require_str(raw, "id_str")
@@ -67,7 +72,7 @@ def from_twitter_v1(raw: dict[str, Any]) -> Post:
         text=text,
         lang=raw.get("lang") if isinstance(raw.get("lang"), str) else None,
         platform="twitter",
-        is_retweet=raw.get("retweeted_status") is not None or text.startswith("RT @"),
+        is_retweet=raw.get("retweeted_status") is not None or reads_as_retweet(text),
         raw=raw,
     )
 
@@ -160,6 +165,11 @@ def parse_post(payload: bytes, max_bytes: int) -> Post:
         raise InvalidPost(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     if not isinstance(raw, dict):
         raise InvalidPost(f"expected a JSON object, got {type(raw).__name__}")
+    return adapt(raw)
+
+
+def adapt(raw: dict[str, Any]) -> Post:
+    """A decoded JSON object -> Post, by recognising its format."""
     if "id_str" in raw:
         return from_twitter_v1(raw)
     if isinstance(raw.get("data"), dict) or ("id" in raw and any(k in raw for k in _V2_KEYS)):

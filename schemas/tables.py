@@ -51,6 +51,8 @@ class PostRow(Base):
 
 
 class ModelVersionRow(Base):
+    """Every model a worker served or `retrain` produced; metrics and the gate's decision."""
+
     __tablename__ = "model_versions"
 
     version: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -59,6 +61,14 @@ class ModelVersionRow(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     train_examples: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    decision: Mapped[str | None] = mapped_column(
+        Text, comment="registered | activated | rejected (by the retrain gate)"
+    )
+    parent_version: Mapped[str | None] = mapped_column(Text, comment="the model it was trained from")
+    training_data: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb"), comment="examples used and skipped, by reason"
+    )
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # At most one active model.

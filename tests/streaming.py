@@ -45,6 +45,7 @@ def stream_env(bootstrap: str, tmp: Path, **overrides: object) -> dict[str, str]
         conversation_close_seconds=4,
         annotate_quiet_seconds=0.5,
         annotate_every_replies=3,
+        metrics_port=0,  # many workers on one host; tests/test_worker_metrics.py turns it on
     ).namespaced(uuid.uuid4().hex[:8])
     settings = settings.model_copy(update=overrides)
     create_topics(settings, bootstrap)

@@ -12,9 +12,11 @@ from pipeline.assembly import (
     CONVERSATIONS,
     DEAD_LETTERS,
     LINKS,
+    REQUESTS,
+    ConversationPolicy,
     Emit,
     RawMessage,
-    TriggerPolicy,
+    conversation_due,
     normalize,
     on_conversation,
     on_link,
@@ -22,7 +24,7 @@ from pipeline.assembly import (
 from schemas.events import ConversationEvent, LinkEvent
 from tests.streaming import T0, tweet
 
-POLICY = TriggerPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0)
+POLICY = ConversationPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0)
 
 
 def raw(payload: bytes) -> RawMessage:
@@ -32,8 +34,9 @@ def raw(payload: bytes) -> RawMessage:
 class Simulator:
     """Delivers stage messages in random order (with duplicates), like partitions and retries would."""
 
-    def __init__(self, seed: int, duplicate_rate: float = 0.2) -> None:
+    def __init__(self, seed: int, duplicate_rate: float = 0.2, policy: ConversationPolicy = POLICY) -> None:
         self.rng = random.Random(seed)
+        self.policy = policy
         self.duplicate_rate = duplicate_rate
         self.queue: list[Emit] = []
         self.root_of: dict = {}
@@ -53,9 +56,16 @@ class Simulator:
         if emit.topic == LINKS:
             self.push(on_link(emit.value, self.root_of, self.waiting, self.now, 100.0, "links", 1000))
         elif emit.topic == CONVERSATIONS:
-            state, out = on_conversation(emit.value, self.conversations.get(emit.key), self.now, POLICY)
-            self.conversations[emit.key] = state
-            self.requests.extend(out)
+            state, out = on_conversation(
+                emit.value, self.conversations.get(emit.key), self.now, self.policy, "by-root", 1000
+            )
+            if state is None:
+                self.conversations.pop(emit.key, None)
+            else:
+                self.conversations[emit.key] = state
+            self.push(out)
+        elif emit.topic == REQUESTS:
+            self.requests.append(emit.value)
         elif emit.topic == DEAD_LETTERS:
             self.dead.append(emit.value)
         else:
@@ -70,8 +80,13 @@ class Simulator:
 
     def close_all(self) -> None:
         self.now += 1000
+        self.tick()
+
+    def tick(self) -> None:
         for root in list(self.conversations):
             self.deliver(Emit(CONVERSATIONS, root, ConversationEvent(kind="tick", root=root)))
+        while self.queue:
+            self.deliver(self.queue.pop(0))
 
 
 def final_replies(sim: Simulator) -> dict[str, list[str]]:
@@ -112,20 +127,27 @@ def test_children_before_parents_wait_then_resolve_hop_by_hop():
     assert arrival.reason == "arrival" and arrival.seq == 1
 
 
+def converse(event: ConversationEvent, state, now: float, policy: ConversationPolicy = POLICY):
+    """on_conversation, with the annotation requests it sends."""
+    state, emits = on_conversation(event, state, now, policy, "by-root", 1000)
+    assert all(e.topic == REQUESTS for e in emits)
+    return state, [e.value for e in emits]
+
+
 def test_requests_on_arrival_growth_and_close():
-    state, out = on_conversation(_post_event("r", "r", 0), None, now=0.0, policy=POLICY)
+    state, out = converse(_post_event("r", "r", 0), None, now=0.0)
     assert [r.reason for r in out] == ["arrival"] and out[0].replies == []
-    state, out = on_conversation(_post_event("r", "a", 1), state, now=1.0, policy=POLICY)
+    state, out = converse(_post_event("r", "a", 1), state, now=1.0)
     assert out == []  # one new reply: below every_replies
-    state, out = on_conversation(_post_event("r", "b", 2), state, now=1.5, policy=POLICY)
+    state, out = converse(_post_event("r", "b", 2), state, now=1.5)
     assert out == [] and state["growth_due"] == pytest.approx(2.5)
-    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=2.0, policy=POLICY)
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, now=2.0)
     assert out == []  # still inside the quiet period
-    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=2.6, policy=POLICY)
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, now=2.6)
     assert [(r.reason, r.seq, [p.id for p in r.replies]) for r in out] == [("growth", 2, ["a", "b"])]
-    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=11.6, policy=POLICY)
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, now=11.6)
     assert [(r.reason, r.seq) for r in out] == [("final", 3)]
-    state, out = on_conversation(ConversationEvent(kind="tick", root="r"), state, now=50.0, policy=POLICY)
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, now=50.0)
     assert out == []  # final only once while nothing new arrives
 
 
@@ -138,9 +160,9 @@ def test_requests_leave_the_raw_json_behind():
 
 
 def test_without_a_quiet_period_growth_goes_out_with_the_reply():
-    eager = TriggerPolicy(every_replies=1, quiet_seconds=0.0, close_seconds=10.0)
-    state, _ = on_conversation(_post_event("r", "r", 0), None, now=0.0, policy=eager)
-    state, out = on_conversation(_post_event("r", "a", 1), state, now=0.5, policy=eager)
+    eager = ConversationPolicy(every_replies=1, quiet_seconds=0.0, close_seconds=10.0)
+    state, _ = converse(_post_event("r", "r", 0), None, now=0.0, policy=eager)
+    state, out = converse(_post_event("r", "a", 1), state, now=0.5, policy=eager)
     assert [(r.reason, [p.id for p in r.replies]) for r in out] == [("growth", ["a"])]
 
 
@@ -195,3 +217,48 @@ def test_orphans_expire_into_dead_letters():
     while sim.queue:
         sim.deliver(sim.queue.pop(0))
     assert not sim.waiting and len(sim.dead) == 1 and "parent 4" in sim.dead[0].reason
+
+
+def test_a_closed_conversation_is_forgotten_after_the_retention_time():
+    policy = ConversationPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0, retention_seconds=100.0)
+    sim = Simulator(seed=0, policy=policy)
+    sim.run(THREADS)
+    sim.now += 50
+    sim.tick()  # quiet past close_seconds: the final requests go, the state stays
+    assert final_replies(sim) == EXPECTED and set(sim.conversations) == {"1", "10"}
+    assert not any(conversation_due(state, sim.now, policy) for state in sim.conversations.values())
+    sim.now += 100
+    assert all(conversation_due(state, sim.now, policy) for state in sim.conversations.values())
+    sim.tick()
+    assert sim.conversations == {} and sim.root_of == {} and not sim.dead
+    # A reply to a forgotten thread is an orphan: it waits, then becomes a dead letter.
+    requests_before = len(sim.requests)
+    sim.run([tweet(6, 5, 9)])
+    assert set(sim.waiting) == {"5"} and len(sim.requests) == requests_before
+
+
+def test_a_conversation_with_new_replies_is_not_forgotten():
+    policy = ConversationPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0, retention_seconds=100.0)
+    state, _ = converse(_post_event("r", "r", 0), None, 0.0, policy)
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, 500.0, policy)
+    assert [r.reason for r in out] == ["final"]  # quiet for long, but never closed: final first
+    state, _ = converse(_post_event("r", "a", 1), state, 501.0, policy)  # reopens it
+    state, out = converse(ConversationEvent(kind="tick", root="r"), state, 1000.0, policy)
+    assert state is not None and [r.reason for r in out] == ["final"]
+
+
+def test_replies_whose_root_never_comes_are_dead_lettered_after_the_orphan_ttl():
+    policy = ConversationPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0, orphan_ttl=60.0)
+    sim = Simulator(seed=0, duplicate_rate=0, policy=policy)
+    v2 = {"data": {"id": "7", "text": "deep reply", "conversation_id": "1", "created_at": "2026-05-01T12:00:00Z",
+                   "referenced_tweets": [{"type": "replied_to", "id": "6"}]}}  # fmt: skip
+    sim.run([json.dumps(v2).encode()])
+    assert sim.conversations["1"]["root"] is None and sim.root_of == {"7": "1"}
+    sim.now += 30
+    sim.tick()
+    assert "1" in sim.conversations and not sim.dead
+    sim.now += 31
+    sim.tick()
+    assert sim.conversations == {} and sim.root_of == {} and not sim.requests
+    [letter] = sim.dead
+    assert "root 1 did not arrive" in letter.reason and b'"id":"7"' in letter.payload()

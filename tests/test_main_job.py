@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from threadtag.database import migrate
 from threadtag.processes import ROOT
-from workers.annotation_sink import register_model_version
+from workers.model_registry import register_model_version
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     engine = create_engine(database_url)
     # Rows of another model already there must neither end the wait nor be what is shown.
     migrate(database_url)
-    register_model_version(engine, "older-model", "/nowhere.pt", {}, make_active=True)
+    register_model_version(engine, "older-model", "/nowhere.pt", {}, "always")
     with engine.begin() as conn:
         conn.execute(
             text("INSERT INTO posts (id, platform, created_at, text, raw) VALUES ('900000000', 't', now(), 'x', '{}')")

@@ -81,3 +81,17 @@ def test_concurrent_migrations_do_not_collide(database_url):
         for future in [pool.submit(migrate, database_url) for _ in range(4)]:
             future.result()  # raises if any migrator failed
     assert TABLES <= _schema(database_url)[0]
+
+
+def test_migrations_build_the_schema_the_code_declares(database_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from schemas.tables import Base
+
+    migrate(database_url)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []

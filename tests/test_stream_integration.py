@@ -130,3 +130,27 @@ def test_worker_killed_mid_stream_recovers_its_tables(broker, tmp_path):
         wait_for(lambda: _finals_match(broker, env), 150, "exact final conversations after SIGKILL", log)
     finally:
         worker.stop()
+
+
+def test_ended_conversations_leave_the_state_for_good(broker, tmp_path):
+    env = stream_env(broker, tmp_path, state_retention_seconds=2, orphan_ttl_seconds=3)
+    log = tmp_path / "worker.log"
+    changelog = f"{env['STREAM_APP_ID']}-conversations-changelog"
+    worker = stream_worker(env, log).start()
+    try:
+        produce(broker, env["TWEETS_TOPIC"], [(0, None, tweet(700, None, 0)), (1, None, tweet(701, 700, 1))])
+        wait_for(lambda: final_conversations(broker, env["REQUESTS_TOPIC"]) == {"700": ["701"]}, 90, "the final", log)
+        wait_for(lambda: None in read_all(broker, changelog), 30, "a tombstone on the changelog", log)
+    finally:
+        worker.stop()
+    # A restarted worker recovers its tables from the changelogs: the thread must stay forgotten,
+    # so a late reply to it is an orphan (its parent's link is gone), not a new request.
+    worker = stream_worker(env, log).start()
+    try:
+        produce(broker, env["TWEETS_TOPIC"], [(2, None, tweet(702, 701, 9))])
+        orphan = lambda: [DeadLetter.model_validate_json(v) for v in read_all(broker, env["DEAD_LETTER_TOPIC"])]  # noqa: E731
+        wait_for(lambda: len(orphan()) == 1, 60, "the late reply as an orphan", log)
+    finally:
+        worker.stop()
+    assert "parent 701 did not arrive" in orphan()[0].reason
+    assert {json.loads(v)["seq"] for v in read_all(broker, env["REQUESTS_TOPIC"])} == {1, 2}  # arrival, final

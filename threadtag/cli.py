@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -61,12 +62,25 @@ def train(
     dev_last: DevLastOpt = None,
     variant: Annotated[Optional[str], typer.Option(help="Model variant; default MODEL_VARIANT.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Default TRAIN_MAX_EPOCHS.")] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Train the small sample model on the bundled threads instead.")
+    ] = False,
+    keep_existing: Annotated[
+        bool, typer.Option("--keep-existing", help="Do nothing when --out exists (a deployment's first model).")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Train a hashtag generator; the best epoch by dev loss is saved."""
     from threadtag import recipes
 
     settings = get_settings()
+    if keep_existing and out.exists():
+        typer.echo(f"kept {out}")
+        return
+    if sample:
+        checkpoint = recipes.train_sample_model(settings, out, progress)
+        typer.echo(f"saved {out} version={checkpoint.version} (sample model)")
+        return
     train_examples, dev_examples = _split(weibo, tweets, dev_last, settings)
     started = time.perf_counter()
     checkpoint = recipes.fit(settings, train_examples, dev_examples, variant, max_epochs, progress=progress)
@@ -276,6 +290,19 @@ def broker(
 
 
 @app.command()
+def topics() -> None:
+    """Create the pipeline's topics with KAFKA_PARTITIONS partitions (those missing), and check
+    the co-partitioned ones; a deployment runs it once before the stream workers."""
+    from pipeline.topology import create_topics, stream_topics
+
+    settings = get_settings()
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS")
+    create_topics(settings, settings.kafka_bootstrap_servers)
+    typer.echo(f"topics ready: {', '.join(stream_topics(settings).values())}")
+
+
+@app.command()
 def stream() -> None:
     """Run a stream worker: raw posts -> assembled conversations -> annotation requests.
 
@@ -284,12 +311,16 @@ def stream() -> None:
 
     from pipeline.broker import kafka_endpoint, producer_batch_bytes
     from pipeline.topology import build_app, create_topics
+    from threadtag.metrics import start_metrics
 
     settings = get_settings()
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         create_topics(settings, endpoint.bootstrap)
         batch = producer_batch_bytes(settings.kafka_producer_max_batch_bytes, endpoint.embedded)
         stream_app = build_app(settings, endpoint.bootstrap, batch)
+        started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
+        topics = [settings.tweets_topic, settings.links_topic, settings.conversations_topic]
+        start_metrics(started, settings.stream_app_id, topics)
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
         faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
@@ -324,33 +355,50 @@ def replay(
 
 @app.command()
 def infer(
-    model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default MODEL_PATH.")] = None,
+    model: Annotated[
+        Optional[Path], typer.Option(help="Checkpoint to start with; default MODEL_PATH, else the active version.")
+    ] = None,
 ) -> None:
     """Run an inference worker: annotation requests -> ranked hashtags in PostgreSQL.
 
-    Start several (same INFER_GROUP_ID) to share the requests' partitions."""
+    The model it starts with is registered (and made active if none is); with
+    INFER_FOLLOW_ACTIVE it then serves whichever version is active. Start several (same
+    INFER_GROUP_ID) to share the requests' partitions."""
     from threadtag import recipes
+    from threadtag.metrics import start_metrics
     from workers import batches, inference
     from workers.annotation_sink import AnnotationSink
+    from workers.model_registry import active_model, register_checkpoint
 
     settings = get_settings()
-    path = model or settings.model_path
-    if path is None:
-        raise typer.BadParameter("give --model or set MODEL_PATH")
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
-    checkpoint = _load_checkpoint(path, settings)
     engine = _migrated_engine(settings)
-    sink = AnnotationSink(engine, checkpoint.version, str(path))
-    sink.register_model({"best_dev_loss": checkpoint.training.get("best_dev_loss")})
+    path = model or settings.model_path
+    if path is None:
+        active = active_model(engine)
+        if active is None:
+            raise typer.BadParameter("no active model version in the database: give --model or set MODEL_PATH")
+        path = Path(active.path)
+
+    served = inference.ServedModel(
+        engine,
+        recipes.predictor(_load_checkpoint(path, settings), settings),
+        lambda active_path: recipes.predictor(active_path, settings),
+        settings.infer_reload_check_seconds,
+        settings.infer_follow_active,
+    )
+    register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
+    sink = AnnotationSink(engine, served.version)
     consumer = batches.consumer(settings, [settings.requests_topic], settings.infer_group_id)
+    start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
     stop = _stop_on_signals()
-    log.info("inference worker starting", model_version=checkpoint.version, device=str(recipes.device(settings)))
+    log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     try:
         inference.run(
             consumer,
             settings.requests_topic,
-            recipes.predictor(checkpoint, settings),
+            served,
             sink,
             settings.infer_batch_size,
             settings.infer_batch_wait_ms,
@@ -388,6 +436,7 @@ def _stop_on_signals():  # type: ignore[no-untyped-def]
 @app.command()
 def store() -> None:
     """Run the DB writer: assembled posts and replies, and dead letters, into PostgreSQL."""
+    from threadtag.metrics import start_metrics
     from workers import batches, post_writer
 
     settings = get_settings()
@@ -396,6 +445,7 @@ def store() -> None:
     engine = _migrated_engine(settings)
     topics = [settings.conversations_topic, settings.dead_letter_topic]
     consumer = batches.consumer(settings, topics, settings.store_group_id)
+    start_metrics(settings, settings.store_group_id, topics)
     log.info("db writer starting", topics=topics)
     try:
         post_writer.run(
@@ -409,6 +459,56 @@ def store() -> None:
         )
     finally:
         consumer.close()
+        engine.dispose()
+
+
+@app.command()
+def retrain(
+    weibo: Annotated[
+        Optional[list[Path]], typer.Option(help="Weibo-style directory to mix in (older than the stream); repeatable.")
+    ] = None,
+    tweets: Annotated[
+        Optional[list[Path]], typer.Option(help="JSONL(.gz) of v1.1 tweets to mix in; repeatable.")
+    ] = None,
+    every: Annotated[Optional[str], typer.Option(help="Run now and then every interval: 24h, 90m, 1h30m.")] = None,
+    cron: Annotated[Optional[str], typer.Option(help="Run on a cron schedule (UTC), e.g. '0 3 * * *'.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train a new model on what the stream stored; activate it if the held-out gate passes.
+
+    Labels are the hashtags authors put at the start or end of root posts; the newest posts
+    are held out; new and active models are scored on them and the new one becomes active
+    unless its F1@1 is worse by more than RETRAIN_F1_TOLERANCE. Either way the version,
+    its metrics and its data counts go into model_versions. One run at a time (a Postgres
+    advisory lock): a run that finds another going trains nothing."""
+    from workers.retraining import retrain as run_retrain
+    from workers.schedule import next_time, run_periodically
+    from workers.training_set import file_candidates
+
+    settings = get_settings()
+    if every is not None and cron is not None:
+        raise typer.BadParameter("give --every or --cron, not both")
+    if every is not None or cron is not None:
+        try:
+            next_time(datetime.now(timezone.utc), every, cron)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    missing = [str(p) for p in [*(weibo or []), *(tweets or [])] if not p.exists()]
+    if missing:
+        raise typer.BadParameter(f"not found: {', '.join(missing)}")
+    engine = _migrated_engine(settings)
+
+    def once() -> None:
+        extra = file_candidates(weibo or [], tweets or [])
+        outcome = run_retrain(settings, engine, extra, progress)
+        typer.echo(f"{outcome.decision}: {outcome.version or '-'} ({outcome.reason})")
+
+    try:
+        if every is None and cron is None:
+            once()
+        else:
+            run_periodically(once, every, cron, _stop_on_signals())
+    finally:
         engine.dispose()
 
 

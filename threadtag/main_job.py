@@ -19,7 +19,7 @@ from threadtag import recipes
 from threadtag.database import migrate, resolve_database_url
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
-from workers.annotation_sink import register_model_version
+from workers.model_registry import active_model, register_checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -41,15 +41,18 @@ def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
     """MODEL_PATH; else the active model version's file; else the small sample model."""
     if settings.model_path is not None:
         return settings.model_path
-    with engine.connect() as conn:
-        active = conn.execute(text("SELECT path FROM model_versions WHERE active")).scalar()
-    if active and Path(active).is_file():
-        return Path(active)
+    active = active_model(engine)
+    if active and Path(active.path).is_file():
+        return Path(active.path)
     path = workdir / "sample-model.pt"
     if not path.is_file():
         log.info("no model configured: training the small sample model", out=str(path))
         recipes.train_sample_model(settings, path)
     return path
+
+
+def _metrics_ports(first: int, count: int) -> list[int]:
+    return [first + i if first else 0 for i in range(count)]
 
 
 def annotated(engine: Engine, ids: list[str], version: str) -> dict[str, int]:
@@ -69,9 +72,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
     model = choose_model(settings, engine, workdir)
     checkpoint = Checkpoint.load(model)
     version = checkpoint.version
-    # This run's model is the one its workers serve and its queries show.
-    best = checkpoint.training.get("best_dev_loss")
-    register_model_version(engine, version, str(model), {"best_dev_loss": best}, make_active=True)
+    register_checkpoint(engine, checkpoint, model, "always")  # the model its workers serve and its queries show
     want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         # The workers get an explicit address, so they must be told the embedded broker's batch rule.
@@ -87,7 +88,11 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
         create_topics(child, endpoint.bootstrap)
         env = child_env(child)
         logs = workdir / "logs"
-        workers = [CommandProcess([name], env, logs / f"{name}.log") for name in ("stream", "infer", "store")]
+        # One host, three endpoints: METRICS_PORT, +1, +2 (0 stays off).
+        workers = [
+            CommandProcess([name], {**env, "METRICS_PORT": str(port)}, logs / f"{name}.log")
+            for name, port in zip(("stream", "infer", "store"), _metrics_ports(settings.metrics_port, 3))
+        ]
         for worker in workers:
             worker.start()
         log.info("pipeline started", bootstrap=endpoint.bootstrap, model=str(model), version=version, logs=str(logs))

@@ -58,7 +58,9 @@ def fit(
     max_epochs: int | None = None,
     small: bool = False,
     progress: bool = True,
+    init: Checkpoint | None = None,
 ) -> Checkpoint:
+    """Train on the examples with these settings; `init` = continue from that checkpoint."""
     lang = train_examples[0].lang
     return train(
         train_examples,
@@ -69,6 +71,7 @@ def fit(
         settings.vocab_size(lang),
         device(settings),
         progress,
+        init=init,
     )
 
 

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: Literal["console", "json"] = Field("console", description="console for people, json for log shippers.")
 
+    # Observability
+    metrics_port: int = Field(
+        9100, ge=0, le=65535, description="Port of a worker's Prometheus /metrics endpoint; 0 = none."
+    )
+    metrics_host: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_lag_interval_seconds: float = Field(15.0, gt=0, description="How often consumer lag is measured.")
+
     # Runtime
     model_path: Path | None = Field(
         None, description="Checkpoint to serve; unset = train/choose one as the command says."
@@ -59,6 +66,11 @@ class Settings(BaseSettings):
     )
     annotate_quiet_seconds: float = Field(2.0, ge=0, description="... once no reply came for this long (debounce).")
     conversation_close_seconds: float = Field(300.0, gt=0, description="Quiet time after which the final request goes.")
+    state_retention_seconds: float = Field(
+        604_800.0,
+        gt=0,
+        description="A closed conversation quiet this long leaves the stream's state (a later reply is an orphan).",
+    )
 
     # PostgreSQL
     database_url: str | None = Field(
@@ -81,6 +93,12 @@ class Settings(BaseSettings):
     store_batch_size: int = Field(500, gt=0, description="Most posts per DB-writer transaction.")
     store_batch_wait_ms: int = Field(500, ge=0, description="Longest wait for a DB-writer batch to fill.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
+    infer_follow_active: bool = Field(
+        True, description="Workers switch to the active model version when it changes (false = keep their own)."
+    )
+    infer_reload_check_seconds: float = Field(
+        5.0, gt=0, description="How often a worker asks the database which version is active (between batches)."
+    )
 
     # Text preparation and vocabulary
     vocab_size_en: int = Field(30_000, gt=4, description="Vocabulary size for English models.")
@@ -118,6 +136,36 @@ class Settings(BaseSettings):
     sample_train_batch_size: int = Field(8, gt=0)
     sample_train_lr: float = Field(5e-3, gt=0)
     sample_dev_threads: int = Field(3, gt=0, description="Last sample threads kept out of training.")
+
+    # Retraining from the stream (`threadtag retrain`)
+    model_dir: Path = Field(Path("runs/models"), description="Where retrained checkpoints are written.")
+    retrain_lang: Literal["en", "zh"] | None = Field(
+        None, description="Language to train on; unset = the active model's, else en."
+    )
+    retrain_holdout_fraction: float = Field(
+        0.1, gt=0, lt=0.5, description="Newest share of the examples held out for the gate."
+    )
+    retrain_dev_fraction: float = Field(
+        0.1, gt=0, lt=0.5, description="Share before the held-out set used as the dev set (early stopping)."
+    )
+    retrain_min_examples: int = Field(20, gt=2, description="Fewer usable examples: the run trains nothing.")
+    retrain_max_epochs: int = Field(10, gt=0)
+    retrain_f1_tolerance: float = Field(
+        0.005, ge=0, description="A new model is activated unless its F1@1 (0..1) is below the active one's by more."
+    )
+    retrain_warm_start: bool = Field(True, description="Start from the active model when its vocabulary allows.")
+    retrain_min_vocab_coverage: float = Field(
+        0.9, ge=0, le=1, description="... i.e. when it knows at least this share of the training tokens."
+    )
+    retrain_skip_retweets: bool = Field(True, description="Leave retweets out of the training set.")
+    retrain_deduplicate: bool = Field(True, description="Keep only the oldest of posts with the same text and tags.")
+    retrain_empty_conversations: Literal["skip", "keep"] = Field(
+        "skip", description="Posts without replies: skip them, or keep them with an empty conversation."
+    )
+    retrain_window_days: float | None = Field(
+        None, gt=0, description="Train only on root posts of the last this many days; unset = all stored."
+    )
+    retrain_keep_rejected: bool = Field(False, description="Keep the checkpoint file of a model the gate rejected.")
 
     # Baselines of `threadtag compare` (paper, section 3)
     tfidf_max_n: int = Field(5, gt=0, description="Longest post n-gram TF-IDF ranks.")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import insert
 
 from schemas.posts import Post
-from schemas.tables import AnnotationRow, DeadLetterRow, ModelVersionRow, PostRow
+from schemas.tables import AnnotationRow, DeadLetterRow, PostRow
+from threadtag import metrics
 
 
 @dataclass(frozen=True)
@@ -39,32 +40,12 @@ def post_values(post: Post, root_id: str) -> dict[str, Any]:
     }
 
 
-def register_model_version(engine: Engine, version: str, path: str, metrics: dict[str, Any], make_active: bool) -> None:
-    """Insert the version if new. `make_active`: it replaces the active one; otherwise it is
-    made active only when no version is (a first deployment)."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(ModelVersionRow)
-            .values(version=version, path=path, metrics=metrics, active=False)
-            .on_conflict_do_nothing(index_elements=["version"])
-        )
-        has_active = conn.execute(select(ModelVersionRow.version).where(ModelVersionRow.active)).first()
-        if make_active or not has_active:
-            conn.execute(update(ModelVersionRow).where(ModelVersionRow.active).values(active=False))
-            conn.execute(update(ModelVersionRow).where(ModelVersionRow.version == version).values(active=True))
-
-
 @dataclass
 class AnnotationSink:
     engine: Engine
-    model_version: str
-    model_path: str
+    model_version: str  # changes when the worker switches models, always between flushes
     pending: list[Annotation] = field(default_factory=list)
     dead: list[dict[str, Any]] = field(default_factory=list)
-
-    def register_model(self, metrics: dict[str, Any] | None = None) -> None:
-        """Record this worker's model version; it becomes the active one only when none is."""
-        register_model_version(self.engine, self.model_version, self.model_path, metrics or {}, make_active=False)
 
     def add(self, annotations: list[Annotation]) -> None:
         self.pending.extend(annotations)
@@ -76,36 +57,42 @@ class AnnotationSink:
         """Write what was added in one transaction; returns the annotation rows new to the database."""
         if not self.pending and not self.dead:
             return 0
+        written = 0
         with self.engine.begin() as conn:
             if self.dead:
                 conn.execute(insert(DeadLetterRow).values(self.dead))
-            if not self.pending:
-                self.dead = []
-                return 0
-            # The root row may not be stored yet (the post writer runs apart): insert it bare,
-            # the writer fills in what is missing.
-            conn.execute(
-                insert(PostRow)
-                .values([post_values(a.post, a.post.id) for a in self.pending])
-                .on_conflict_do_nothing(index_elements=["id"])
-            )
-            result = conn.execute(
-                insert(AnnotationRow)
-                .values(
-                    [
-                        {
-                            "root_id": a.post.id,
-                            "request_seq": a.request_seq,
-                            "model_version": self.model_version,
-                            "n_replies": a.n_replies,
-                            "hashtags": a.hashtags,
-                        }
-                        for a in self.pending
-                    ]
-                )
-                .on_conflict_do_nothing(constraint="uq_annotations_request")
-                .returning(AnnotationRow.id)  # rowcount is -1 for multi-row inserts
-            )
-            written = len(result.all())
+            if self.pending:
+                written = self._insert_annotations(conn)
+        # Cleared and counted only once committed: a failed flush is retried with everything.
+        metrics.ROWS_WRITTEN.labels("dead_letters").inc(len(self.dead))
+        metrics.ROWS_WRITTEN.labels("annotations").inc(written)
         self.pending, self.dead = [], []
         return written
+
+    def _insert_annotations(self, conn: Connection) -> int:
+        """The pending annotations (and bare rows for roots not stored yet); returns the new ones."""
+        # The root row may not be stored yet (the post writer runs apart): insert it bare,
+        # the writer fills in what is missing.
+        conn.execute(
+            insert(PostRow)
+            .values([post_values(a.post, a.post.id) for a in self.pending])
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        result = conn.execute(
+            insert(AnnotationRow)
+            .values(
+                [
+                    {
+                        "root_id": a.post.id,
+                        "request_seq": a.request_seq,
+                        "model_version": self.model_version,
+                        "n_replies": a.n_replies,
+                        "hashtags": a.hashtags,
+                    }
+                    for a in self.pending
+                ]
+            )
+            .on_conflict_do_nothing(constraint="uq_annotations_request")
+            .returning(AnnotationRow.id)  # rowcount is -1 for multi-row inserts
+        )
+        return len(result.all())

@@ -12,6 +12,7 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.exc import OperationalError
 
+from threadtag import metrics
 from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -74,3 +75,6 @@ def run_sink(
         if records:
             with_db_retry(prepare(records), max_backoff, stop)
             source.commit()
+            metrics.BATCH_SIZE.observe(len(records))
+            for record in records:
+                metrics.MESSAGES_IN.labels(record.topic).inc()

@@ -5,6 +5,11 @@ INFER_BATCH_WAIT_MS of the first), run through batched beam search (the predicto
 them by length), written in one transaction, and only then are the offsets committed.
 A database that refuses connections makes the worker wait and retry with backoff; nothing
 is committed meanwhile, so nothing is lost, and the unique key means nothing is doubled.
+
+Hot reload: before each batch the worker asks (at most every INFER_RELOAD_CHECK_SECONDS)
+which model version is active and switches to it. The previous batch is written and its
+offsets committed by then, so no request is dropped or annotated twice by one version;
+each row names the version that made it.
 """
 
 from __future__ import annotations
@@ -12,17 +17,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from models.corpus import post_lang, thread_example
 from models.predictor import HashtagPredictor
 from schemas.events import AnnotationRequest
+from threadtag import metrics
 from workers.annotation_sink import Annotation, AnnotationSink
 from workers.batches import run_sink
+from workers.model_registry import active_model
 
 log = structlog.get_logger(__name__)
 
@@ -36,10 +46,59 @@ def annotate(predictor: HashtagPredictor, requests: list[AnnotationRequest]) -> 
     ]
 
 
+class ServedModel:
+    """The model a worker serves; with `follow`, it becomes the active version whenever that changes."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        predictor: HashtagPredictor,
+        load: Callable[[Path], HashtagPredictor],
+        check_every: float,
+        follow: bool,
+    ) -> None:
+        self.engine = engine
+        self.predictor = predictor
+        self.load = load
+        self.check_every = check_every
+        self.follow = follow
+        self.next_check = 0.0
+        self.unloadable: set[str] = set()  # versions whose file failed to load: not retried every check
+
+    @property
+    def version(self) -> str:
+        return self.predictor.checkpoint.version
+
+    def refresh(self) -> bool:
+        """Switch to the active version if it changed; True when it did. Never raises: a
+        database or file problem keeps the current model serving."""
+        now = time.monotonic()
+        if not self.follow or now < self.next_check:
+            return False
+        self.next_check = now + self.check_every
+        try:
+            active = active_model(self.engine)
+        except OperationalError as exc:
+            log.warning("cannot read the active model version", error=str(exc).splitlines()[0])
+            return False
+        if active is None or active.version == self.version or active.version in self.unloadable:
+            return False
+        try:
+            predictor = self.load(Path(active.path))
+        except (OSError, ValueError) as exc:
+            self.unloadable.add(active.version)
+            log.error("cannot load the active model; serving the current one", version=active.version, error=str(exc))
+            return False
+        log.info("switched model", old=self.version, new=predictor.checkpoint.version, path=active.path)
+        self.predictor = predictor
+        metrics.serve_model_version(self.version)
+        return True
+
+
 def run(
     consumer: KafkaConsumer,
     topic: str,
-    predictor: HashtagPredictor,
+    model: ServedModel,
     sink: AnnotationSink,
     batch_size: int,
     batch_wait_ms: int,
@@ -47,18 +106,30 @@ def run(
     stop: threading.Event,
 ) -> None:
     def prepare(records: list[ConsumerRecord]) -> Callable[[], int]:
+        # Between batches: the sink holds nothing of the previous one any more.
+        if model.refresh():
+            sink.model_version = model.version
         requests = []
         for record in records:
             try:
                 requests.append(AnnotationRequest.model_validate_json(record.value))
             except ValidationError as exc:
                 log.error("unreadable annotation request dead-lettered", offset=record.offset)
+                metrics.DEAD_LETTERS.inc()
                 sink.add_dead_letter(
                     f"{topic}/{record.partition}/{record.offset}", f"unreadable request: {exc}", record.value
                 )
         started = time.perf_counter()
-        sink.add(annotate(predictor, requests))
-        log.info("batch annotated", requests=len(requests), inference_s=round(time.perf_counter() - started, 3))
+        sink.add(annotate(model.predictor, requests))
+        elapsed = time.perf_counter() - started
+        metrics.INFERENCE_SECONDS.observe(elapsed)
+        log.info(
+            "batch annotated",
+            requests=len(requests),
+            inference_s=round(elapsed, 3),
+            model_version=model.version,
+        )
         return sink.flush
 
+    metrics.serve_model_version(model.version)
     run_sink(consumer, batch_size, batch_wait_ms, max_backoff, stop, prepare)

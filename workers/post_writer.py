@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from schemas.events import ConversationEvent, DeadLetter
 from schemas.tables import DeadLetterRow, PostRow
+from threadtag import metrics
 from workers.annotation_sink import post_values
 from workers.batches import run_sink
 
@@ -48,6 +49,8 @@ def store(engine: Engine, posts: list[dict[str, Any]], dead: list[dict[str, Any]
             conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
         if dead:
             conn.execute(insert(DeadLetterRow).values(dead))
+    metrics.ROWS_WRITTEN.labels("posts").inc(len(posts))
+    metrics.ROWS_WRITTEN.labels("dead_letters").inc(len(dead))
 
 
 def parse(record: ConsumerRecord, dead_letter_topic: str) -> ConversationEvent | DeadLetter:
@@ -58,6 +61,7 @@ def parse(record: ConsumerRecord, dead_letter_topic: str) -> ConversationEvent |
         return ConversationEvent.model_validate_json(record.value)
     except ValidationError as exc:
         log.error("unreadable stream message dead-lettered", topic=record.topic, offset=record.offset)
+        metrics.DEAD_LETTERS.inc()
         return DeadLetter.of(
             f"unreadable {record.topic} message: {exc}",
             record.value,

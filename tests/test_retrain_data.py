@@ -1,0 +1,155 @@
+"""Retraining data and schedules: the pure parts, and the threads read back from PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from models.corpus import Example, assemble_threads, read_tweets
+from tests.conftest import SAMPLE_THREADS
+from threadtag.database import migrate
+from threadtag.settings import Settings
+from workers.annotation_sink import post_values
+from workers.post_writer import store
+from workers.schedule import next_time, parse_every, run_periodically
+from workers.training_set import (
+    Candidate,
+    file_candidates,
+    select,
+    split_by_time,
+    stream_candidates,
+    vocab_coverage,
+)
+
+
+def store_threads(engine, path=SAMPLE_THREADS) -> int:
+    """Write the threads of a tweets file into `posts`, as the DB writer would; returns the roots."""
+    threads = assemble_threads(read_tweets(path))
+    rows = [post_values(root, root.id) for root, _ in threads]
+    rows += [post_values(reply, root.id) for root, replies in threads for reply in replies]
+    store(engine, rows, [])
+    return len(threads)
+
+
+def test_intervals_and_cron_give_the_next_run_time():
+    assert parse_every("24h") == timedelta(hours=24)
+    assert parse_every("1h30m") == timedelta(minutes=90)
+    assert parse_every("1d") == timedelta(days=1) and parse_every("45s") == timedelta(seconds=45)
+    for bad in ("", "24", "h", "3x", "10m and more", "0s"):
+        with pytest.raises(ValueError):
+            parse_every(bad)
+    now = datetime(2026, 11, 24, 10, 17, tzinfo=timezone.utc)
+    assert next_time(now, every="90m") == datetime(2026, 11, 24, 11, 47, tzinfo=timezone.utc)
+    assert next_time(now, cron="0 3 * * *") == datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+    assert next_time(now, cron="*/15 * * * *") == datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        next_time(now, cron="every night")
+    with pytest.raises(ValueError):
+        next_time(now, every="1h", cron="0 3 * * *")
+
+
+def test_a_schedule_runs_again_after_a_failed_run_and_stops_on_request():
+    stop = threading.Event()
+    runs: list[int] = []
+
+    def job() -> None:
+        runs.append(1)
+        if len(runs) == 3:
+            stop.set()
+        if len(runs) == 1:
+            raise RuntimeError("first run fails")
+
+    worker = threading.Thread(target=run_periodically, args=(job, "0.05s", None, stop))
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and len(runs) == 3
+
+
+def _ex(post: str, tags: str = "tag", conv: str = "a reply", lang: str = "en") -> Example:
+    return Example(post.split(), conv.split(), [t.split() for t in tags.split(";") if t], lang)
+
+
+def test_selection_skips_by_the_settings_and_counts_each_reason():
+    candidates = [
+        Candidate(_ex("first post")),
+        Candidate(_ex("first post")),  # duplicate of the one before
+        Candidate(_ex("first post", tags="other tag")),  # same text, other label: not a duplicate
+        Candidate(_ex("shared again"), is_retweet=True),
+        Candidate(_ex("no label", tags="")),
+        Candidate(_ex("", tags="tag")),
+        Candidate(_ex("lonely post", conv="")),
+        Candidate(_ex("帖子", lang="zh")),
+        Candidate(_ex("last post")),
+    ]
+    chosen = select(candidates, "en", Settings())
+    assert [" ".join(e.post) for e in chosen.examples] == ["first post", "first post", "last post"]
+    assert chosen.record() == {
+        "candidates": 9,
+        "used": 3,
+        "skipped": {
+            "duplicate": 1,
+            "empty_conversation": 1,
+            "empty_post": 1,
+            "no_hashtags": 1,
+            "other_language": 1,
+            "retweet": 1,
+        },
+    }
+    lenient = Settings(retrain_deduplicate=False, retrain_skip_retweets=False, retrain_empty_conversations="keep")
+    assert len(select(candidates, "en", lenient).examples) == 6
+
+
+def test_newest_examples_are_held_out_and_the_ones_before_are_dev():
+    examples = [_ex(f"post {i}") for i in range(20)]
+    train, dev, heldout = split_by_time(examples, 0.1, 0.15)
+    assert [e.post[1] for e in heldout] == ["18", "19"]
+    assert [e.post[1] for e in dev] == ["15", "16", "17"]
+    assert len(train) == 15 and train[-1].post[1] == "14"
+    with pytest.raises(ValueError):
+        split_by_time(examples[:2], 0.1, 0.1)
+
+
+def test_vocabulary_coverage_counts_tokens():
+    assert vocab_coverage({"a", "b"}, [_ex("a b c", tags="a", conv="d")]) == pytest.approx(3 / 5)  # a b c, d, a
+
+
+def test_threads_come_back_from_the_database_labelled_and_in_time_order(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    assert store_threads(engine) == 24
+    candidates = stream_candidates(engine)
+    engine.dispose()
+    assert len(candidates) == 24 and not any(c.is_retweet for c in candidates)
+    first = candidates[0].example
+    # "... should say something #AusOpen": the edge hashtag left the text and became the label.
+    assert first.tags == [["aus", "open"]] and "#ausopen" not in first.post and first.post[0] == "azarenka"
+    # Replies in time order: the first reply's words come first.
+    assert first.conv[:4] == ["nadal", "was", "so", "quiet"]
+    # A file of the same threads given on the command line becomes the same examples.
+    assert file_candidates([], [SAMPLE_THREADS]) == candidates
+
+
+def test_a_window_keeps_only_the_newer_roots(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    store_threads(engine)
+    with engine.connect() as conn:
+        times = conn.execute(text("SELECT created_at FROM posts WHERE parent_id IS NULL ORDER BY created_at")).scalars()
+        since = list(times)[10]
+    newer = stream_candidates(engine, since)
+    everything = stream_candidates(engine)
+    engine.dispose()
+    assert len(newer) == 14 and newer == everything[10:]
+
+
+def test_retrain_refuses_a_bad_schedule_before_touching_the_database():
+    from typer.testing import CliRunner
+
+    from threadtag.cli import app
+
+    for args in (["--every", "soon"], ["--cron", "at night"], ["--every", "1h", "--cron", "0 3 * * *"]):
+        result = CliRunner().invoke(app, ["retrain", *args])
+        assert result.exit_code == 2, result.output

@@ -1,0 +1,94 @@
+"""The workers' Prometheus endpoints, scraped while they run on the real broker and database."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.broker import free_port
+from schemas.events import AnnotationRequest
+from schemas.posts import Post
+from tests.conftest import ROOT
+from tests.streaming import produce, stream_env, stream_worker, tweet, wait_for
+from threadtag.processes import CommandProcess
+
+pytestmark = pytest.mark.slow
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Sample name with labels -> value, from /metrics."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return {}
+    samples = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def documented_metrics() -> set[str]:
+    return set(re.findall(r"^\| `(threadtag_\w+)`", (ROOT / "README.md").read_text(), flags=re.M))
+
+
+def _request(root: str) -> bytes:
+    now = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    post = Post(id=root, created_at=now, text="Azarenka screams on every point #AusOpen", platform="twitter")
+    reply = Post(id=root + "1", parent_id=root, created_at=now, text="the umpire does nothing", platform="twitter")
+    return (
+        AnnotationRequest(root_id=root, seq=1, reason="final", post=post, replies=[reply], created_at=now)
+        .model_dump_json()
+        .encode()
+    )
+
+
+def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tmp_path):
+    env = stream_env(broker, tmp_path)
+    env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "METRICS_HOST": "127.0.0.1",
+                "METRICS_LAG_INTERVAL_SECONDS": "0.5", "INFER_BATCH_WAIT_MS": "100"})  # fmt: skip
+    infer_port, stream_port = free_port(), free_port()
+    infer = CommandProcess(["infer"], {**env, "METRICS_PORT": str(infer_port)}, tmp_path / "infer.log").start()
+    stream = stream_worker({**env, "METRICS_PORT": str(stream_port)}, tmp_path / "stream.log").start()
+    engine = create_engine(database_url)
+
+    def annotations() -> int:
+        with engine.connect() as conn:
+            try:
+                return int(conn.execute(text("SELECT count(*) FROM annotations")).scalar())
+            except Exception:  # noqa: BLE001 - before the worker's migration
+                return 0
+
+    try:
+        produce(broker, env["REQUESTS_TOPIC"], [(0, b"r1", _request("777")), (0, b"r2", b"{broken")])
+        # A broken message, and a reply whose parent is not there (it waits in the state).
+        produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(5, 4, 0))])
+        wait_for(lambda: annotations() == 1, 120, "the annotation row", tmp_path / "infer.log")
+        requests = env["REQUESTS_TOPIC"]
+        lag = f'threadtag_consumer_lag{{group="{env["INFER_GROUP_ID"]}",partition="0",topic="{requests}"}}'
+        wait_for(lambda: scrape(infer_port).get(lag) == 0, 30, "zero lag on the requests topic")
+        wait_for(lambda: scrape(stream_port).get("threadtag_dead_letters_total") == 1, 60, "the stream's dead letter",
+                 tmp_path / "stream.log")  # fmt: skip
+        parked = 'threadtag_stream_state_keys{table="waiting"}'
+        wait_for(lambda: scrape(stream_port).get(parked) == 1, 60, "the parked reply in the state gauge")
+        served, streamed = scrape(infer_port), scrape(stream_port)
+    finally:
+        infer.stop()
+        stream.stop()
+        engine.dispose()
+    assert served[f'threadtag_messages_in_total{{topic="{requests}"}}'] == 2
+    assert served["threadtag_dead_letters_total"] == 1
+    assert served['threadtag_rows_written_total{table="annotations"}'] == 1
+    assert served['threadtag_rows_written_total{table="dead_letters"}'] == 1
+    assert served["threadtag_inference_seconds_count"] >= 1 and served["threadtag_batch_size_sum"] == 2
+    assert any(name.startswith("threadtag_model_version_info{") for name in served)
+    assert streamed[f'threadtag_messages_in_total{{topic="{env["TWEETS_TOPIC"]}"}}'] == 2
+    assert streamed['threadtag_stream_state_keys{table="conversations"}'] == 0
+    # Every metric the README lists is served, and the README lists every one served.
+    families = {re.sub(r"(_total|_count|_sum|_bucket|_created)$", "", n.split("{")[0]) for n in {**served, **streamed}}
+    assert documented_metrics() == {f for f in families if f.startswith("threadtag_")}

@@ -1,0 +1,75 @@
+"""Prometheus metrics of a worker process, served on METRICS_PORT (README lists them).
+
+Every worker process serves its own; Prometheus' job/instance labels tell the workers
+apart, so the metrics carry only what varies inside one process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+from kafka import KafkaConsumer, TopicPartition
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from threadtag.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MESSAGES_IN = Counter("threadtag_messages_in", "Messages consumed, by topic.", ["topic"])
+DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages set aside as dead letters, with the reason.")
+CONSUMER_LAG = Gauge(
+    "threadtag_consumer_lag", "Messages not yet committed by this worker's group.", ["group", "topic", "partition"]
+)
+BATCH_SIZE = Histogram(
+    "threadtag_batch_size", "Messages per processed batch.", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+)
+INFERENCE_SECONDS = Histogram(
+    "threadtag_inference_seconds",
+    "Beam search time per batch.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ROWS_WRITTEN = Counter("threadtag_rows_written", "Rows written to PostgreSQL, by table.", ["table"])
+STATE_KEYS = Gauge("threadtag_stream_state_keys", "Keys in the stream's tables on this worker, by table.", ["table"])
+MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])
+
+
+def serve_model_version(version: str) -> None:
+    MODEL_VERSION.clear()
+    MODEL_VERSION.labels(version).set(1)
+
+
+def _probe_lag(settings: Settings, group: str, topics: list[str], stop: threading.Event) -> None:
+    """Every METRICS_LAG_INTERVAL_SECONDS: end offset - committed offset, per partition."""
+    consumer: KafkaConsumer | None = None
+    while not stop.wait(settings.metrics_lag_interval_seconds):
+        try:
+            if consumer is None:
+                consumer = KafkaConsumer(
+                    bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+                )
+            tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            ends = consumer.end_offsets(tps)
+            for tp in tps:
+                lag = ends[tp] - (consumer.committed(tp) or 0)
+                CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
+        except Exception as exc:  # noqa: BLE001 - a failed probe must not stop the worker
+            log.warning("consumer lag probe failed", error=str(exc))
+    if consumer is not None:
+        consumer.close()
+
+
+def start_metrics(settings: Settings, group: str, topics: list[str]) -> threading.Event | None:
+    """Serve /metrics on METRICS_PORT (0 = off) and probe the group's lag in a thread; returns
+    the event that stops the probe. A port that is taken is logged, not fatal."""
+    if settings.metrics_port == 0:
+        return None
+    try:
+        start_http_server(settings.metrics_port, settings.metrics_host)
+    except OSError as exc:
+        log.error("metrics endpoint not started", port=settings.metrics_port, error=str(exc))
+        return None
+    log.info("metrics endpoint", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+    stop = threading.Event()
+    threading.Thread(target=_probe_lag, args=(settings, group, topics, stop), daemon=True, name="lag-probe").start()
+    return stop
