@@ -31,6 +31,7 @@ from pipeline.assembly import (
     orphans_due,
 )
 from pipeline.broker import ensure_topics
+from pipeline.faust_transport import StreamApp
 from schemas.events import ConversationEvent, LinkEvent
 from threadtag.metrics import DEAD_LETTERS as DEAD_LETTERS_SENT
 from threadtag.metrics import MESSAGES_IN, STATE_KEYS
@@ -64,8 +65,9 @@ def create_topics(settings: Settings, bootstrap: str) -> None:
 
 def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | None) -> faust.App:
     settings.stream_data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
-    app = faust.App(
+    app = StreamApp(
         settings.stream_app_id,
+        fetch_max_wait_ms=settings.stream_fetch_max_wait_ms,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         store="memory://",
         datadir=str(settings.stream_data_dir),
