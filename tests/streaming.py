@@ -65,8 +65,8 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[int, bytes | None, 
     producer.close()
 
 
-def read_all(bootstrap: str, topic: str, timeout: float = 15.0) -> list[bytes]:
-    """Every message of `topic`, read up to the end offsets taken at the start.
+def read_records(bootstrap: str, topic: str, timeout: float = 15.0) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of `topic`, read up to the end offsets taken at the start.
 
     (End offsets are exact here because every producer in the tests sends one record per
     batch; see pipeline/broker.py.)"""
@@ -78,13 +78,28 @@ def read_all(bootstrap: str, topic: str, timeout: float = 15.0) -> list[bytes]:
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     end = consumer.end_offsets(tps)
-    values: list[bytes] = []
+    records: list[tuple[bytes | None, bytes | None]] = []
     deadline = time.monotonic() + timeout
     while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-        for records in consumer.poll(timeout_ms=500).values():
-            values.extend(r.value for r in records)
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend((r.key, r.value) for r in batch)
     consumer.close()
-    return values
+    return records
+
+
+def read_all(bootstrap: str, topic: str, timeout: float = 15.0) -> list[bytes]:
+    """Every value of `topic`, tombstones left out (see read_records)."""
+    return [value for _, value in read_records(bootstrap, topic, timeout) if value is not None]
+
+
+def table_state(bootstrap: str, changelog: str) -> dict[str, object]:
+    """What a worker restoring from `changelog` would hold: each key's last value, tombstoned
+    keys (value None) left out, as faust's memory store replays it."""
+    state: dict[str, object] = {}
+    for key, value in read_records(bootstrap, changelog):
+        assert key is not None
+        state[json.loads(key)] = None if value is None else json.loads(value)
+    return {key: value for key, value in state.items() if value is not None}
 
 
 def fully_committed(bootstrap: str, group: str, topic: str) -> bool:
