@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rate", type=float, default=20.0, help="posts/s for the latency phase")
     parser.add_argument("--latency-posts", type=int, default=600)
-    parser.add_argument("--fetch-waits", type=int, nargs="+", default=[1500, Settings().stream_fetch_max_wait_ms])
+    parser.add_argument("--fetch-waits", type=int, nargs="+", default=[1500, 100])
     args = parser.parse_args()
     if args.file:
         lines = [line.rstrip("\n").encode() for line in open_text(args.file) if line.strip()]

@@ -2,8 +2,9 @@
 
 faust fixes `fetch_max_wait_ms=1500` for the consumer of its stream workers. On the embedded
 Tansu broker each hop of the topology then took 0.4-0.75 s; with 100 ms the stream's p50
-latency fell from about 1 s to 95 ms (BENCHMARKS.md). On a broker that answers a waiting fetch
-as soon as a record arrives, a short wait only costs more empty fetches from idle workers.
+latency fell from about 1 s to 95 ms. But with 100 ms, restarted workers with a backlog lost
+records (faust skips a record fetched while it seeks to the committed offsets), so the
+default stays faust's 1500 (BENCHMARKS.md, bench/stream_restart.py).
 """
 
 from __future__ import annotations
