@@ -112,3 +112,10 @@ def make_batch(pairs: Sequence[EncodedPair], vocab: Vocab) -> Batch:
     target_in, _ = pad([[vocab.bos_id, *p.tag] for p in pairs], vocab.pad_id)  # type: ignore[misc]
     target_out, _ = pad([[*p.tag, vocab.eos_id] for p in pairs], vocab.pad_id)  # type: ignore[misc]
     return Batch(post, post_len, conv, conv_len, target_in, target_out, post_copy)
+
+
+def input_tensors(
+    examples: Sequence[Example], vocab: Vocab, limits: TextLimits, device: torch.device
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(post, post_len, conv, conv_len) of the examples, padded, on `device`."""
+    return make_batch([encode_input(ex, vocab, limits) for ex in examples], vocab).to(device).inputs()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import structlog
 
-from models.corpus import Example
-from models.metrics import Scores, score
-from models.rankers.base import HashtagRanker, tag_counts, tag_text
+from models.corpus import Example, tag_text
+from models.evaluation import score_ranked
+from models.metrics import Scores
+from models.rankers.base import HashtagRanker, tag_counts
 
 log = structlog.get_logger(__name__)
 
@@ -35,15 +36,13 @@ def run_systems(
     k: int = 5,
 ) -> list[SystemResult]:
     """Fit each system (dev = model selection) and score its top k on `test`."""
-    lang = test[0].lang
-    golds = [[tag_text(t) for t in ex.tags] for ex in test]
     results = []
     for ranker in rankers:
         started = time.perf_counter()
         ranker.fit(train, dev)
         fitted = time.perf_counter() - started
         predictions = ranker.rank(test, k)
-        result = SystemResult(ranker.name, score(predictions, golds, lang), predictions, fitted)
+        result = SystemResult(ranker.name, score_ranked(predictions, test), predictions, fitted)
         log.info("system scored", system=ranker.name, f1_at_1=round(result.scores.f1_at_1, 4), fit_s=round(fitted))
         results.append(result)
     return results
@@ -55,8 +54,7 @@ def bucket_of(example: Example, counts: dict[str, int]) -> str:
 
 
 def subset_scores(result: SystemResult, test: Sequence[Example], indices: Sequence[int]) -> Scores:
-    golds = [[tag_text(t) for t in test[i].tags] for i in indices]
-    return score([result.predictions[i] for i in indices], golds, test[0].lang)
+    return score_ranked([result.predictions[i] for i in indices], [test[i] for i in indices])
 
 
 def by_frequency(

@@ -22,6 +22,11 @@ class Example:
     lang: str
 
 
+def tag_text(tag: Sequence[str]) -> str:
+    """A hashtag as the metrics and rankers compare it: its words joined by spaces."""
+    return " ".join(tag)
+
+
 def load_weibo(directory: Path, start: int = 0, stop: int | None = None) -> list[Example]:
     """Lines [start, stop) of the aligned post.txt / conv.txt / tag.txt files (already segmented)."""
     files = [directory / name for name in ("post.txt", "conv.txt", "tag.txt")]

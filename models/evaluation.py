@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from models.corpus import Example
+from models.corpus import Example, tag_text
 from models.metrics import Scores, score
 from models.predictor import HashtagPredictor, RankedHashtag
 
@@ -36,10 +36,13 @@ def evaluate(predictor: HashtagPredictor, examples: Sequence[Example], progress:
             part = examples[start : start + chunk]
             predictions.extend(predictor.predict_examples(part))
             bar.update(len(part))
+    return Evaluation(score_ranked([[h.tag for h in p] for p in predictions], examples), predictions)
+
+
+def score_ranked(ranked: Sequence[Sequence[str]], examples: Sequence[Example]) -> Scores:
+    """The paper's metrics of ranked hashtags (one list per example) against the examples' gold ones."""
     lang = examples[0].lang if examples else "en"
-    ranked = [[h.tag for h in p] for p in predictions]
-    golds = [[" ".join(t) for t in ex.tags] for ex in examples]
-    return Evaluation(score(ranked, golds, lang), predictions)
+    return score(ranked, [[tag_text(t) for t in ex.tags] for ex in examples], lang)
 
 
 def format_table(rows: Sequence[tuple[str, Scores]], label: str = "model", posts: bool = True) -> str:
@@ -58,7 +61,7 @@ def write_predictions(path: Path, examples: Sequence[Example], predictions: Sequ
         for ex, preds in zip(examples, predictions):
             record = {
                 "post": " ".join(ex.post),
-                "gold": [" ".join(t) for t in ex.tags],
+                "gold": [tag_text(t) for t in ex.tags],
                 "predicted": [{"tag": p.tag, "score": round(p.score, 4)} for p in preds],
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import structlog
 import torch
 
-from models.batching import encode_input, make_batch
+from models.batching import input_tensors
 from models.corpus import Example
 from models.predictor import HashtagPredictor, RankedHashtag
 from models.text import has_cjk
@@ -34,9 +34,8 @@ def explain(predictor: HashtagPredictor, example: Example) -> Explanation:
     if not checkpoint.model.config.uses_bi_attention:
         raise ValueError(f"variant {checkpoint.model.config.variant!r} has no bi-attention to show")
     limits, vocab = checkpoint.limits, checkpoint.vocab
-    batch = make_batch([encode_input(example, vocab, limits)], vocab).to(predictor.device)
     with torch.inference_mode():
-        encoded = checkpoint.model.encode(*batch.inputs())
+        encoded = checkpoint.model.encode(*input_tensors([example], vocab, limits, predictor.device))
     assert encoded.bi_attention is not None
     # Empty sides are encoded as </s> (see encode_input): label them so.
     post = example.post[: limits.post_max_len] or ["</s>"]

@@ -6,13 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
-import torch
-from torch import Tensor
-
-from models.batching import TextLimits, encode_input, make_batch
-from models.corpus import Example
+from models.corpus import Example, tag_text
 from models.text import DIGIT, MENTION, URL
-from models.vocab import Vocab
 
 PLACEHOLDERS = frozenset({URL, MENTION, DIGIT})
 
@@ -27,10 +22,6 @@ class HashtagRanker(Protocol):
         ...
 
 
-def tag_text(tag: Sequence[str]) -> str:
-    return " ".join(tag)
-
-
 def tag_counts(examples: Sequence[Example]) -> Counter[str]:
     """How often each gold hashtag occurs in `examples`."""
     return Counter(tag_text(t) for ex in examples for t in ex.tags)
@@ -39,10 +30,3 @@ def tag_counts(examples: Sequence[Example]) -> Counter[str]:
 def is_content_word(token: str) -> bool:
     """Words that can be part of a hashtag: not placeholders, not punctuation."""
     return token not in PLACEHOLDERS and any(ch.isalnum() for ch in token)
-
-
-def input_tensors(
-    examples: Sequence[Example], vocab: Vocab, limits: TextLimits, device: torch.device
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(post, post_len, conv, conv_len) of the examples, padded, on `device`."""
-    return make_batch([encode_input(ex, vocab, limits) for ex in examples], vocab).to(device).inputs()

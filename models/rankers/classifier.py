@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from models.batching import TextLimits
-from models.corpus import Example
+from models.batching import TextLimits, input_tensors
+from models.corpus import Example, tag_text
 from models.network import length_mask, masked_softmax
-from models.rankers.base import input_tensors, tag_text
 from models.rankers.fitting import fit_best_by_dev
 from models.training import build_vocab, set_seed
 from models.vocab import Vocab

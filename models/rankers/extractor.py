@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from models.batching import TextLimits
+from models.batching import TextLimits, input_tensors
 from models.corpus import Example
 from models.network import BiGRUEncoder, length_mask, masked_softmax
-from models.rankers.base import input_tensors, is_content_word
+from models.rankers.base import is_content_word
 from models.rankers.fitting import fit_best_by_dev
 from models.training import build_vocab, set_seed
 from models.vocab import Vocab
