@@ -7,6 +7,7 @@ apart, so the metrics carry only what varies inside one process.
 from __future__ import annotations
 
 import threading
+import time
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
@@ -17,7 +18,7 @@ from threadtag.settings import Settings
 log = structlog.get_logger(__name__)
 
 MESSAGES_IN = Counter("threadtag_messages_in", "Messages consumed, by topic.", ["topic"])
-DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages set aside as dead letters, with the reason.")
+DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages this worker set aside as dead letters.")
 CONSUMER_LAG = Gauge(
     "threadtag_consumer_lag", "Messages not yet committed by this worker's group.", ["group", "topic", "partition"]
 )
@@ -39,10 +40,12 @@ def serve_model_version(version: str) -> None:
     MODEL_VERSION.labels(version).set(1)
 
 
-def _probe_lag(settings: Settings, group: str, topics: list[str], stop: threading.Event) -> None:
-    """Every METRICS_LAG_INTERVAL_SECONDS: end offset - committed offset, per partition."""
+def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
+    """Every METRICS_LAG_INTERVAL_SECONDS, for the life of the process: end offset - committed
+    offset, per partition."""
     consumer: KafkaConsumer | None = None
-    while not stop.wait(settings.metrics_lag_interval_seconds):
+    while True:
+        time.sleep(settings.metrics_lag_interval_seconds)
         try:
             if consumer is None:
                 consumer = KafkaConsumer(
@@ -55,21 +58,17 @@ def _probe_lag(settings: Settings, group: str, topics: list[str], stop: threadin
                 CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
         except Exception as exc:  # noqa: BLE001 - a failed probe must not stop the worker
             log.warning("consumer lag probe failed", error=str(exc))
-    if consumer is not None:
-        consumer.close()
 
 
-def start_metrics(settings: Settings, group: str, topics: list[str]) -> threading.Event | None:
-    """Serve /metrics on METRICS_PORT (0 = off) and probe the group's lag in a thread; returns
-    the event that stops the probe. A port that is taken is logged, not fatal."""
+def start_metrics(settings: Settings, group: str, topics: list[str]) -> None:
+    """Serve /metrics on METRICS_PORT (0 = off) and probe the group's lag in a daemon thread.
+    A port that is taken is logged, not fatal."""
     if settings.metrics_port == 0:
-        return None
+        return
     try:
         start_http_server(settings.metrics_port, settings.metrics_host)
     except OSError as exc:
         log.error("metrics endpoint not started", port=settings.metrics_port, error=str(exc))
-        return None
+        return
     log.info("metrics endpoint", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
-    stop = threading.Event()
-    threading.Thread(target=_probe_lag, args=(settings, group, topics, stop), daemon=True, name="lag-probe").start()
-    return stop
+    threading.Thread(target=_probe_lag, args=(settings, group, topics), daemon=True, name="lag-probe").start()
