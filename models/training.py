@@ -1,5 +1,9 @@
 """Training (paper, section 3): Adam, gradient norm clipped, learning rate halved when the dev
-loss stops falling, early stop, best checkpoint by dev loss, fixed seeds."""
+loss stops falling, fixed seeds. Two schedules:
+  early_stop  stop after `patience` epochs without a better dev loss; keep the best epoch
+  fixed       the authors' released code: `max_epochs` epochs, the rate halved every epoch
+              from the first one whose dev loss rose; keep the last epoch
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ log = structlog.get_logger(__name__)
 # Batches are drawn from pools of this many batches sorted by length: padding falls and
 # the order stays random from epoch to epoch.
 _POOL_BATCHES = 32
+SCHEDULES = ("early_stop", "fixed")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,18 @@ class TrainConfig:
     patience: int = 3
     max_epochs: int = 30
     seed: int = 13
+    schedule: str = "early_stop"
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown training schedule {self.schedule!r}; choose from {SCHEDULES}")
+
+
+@dataclass(frozen=True)
+class VocabConfig:
+    max_size: int
+    min_freq: int = 1  # words of posts and conversations seen fewer times are <unk>
+    hashtag_output: bool = False  # the output layer covers only the words of training hashtags
 
 
 @dataclass(frozen=True)
@@ -81,9 +98,16 @@ def mean_loss(
     return total / max(1, len(pairs))
 
 
-def build_vocab(examples: Sequence[Example], max_size: int) -> Vocab:
+def build_vocab(examples: Sequence[Example], max_size: int, min_freq: int = 1) -> Vocab:
+    """Words of posts, conversations and hashtags; the hashtags' words first (all kept)."""
     streams = (tokens for ex in examples for tokens in (ex.post, ex.conv, *ex.tags))
-    return Vocab.build(streams, max_size)
+    return Vocab.build(streams, max_size, min_freq, lead_streams=(tag for ex in examples for tag in ex.tags))
+
+
+def hashtag_output_size(vocab: Vocab, examples: Sequence[Example]) -> int:
+    """Ids below this cover the specials and every word of the examples' hashtags."""
+    words = {w for ex in examples for tag in ex.tags for w in tag}
+    return 1 + max((vocab.stoi[w] for w in words if w in vocab.stoi), default=vocab.eos_id)
 
 
 def train(
@@ -92,17 +116,17 @@ def train(
     model_config: dict[str, object],
     limits: TextLimits,
     config: TrainConfig,
-    vocab_size: int,
+    vocab_config: VocabConfig,
     device: torch.device,
     progress: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
     init: Checkpoint | None = None,
 ) -> Checkpoint:
-    """Train a model from examples; returns the checkpoint with the best dev loss.
+    """Train a model from examples; returns the checkpoint the schedule keeps.
 
-    `model_config` holds ModelConfig fields other than vocab_size and pad_id. With `init`,
-    training continues from that checkpoint: its weights, vocabulary, config and limits
-    (`model_config`, `limits` and `vocab_size` are then not used).
+    `model_config` holds ModelConfig fields other than vocab_size, pad_id and output_size.
+    With `init`, training continues from that checkpoint: its weights, vocabulary, config and
+    limits (`model_config`, `limits` and `vocab_config` are then not used).
     """
     if not train_examples or not dev_examples:
         raise ValueError("training needs at least one training and one dev example")
@@ -113,8 +137,12 @@ def train(
         vocab, limits = init.vocab, init.limits
         model = copy.deepcopy(init.model)
     else:
-        vocab = build_vocab(train_examples, vocab_size)
-        model = HashtagGenerator(ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, **model_config))  # type: ignore[arg-type]
+        vocab = build_vocab(train_examples, vocab_config.max_size, vocab_config.min_freq)
+        copies = model_config.get("variant") == "seq2seq_copy"  # copying scores the whole vocabulary
+        output_size = hashtag_output_size(vocab, train_examples) if vocab_config.hashtag_output and not copies else 0
+        model = HashtagGenerator(
+            ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, output_size=output_size, **model_config)  # type: ignore[arg-type]
+        )
     train_pairs = training_pairs(train_examples, vocab, limits, model.config.copies)
     dev_pairs = training_pairs(dev_examples, vocab, limits, model.config.copies)
     model.to(device)
@@ -131,6 +159,7 @@ def train(
         warm_start_from=init.version if init else None,
     )
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
+    kept_epoch, decaying, previous = 0, False, float("inf")
     history: list[EpochLog] = []
     lr = config.lr
     for epoch in range(1, config.max_epochs + 1):
@@ -161,15 +190,23 @@ def train(
         log.info("epoch", **asdict(entry))
         if on_epoch:
             on_epoch(entry)
-        if dev < best_loss:
-            best_loss, best_state, stale = dev, copy.deepcopy(model.state_dict()), 0
+        if config.schedule == "fixed":
+            # The last epoch is kept: decay, once begun, goes on every epoch (OpenNMT's rule).
+            decaying = decaying or dev > previous
+            previous, kept_epoch, best_loss = dev, epoch, min(best_loss, dev)
+            lr = lr * config.lr_decay if decaying else lr
+        elif dev < best_loss:
+            best_loss, best_state, stale, kept_epoch = dev, copy.deepcopy(model.state_dict()), 0, epoch
             continue
-        stale += 1
-        lr *= config.lr_decay
+        else:
+            stale += 1
+            lr *= config.lr_decay
         if lr < config.min_lr or stale >= config.patience:
             break
         for group in optimizer.param_groups:
             group["lr"] = lr
+    if config.schedule == "fixed":
+        best_state = model.state_dict()
     model.load_state_dict(best_state)
     model.eval()
     return Checkpoint(
@@ -180,6 +217,8 @@ def train(
         version=new_version_id(model.config.variant),
         training={
             "best_dev_loss": best_loss,
+            "kept_epoch": kept_epoch,
+            "kept_dev_loss": history[kept_epoch - 1].dev_loss if kept_epoch else None,
             "epochs": [asdict(e) for e in history],
             "train_examples": len(train_examples),
             "train_pairs": len(train_pairs),
