@@ -45,22 +45,24 @@ def beam_search(
     max_len: int,
     n_best: int,
     post_copy: Tensor | None = None,
+    block_repeats: bool = False,
 ) -> list[list[Hypothesis]]:
     """Top `n_best` distinct hashtags per post, best first (ids in the extended vocabulary
-    when the model copies: `post_copy` is then the batch's post in extended ids)."""
+    when the model copies: `post_copy` is then the batch's post in extended ids).
+    `block_repeats`: a word never appears twice in one hashtag."""
+    if beam_size < 1 or n_best < 1 or max_len < 1:
+        raise ValueError(f"beam size, n-best and max length must be >= 1 (got {beam_size}, {n_best}, {max_len})")
     model.eval()
-    enc = model.encode(*inputs, post_copy)
+    enc = model.encode(*inputs, post_copy)  # one row per post; hypotheses are posts x width, post-major
     posts = enc.memory.size(0)
-    k = beam_size
     device = enc.memory.device
-    rows = torch.arange(posts, device=device).repeat_interleave(k)
-    enc = enc.select(rows)
+    # Step 1 reads one row per post (all beams would start from the same <s>); its top
+    # beam_size words then open the beams.
+    width = 1
     state = enc.init_state
-    # Only the first beam of each post starts alive, so the first step yields k distinct words.
-    scores = torch.full((posts, k), float("-inf"), device=device)
-    scores[:, 0] = 0.0
-    seqs = torch.empty((posts * k, 0), dtype=torch.long, device=device)
-    tokens = torch.full((posts * k,), specials.bos, dtype=torch.long, device=device)
+    scores = torch.zeros((posts, 1), device=device)
+    seqs = torch.empty((posts, 0), dtype=torch.long, device=device)
+    tokens = torch.full((posts,), specials.bos, dtype=torch.long, device=device)
     live_posts = torch.arange(posts, device=device)
     finished: list[list[Hypothesis]] = [[] for _ in range(posts)]
     never = torch.tensor(specials.never, dtype=torch.long, device=device)
@@ -69,6 +71,8 @@ def beam_search(
         log_probs, state = model.step(tokens, state, enc)
         vocab = log_probs.size(1)
         log_probs[:, never] = float("-inf")
+        if block_repeats and seqs.size(1):
+            log_probs.scatter_(1, seqs, float("-inf"))
         if step == 1:
             log_probs[:, specials.eos] = float("-inf")  # no empty hashtag
         if step == max_len + 1:
@@ -76,19 +80,22 @@ def beam_search(
             log_probs.fill_(float("-inf"))
             log_probs[:, specials.eos] = eos_col
         n = live_posts.numel()
-        candidates = (scores.view(-1, 1) + log_probs).view(n, k * vocab)
-        top_scores, top_index = candidates.topk(k, dim=1)
-        origin = (torch.arange(n, device=device)[:, None] * k + top_index // vocab).view(-1)
+        candidates = (scores.view(-1, 1) + log_probs).view(n, width * vocab)
+        top_scores, top_index = candidates.topk(min(beam_size, width * vocab), dim=1)
+        origin = (torch.arange(n, device=device)[:, None] * width + top_index // vocab).view(-1)
+        width = top_index.size(1)
         words = (top_index % vocab).view(-1)
         seqs = torch.cat([seqs.index_select(0, origin), words[:, None]], dim=1)
         state = state.index_select(0, origin)
 
-        ended = (words.view(n, k) == specials.eos) & torch.isfinite(top_scores)
-        for post_row, beam in ended.nonzero().tolist():
-            flat = post_row * k + beam
-            finished[int(live_posts[post_row])].append(
-                Hypothesis(tuple(seqs[flat, :-1].tolist()), float(top_scores[post_row, beam]))
-            )
+        ended = (words.view(n, width) == specials.eos) & torch.isfinite(top_scores)
+        ended_at = ended.nonzero()
+        if ended_at.numel():
+            flat = ended_at[:, 0] * width + ended_at[:, 1]
+            ended_seqs = seqs.index_select(0, flat)[:, :-1].tolist()
+            ended_scores = top_scores[ended].tolist()  # row-major, the order of nonzero()
+            for (post_row, _), words_, score in zip(ended_at.tolist(), ended_seqs, ended_scores):
+                finished[int(live_posts[post_row])].append(Hypothesis(tuple(words_), score))
         scores = top_scores.masked_fill(ended, float("-inf"))
 
         best_live = scores.max(dim=1).values.tolist()
@@ -100,8 +107,8 @@ def beam_search(
             break
         if not all(keep):
             kept = torch.tensor(keep, device=device).nonzero()[:, 0]
-            flat_rows = (kept[:, None] * k + torch.arange(k, device=device)).view(-1)
-            enc = enc.select(flat_rows)
+            flat_rows = (kept[:, None] * width + torch.arange(width, device=device)).view(-1)
+            enc = enc.select(kept)
             state = state.index_select(0, flat_rows)
             seqs = seqs.index_select(0, flat_rows)
             scores = scores.index_select(0, kept)

@@ -20,8 +20,22 @@ class RankedHashtag:
 
 
 class HashtagPredictor:
-    def __init__(self, checkpoint: Checkpoint, beam_size: int, max_len: int, top_k: int, batch_size: int) -> None:
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        beam_size: int,
+        max_len: int,
+        top_k: int,
+        batch_size: int,
+        block_repeats: bool = False,
+        bf16_output: bool = False,
+    ) -> None:
+        if not 1 <= top_k <= beam_size:
+            raise ValueError(f"top-k must be between 1 and the beam size ({beam_size}), not {top_k}")
         self.checkpoint = checkpoint
+        self.block_repeats = block_repeats
+        if bf16_output:
+            checkpoint.model.output_in_bf16()
         self.beam_size = beam_size
         self.max_len = max_len
         self.top_k = top_k
@@ -43,7 +57,14 @@ class HashtagPredictor:
             chunk = order[start : start + self.batch_size]
             batch = make_batch([encoded[i] for i in chunk], ck.vocab).to(self.device)
             hyps = beam_search(
-                ck.model, batch.inputs(), self.specials, self.beam_size, self.max_len, self.top_k, batch.post_copy
+                ck.model,
+                batch.inputs(),
+                self.specials,
+                self.beam_size,
+                self.max_len,
+                self.top_k,
+                batch.post_copy,
+                self.block_repeats,
             )
             for i, post_hyps in zip(chunk, hyps):
                 results[i] = [

@@ -83,3 +83,62 @@ def test_early_finished_posts_match_a_full_length_run():
     long = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=40)
     for a, b in zip(short, long):
         assert a[0].tokens == b[0].tokens and a[0].score == pytest.approx(b[0].score, abs=1e-5)
+
+
+def _configured_model(seed: int, **options) -> "HashtagGenerator":  # noqa: F821
+    from models.network import HashtagGenerator, ModelConfig
+
+    torch.manual_seed(seed)
+    config = ModelConfig(vocab_size=7, pad_id=1, embed_dim=8, hidden_size=10, encoder_layers=1, dropout=0.0, **options)
+    model = HashtagGenerator(config).eval()
+    with torch.no_grad():
+        model.output.weight.mul_(8)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wide_beam_equals_exhaustive_search_with_the_chosen_options(seed):
+    """Input feeding (the state carries h~), a shared encoder, dot bi-attention and an output
+    layer over the first 6 ids (word 6 can never be generated)."""
+    model = _configured_model(
+        seed, shared_encoder=True, bi_attention_score="dot", input_feeding=True, init_range=0.5, output_size=6
+    )
+    post, conv = [4, 5, 6, 4], [6, 6, 5]
+    expected = exhaustive(model, post, conv, words=[4, 5])
+    inputs = (torch.tensor([post]), torch.tensor([len(post)]), torch.tensor([conv]), torch.tensor([len(conv)]))
+    [hyps] = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=10)
+    assert [h.tokens for h in hyps] == [seq for seq, _ in expected[:10]]
+    assert [h.score for h in hyps] == pytest.approx([s for _, s in expected[:10]], abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_blocking_repeats_equals_exhaustive_search_over_hashtags_without_a_repeated_word(seed):
+    model = tiny_model("full", vocab_size=7, seed=seed)
+    with torch.no_grad():
+        model.output.weight.mul_(8)
+    post, conv = [4, 5, 6, 4], [6, 6, 5]
+    expected = [(seq, s) for seq, s in exhaustive(model, post, conv) if len(set(seq)) == len(seq)]
+    inputs = (torch.tensor([post]), torch.tensor([len(post)]), torch.tensor([conv]), torch.tensor([len(conv)]))
+    [hyps] = beam_search(model, inputs, SPECIALS, beam_size=36, max_len=MAX_LEN, n_best=10, block_repeats=True)
+    assert [h.tokens for h in hyps] == [seq for seq, _ in expected[:10]]
+    assert [h.score for h in hyps] == pytest.approx([s for _, s in expected[:10]], abs=1e-4)
+
+
+def test_search_arguments_are_checked():
+    model = tiny_model("full", vocab_size=7)
+    inputs = (torch.tensor([[4]]), torch.tensor([1]), torch.tensor([[5]]), torch.tensor([1]))
+    with pytest.raises(ValueError, match="n-best"):
+        beam_search(model, inputs, SPECIALS, beam_size=3, max_len=MAX_LEN, n_best=0)
+
+
+def test_bf16_output_layer_gives_float32_log_probs_close_to_float32_ones():
+    model = tiny_model("full", vocab_size=7, seed=5)
+    inputs = (torch.tensor([[4, 5]]), torch.tensor([2]), torch.tensor([[6]]), torch.tensor([1]))
+    with torch.no_grad():
+        enc = model.encode(*inputs)
+        exact, _ = model.step(torch.tensor([2]), enc.init_state, enc)
+        model.output_in_bf16()
+        approx, _ = model.step(torch.tensor([2]), enc.init_state, enc)
+    assert model.output.weight.dtype == torch.bfloat16 and approx.dtype == torch.float32
+    assert torch.allclose(approx, exact, atol=0.05)
+    assert beam_search(model, inputs, SPECIALS, beam_size=3, max_len=MAX_LEN, n_best=2)[0]
