@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import torch
 
+from models.evaluation import markdown_table
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -21,6 +23,4 @@ def machine() -> str:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(header, rows)

@@ -27,12 +27,34 @@ def tag_text(tag: Sequence[str]) -> str:
     return " ".join(tag)
 
 
-def load_weibo(directory: Path, start: int = 0, stop: int | None = None) -> list[Example]:
-    """Lines [start, stop) of the aligned post.txt / conv.txt / tag.txt files (already segmented)."""
-    files = [directory / name for name in ("post.txt", "conv.txt", "tag.txt")]
+WEIBO_FILES = ("post.txt", "conv.txt", "tag.txt")
+SPLITS = ("train", "valid", "test")
+
+
+def weibo_files(directory: Path, split: str | None = None) -> list[Path]:
+    """The aligned post/conv/tag files of one set: `post.txt`... or, in the authors' layout,
+    `<split>_post.txt`..."""
+    return [directory / (f"{split}_{name}" if split else name) for name in WEIBO_FILES]
+
+
+def weibo_layout(directory: Path) -> str:
+    """'single' (post.txt, conv.txt, tag.txt) or 'authors' (train_/valid_[/test_] files)."""
+    if all(f.exists() for f in weibo_files(directory)):
+        return "single"
+    if all(f.exists() for split in ("train", "valid") for f in weibo_files(directory, split)):
+        return "authors"
+    raise FileNotFoundError(
+        f"{directory} holds neither post.txt, conv.txt, tag.txt nor the authors' train_/valid_ files"
+    )
+
+
+def load_weibo(directory: Path, start: int = 0, stop: int | None = None, split: str | None = None) -> list[Example]:
+    """Lines [start, stop) of the aligned post / conv / tag files (already segmented); `split`
+    names a set of the authors' layout (train, valid, test)."""
+    files = weibo_files(directory, split)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
-        raise FileNotFoundError(f"Weibo-style data needs post.txt, conv.txt and tag.txt; missing: {missing}")
+        raise FileNotFoundError(f"Weibo-style data needs post, conv and tag files; missing: {missing}")
     posts, convs, tags = (f.read_text(encoding="utf-8").split("\n") for f in files)
     count = min(len(posts), len(convs), len(tags))
     examples = []
@@ -41,6 +63,11 @@ def load_weibo(directory: Path, start: int = 0, stop: int | None = None) -> list
         if post.strip() and gold:
             examples.append(Example(post=post.split(), conv=conv.split(), tags=gold, lang="zh"))
     return examples
+
+
+def load_weibo_test(directory: Path) -> list[Example]:
+    """A test set: `test_*` files of the authors' layout when present, else post.txt..."""
+    return load_weibo(directory, split="test" if weibo_files(directory, "test")[0].exists() else None)
 
 
 def open_text(path: Path) -> Iterator[str]:

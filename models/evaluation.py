@@ -45,6 +45,11 @@ def score_ranked(ranked: Sequence[Sequence[str]], examples: Sequence[Example]) -
     return score(ranked, [[tag_text(t) for t in ex.tags] for ex in examples], lang)
 
 
+def markdown_table(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
 def format_table(rows: Sequence[tuple[str, Scores]], label: str = "model", posts: bool = True) -> str:
     """A Markdown table, scores in percent as in the paper; `posts` adds the posts scored."""
     header = f"| {label} | " + ("posts | " if posts else "") + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"

@@ -5,7 +5,8 @@
 - MAP@K: per post, the sum of precision@i at each rank i that hits a gold tag, divided by
   the number of gold tags; averaged over posts.
 - ROUGE F1 of the top-1 prediction against each gold tag, averaged over the post's gold
-  tags, then over posts. Chinese is scored per character, English per Porter-stemmed word.
+  tags, then over posts. Units as the paper's scorer counts them: each Chinese character
+  alone, Latin words and numbers whole (English ones Porter-stemmed), punctuation dropped.
   ROUGE-SU4 counts unigrams plus skip-bigrams with at most 4 words between the pair.
 - Tags are compared after stripping; English tags after stemming each word. Chinese tags
   ignore the spaces of word segmentation (the hashtag itself had none).
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,11 +28,18 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return PorterStemmer()
 
 
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+# One CJK character, or a run of other letters/digits; everything else (punctuation, spaces) separates.
+_UNIT_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+
+
 def _units(tag: str, lang: str) -> list[str]:
-    """ROUGE units of a tag: characters for Chinese, stemmed words for English."""
+    """ROUGE units of a tag: CJK characters one by one, other words whole (stemmed for
+    English), punctuation dropped."""
+    units = _UNIT_RE.findall(tag.lower())
     if lang == "zh":
-        return [c for c in tag if not c.isspace()]
-    return [_stemmer().stem(w) for w in tag.lower().split()]
+        return units
+    return [_stemmer().stem(w) for w in units]
 
 
 def normalize_tag(tag: str, lang: str) -> str:

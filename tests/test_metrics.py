@@ -60,3 +60,12 @@ def test_duplicate_predictions_count_once():
 def test_empty_prediction_scores_zero():
     s = score([[]], [["x"]], "en")
     assert s.f1_at_1 == 0 and s.rouge_1 == 0 and s.map_at_5 == 0
+
+
+def test_rouge_units_are_characters_latin_words_and_no_punctuation():
+    from models.metrics import _units
+
+    assert _units("iPhone6 发布会！", "zh") == ["iphone6", "发", "布", "会"]
+    assert _units("aus-open!!", "en") == ["au", "open"]
+    # "iPhone6 发布会" vs gold "iPhone6发布": 3 shared units of 4 and 3 -> F1 2*(3/4)(3/3)/(3/4+1) = 6/7
+    assert score([["iPhone6 发布会"]], [["iPhone6发布"]], "zh").rouge_1 == pytest.approx(6 / 7)

@@ -20,7 +20,20 @@ app = typer.Typer(
 )
 log = structlog.get_logger("threadtag")
 
-WeiboOpt = Annotated[Optional[Path], typer.Option(help="Directory with Weibo-style post.txt, conv.txt, tag.txt.")]
+WeiboOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        help="Directory with Weibo-style post.txt, conv.txt, tag.txt (dev = the last lines), or the authors' "
+        "layout train_/valid_{post,conv,tag}.txt (dev = valid_*)."
+    ),
+]
+TestOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        help="Score on this separate test set instead of the dev split: a Weibo-style directory "
+        "(test_* files of the authors' layout, else post.txt...) or a tweets JSONL(.gz)."
+    ),
+]
 TweetsOpt = Annotated[Optional[Path], typer.Option(help="JSONL(.gz) of Twitter v1.1 tweets; threads are assembled.")]
 DevLastOpt = Annotated[
     Optional[int],
@@ -36,22 +49,53 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
-def _split(weibo: Path | None, tweets: Path | None, dev_last: int | None, settings: Settings):  # type: ignore[no-untyped-def]
-    """(train, dev) examples from exactly one source."""
-    from models.corpus import load_tweet_threads, load_weibo
+def _load(weibo: Path | None, tweets: Path | None):  # type: ignore[no-untyped-def]
+    """(examples, dev) of exactly one source: dev is the authors' valid_* set where the
+    layout fixes one (examples then the train_* set), else None."""
+    from models.corpus import load_tweet_threads, load_weibo, weibo_layout
 
     if (weibo is None) == (tweets is None):
         raise typer.BadParameter("give exactly one of --weibo DIR or --tweets FILE")
-    if weibo is not None:
-        examples = load_weibo(weibo)
-        n_dev = dev_last if dev_last is not None else settings.weibo_dev_lines
+    if tweets is not None:
+        return load_tweet_threads(tweets), None
+    assert weibo is not None
+    try:
+        layout = weibo_layout(weibo)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if layout == "authors":
+        return load_weibo(weibo, split="train"), load_weibo(weibo, split="valid")
+    return load_weibo(weibo), None
+
+
+def _split(weibo: Path | None, tweets: Path | None, dev_last: int | None, settings: Settings):  # type: ignore[no-untyped-def]
+    """(train, dev) examples from exactly one source."""
+    examples, dev = _load(weibo, tweets)
+    if dev is not None:
+        if dev_last is not None:
+            raise typer.BadParameter("--dev-last does not apply to the authors' layout: valid_* is the dev set")
+        return examples, dev
+    if dev_last is not None:
+        n_dev = dev_last
     else:
-        assert tweets is not None
-        examples = load_tweet_threads(tweets)
-        n_dev = dev_last if dev_last is not None else max(1, math.ceil(0.1 * len(examples)))
+        n_dev = settings.weibo_dev_lines if weibo is not None else max(1, math.ceil(0.1 * len(examples)))
     if n_dev >= len(examples):
         raise typer.BadParameter(f"dev split of {n_dev} leaves no training data ({len(examples)} examples)")
     return examples[:-n_dev], examples[-n_dev:]
+
+
+def _test_set(path: Path):  # type: ignore[no-untyped-def]
+    from models.corpus import load_tweet_threads, load_weibo_test
+
+    if not path.exists():
+        raise typer.BadParameter(f"no test set at {path}")
+    try:
+        examples = load_weibo_test(path) if path.is_dir() else load_tweet_threads(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(f"test set {path}: {exc}") from None
+    if not examples:
+        raise typer.BadParameter(f"test set {path} has no post with a hashtag")
+    return examples
 
 
 @app.command()
@@ -70,7 +114,7 @@ def train(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Train a hashtag generator; the best epoch by dev loss is saved."""
+    """Train a hashtag generator; the epoch TRAIN_SCHEDULE keeps is saved."""
     from threadtag import recipes
 
     settings = get_settings()
@@ -88,7 +132,7 @@ def train(
     epochs = checkpoint.training["epochs"]
     typer.echo(
         f"saved {out} version={checkpoint.version} epochs={len(epochs)} "
-        f"best_dev_loss={checkpoint.training['best_dev_loss']:.4f} "
+        f"kept_epoch={checkpoint.training['kept_epoch']} dev_loss={checkpoint.training['kept_dev_loss']:.4f} "
         f"seconds_per_epoch={sum(e['seconds'] for e in epochs) / len(epochs):.1f} "
         f"total_seconds={time.perf_counter() - started:.0f}"
     )
@@ -106,7 +150,11 @@ def _load_checkpoint(path: Path, settings: Settings):  # type: ignore[no-untyped
 def _predictor(model: Path, settings: Settings, top_k: int | None = None):  # type: ignore[no-untyped-def]
     from threadtag import recipes
 
-    return recipes.predictor(_load_checkpoint(model, settings), settings, top_k)
+    checkpoint = _load_checkpoint(model, settings)
+    try:
+        return recipes.predictor(checkpoint, settings, top_k)
+    except ValueError as exc:  # top-k outside 1..BEAM_SIZE
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
@@ -115,17 +163,23 @@ def evaluate(
     weibo: WeiboOpt = None,
     tweets: TweetsOpt = None,
     dev_last: DevLastOpt = None,
+    test: TestOpt = None,
     predictions: Annotated[
         Optional[Path], typer.Option(help="Directory for <checkpoint-name>.predictions.jsonl.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Score checkpoints on the dev split with F1@1, F1@5, MAP@5, ROUGE-1 and ROUGE-SU4."""
+    """Score checkpoints on the dev split (or --test) with F1@1, F1@5, MAP@5, ROUGE-1 and ROUGE-SU4."""
     from models.evaluation import evaluate as run_evaluation
     from models.evaluation import format_table, write_predictions
 
     settings = get_settings()
-    _, dev_examples = _split(weibo, tweets, dev_last, settings)
+    if test is not None:
+        if weibo is not None or tweets is not None:
+            raise typer.BadParameter("--test replaces the dev split: leave out --weibo/--tweets")
+        dev_examples = _test_set(test)
+    else:
+        _, dev_examples = _split(weibo, tweets, dev_last, settings)
     rows = []
     for path in model:
         predictor = _predictor(path, settings)
@@ -140,6 +194,46 @@ def evaluate(
 
 
 @app.command()
+def crossval(
+    weibo: WeiboOpt = None,
+    tweets: TweetsOpt = None,
+    dev_last: DevLastOpt = None,
+    variant: Annotated[
+        Optional[list[str]], typer.Option(help="Variant(s) to train; default full and seq2seq_post.")
+    ] = None,
+    seeds: Annotated[
+        Optional[list[int]], typer.Option("--seed", help="Seed(s) on the dev split; default TRAIN_SEED.")
+    ] = None,
+    folds: Annotated[
+        int, typer.Option(help="K-fold cross-validation over all examples instead (seed: the first --seed).")
+    ] = 0,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train and score each variant once per seed (dev split) or per fold, and print the runs,
+    their means with the spread of F1@1, and full minus post-only: comparisons one run cannot decide."""
+    from tqdm import tqdm
+
+    from threadtag.validation import plan, report, train_and_score
+
+    settings = get_settings()
+    if folds == 1 or folds < 0:
+        raise typer.BadParameter("--folds must be 0 (dev split) or at least 2")
+    if folds:
+        loaded, fixed_dev = _load(weibo, tweets)
+        examples = [*loaded, *(fixed_dev or [])]
+    else:
+        train_examples, dev_examples = _split(weibo, tweets, dev_last, settings)
+        examples = [*train_examples, *dev_examples]
+        settings = settings.model_copy(update={"weibo_dev_lines": len(dev_examples)})  # the split _split made
+    splits = plan(seeds or [settings.train_seed], folds)
+    runs = [(v, split) for v in (variant or ["full", "seq2seq_post"]) for split in splits]
+    results = []
+    for v, split in tqdm(runs, desc="train and score", unit="run", disable=not progress):
+        results.append(train_and_score(settings, examples, split, v))
+    typer.echo(report(results))
+
+
+@app.command()
 def compare(
     out: Annotated[Path, typer.Option(help="Directory for compare.md and the plot.")],
     weibo: WeiboOpt = None,
@@ -149,6 +243,7 @@ def compare(
         Optional[Path],
         typer.Option(help="Keep the generators' checkpoints here (<variant>.pt) and reuse them on the next run."),
     ] = None,
+    test: TestOpt = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Train and score the paper's systems on one split: RANDOM, TF-IDF, LDA, CNN classifiers,
@@ -162,7 +257,8 @@ def compare(
     settings = get_settings()
     train_examples, dev_examples = _split(weibo, tweets, dev_last, settings)
     command = "threadtag " + shlex.join(sys.argv[1:])
-    report = run_compare(settings, train_examples, dev_examples, out, models_dir, command, progress)
+    test_examples = _test_set(test) if test is not None else None
+    report = run_compare(settings, train_examples, dev_examples, out, models_dir, command, progress, test_examples)
     typer.echo(report.read_text(encoding="utf-8"))
     typer.echo(f"written: {report}")
 

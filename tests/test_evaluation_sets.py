@@ -1,0 +1,87 @@
+"""Splits, the authors' file layout, a separate test set and seed/fold runs through the CLI."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from models.corpus import load_weibo, weibo_layout
+from models.splits import kfold, tail_split
+from tests.test_cli_training import tiny_settings  # noqa: F401  (fixture)
+from threadtag.cli import app
+
+TOPICS = {"马航": ["飞机", "失联", "祈祷"], "世界杯": ["进球", "球队", "比赛"], "高考": ["考生", "加油", "分数"]}
+
+
+def _lines(n: int, seed: int) -> tuple[list[str], list[str], list[str]]:
+    rng = random.Random(seed)
+    posts, convs, tags = [], [], []
+    for _ in range(n):
+        tag = rng.choice(list(TOPICS))
+        words = TOPICS[tag]
+        posts.append(" ".join(rng.choices(words, k=4)))
+        convs.append(" ".join(rng.choices(words + ["哈哈", "转发"], k=6)))
+        tags.append(tag)
+    return posts, convs, tags
+
+
+def _write(directory: Path, prefix: str, n: int, seed: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, lines in zip(("post", "conv", "tag"), _lines(n, seed)):
+        (directory / f"{prefix}{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_kfold_holds_each_example_out_exactly_once():
+    items = list(range(23))
+    held = []
+    for fold in range(5):
+        train, dev = kfold(items, 5, fold)
+        assert sorted(train + dev) == items and not set(train) & set(dev)
+        held.append(dev)
+    assert sorted(x for part in held for x in part) == items
+    assert {len(part) for part in held} <= {4, 5}
+    assert tail_split(items, 3) == (items[:20], items[20:])
+    with pytest.raises(ValueError):
+        kfold(items, 1, 0)
+
+
+def test_the_authors_layout_is_read_directly(tmp_path):
+    _write(tmp_path, "train_", 12, 0)
+    _write(tmp_path, "valid_", 4, 1)
+    assert weibo_layout(tmp_path) == "authors"
+    assert len(load_weibo(tmp_path, split="train")) == 12 and len(load_weibo(tmp_path, split="valid")) == 4
+    with pytest.raises(FileNotFoundError, match="neither"):
+        weibo_layout(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_train_on_the_authors_layout_then_score_a_separate_test_set(tiny_settings, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TRAIN_MAX_EPOCHS", "3")
+    data = tmp_path / "weibo"
+    _write(data, "train_", 60, 0)
+    _write(data, "valid_", 8, 1)
+    _write(data, "test_", 10, 2)
+    model = tmp_path / "m.pt"
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--weibo", str(data), "--out", str(model), "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    scored = runner.invoke(app, ["evaluate", "--model", str(model), "--test", str(data), "--no-progress"])
+    assert scored.exit_code == 0, scored.output
+    assert "| full (m.pt) | 10 |" in scored.output  # the 10 test posts, not the 8 dev posts
+    both = runner.invoke(app, ["evaluate", "--model", str(model), "--test", str(data), "--weibo", str(data)])
+    assert both.exit_code != 0 and "--test replaces the dev split" in both.output
+
+
+@pytest.mark.slow
+def test_crossval_trains_each_fold_and_reports_the_gap(tiny_settings, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TRAIN_MAX_EPOCHS", "2")
+    _write(tmp_path, "", 40, 0)
+    result = CliRunner().invoke(app, ["crossval", "--weibo", str(tmp_path), "--folds", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "fold 1/2" in result.output and "fold 2/2" in result.output
+    assert "full − post F1@1" in result.output
+    assert result.output.count("| settings | full | fold") == 2
+    assert result.output.count("| settings | seq2seq_post | fold") == 2
