@@ -12,8 +12,8 @@ from threadtag.cli import app
 from threadtag.settings import get_settings
 
 TINY = {  # the paper sizes would take minutes here
-    "EMBED_DIM": "32",
-    "HIDDEN_SIZE": "48",
+    "EMBED_DIM": "64",
+    "HIDDEN_SIZE": "64",
     "ENCODER_LAYERS": "1",
     "TRAIN_MAX_EPOCHS": "40",
     "TRAIN_PATIENCE": "40",
@@ -21,6 +21,9 @@ TINY = {  # the paper sizes would take minutes here
     "TRAIN_BATCH_SIZE": "8",
     "TRAIN_LR": "0.005",
     "BEAM_SIZE": "8",
+    # 21 training threads: the dev loss is noise, so 40 epochs at one rate, the last kept (as the sample model)
+    "TRAIN_SCHEDULE": "fixed",
+    "TRAIN_LR_DECAY": "1",
 }
 
 
@@ -87,3 +90,10 @@ def test_train_refuses_two_sources(tiny_settings, tmp_path):
 def test_every_command_has_help():
     for command in ("train", "evaluate", "predict"):
         assert "Usage" in CliRunner().invoke(app, [command, "--help"]).output
+
+
+@pytest.mark.parametrize("top_k", ["-3", "0", "99"])
+def test_top_k_outside_the_beam_is_one_clear_error(sample_model, top_k):
+    result = CliRunner().invoke(app, ["predict", "--model", str(sample_model), "--post", "hi", "--top-k", top_k])
+    assert result.exit_code != 0 and "top-k must be between 1 and the beam size" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -11,7 +11,7 @@ from models.checkpoint import Checkpoint
 from models.corpus import Example, load_tweet_threads
 from models.device import resolve_device
 from models.predictor import HashtagPredictor
-from models.training import TrainConfig, train
+from models.training import TrainConfig, VocabConfig, train
 from threadtag.settings import Settings
 
 SAMPLE_THREADS = Path(__file__).resolve().parents[1] / "samples" / "threads.jsonl"
@@ -33,7 +33,15 @@ def model_config(settings: Settings, variant: str | None = None, small: bool = F
         "encoder_layers": settings.sample_encoder_layers if small else settings.encoder_layers,
         "dropout": settings.dropout,
         "variant": variant or settings.model_variant,
+        "shared_encoder": settings.shared_encoder,
+        "bi_attention_score": settings.bi_attention_score,
+        "input_feeding": settings.input_feeding,
+        "init_range": settings.init_range,
     }
+
+
+def vocab_config(settings: Settings, lang: str) -> VocabConfig:
+    return VocabConfig(settings.vocab_size(lang), settings.vocab_min_freq, settings.output_vocab == "hashtag")
 
 
 def train_config(settings: Settings, max_epochs: int | None = None, small: bool = False) -> TrainConfig:
@@ -41,12 +49,14 @@ def train_config(settings: Settings, max_epochs: int | None = None, small: bool 
         lr=settings.sample_train_lr if small else settings.train_lr,
         batch_size=settings.sample_train_batch_size if small else settings.train_batch_size,
         grad_clip=settings.train_grad_clip,
-        lr_decay=settings.train_lr_decay,
+        # The sample is tiny: its dev loss is noise, so it trains a fixed number of epochs at
+        # one rate and keeps the last.
+        lr_decay=1.0 if small else settings.train_lr_decay,
         min_lr=settings.train_min_lr,
-        # The sample is tiny: its dev loss is noise, so it trains for a fixed number of epochs.
-        patience=settings.sample_train_epochs if small else settings.train_patience,
+        patience=settings.train_patience,
         max_epochs=max_epochs or (settings.sample_train_epochs if small else settings.train_max_epochs),
         seed=settings.train_seed,
+        schedule="fixed" if small else settings.train_schedule,
     )
 
 
@@ -68,7 +78,7 @@ def fit(
         model_config(settings, variant, small),
         text_limits(settings, lang),
         train_config(settings, max_epochs, small),
-        settings.vocab_size(lang),
+        vocab_config(settings, lang),
         device(settings),
         progress,
         init=init,
@@ -90,6 +100,8 @@ def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | No
         loaded,
         beam_size=settings.beam_size,
         max_len=settings.beam_max_len,
-        top_k=top_k or settings.top_k,
+        top_k=settings.top_k if top_k is None else top_k,
         batch_size=settings.predict_batch_size,
+        block_repeats=settings.beam_block_repeats,
+        bf16_output=settings.decode_bf16,
     )

@@ -120,17 +120,34 @@ class Settings(BaseSettings):
     )
     embed_dim: int = Field(200, gt=0)
     hidden_size: int = Field(300, gt=0, description="d: size of h, v and the decoder state (150 per direction).")
-    encoder_layers: int = Field(2, gt=0)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    encoder_layers: int = Field(1, gt=0)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    shared_encoder: bool = Field(True, description="One Bi-GRU reads both the post and the conversation.")
+    bi_attention_score: Literal["bilinear", "dot"] = Field(
+        "bilinear", description="Bi-attention score: bilinear h_p W h_c (paper, eq. 3) or dot h_p . h_c."
+    )
+    input_feeding: bool = Field(
+        True, description="Luong decoder: tanh(W[c; s]) feeds the output layer and the next step's input."
+    )
+    init_range: float = Field(0.1, ge=0, description="Every weight starts uniform in +-this; 0 = PyTorch's defaults.")
+    output_vocab: Literal["all", "hashtag"] = Field(
+        "hashtag", description="Output layer over the whole vocabulary or over the words of training hashtags."
+    )
+    vocab_min_freq: int = Field(1, gt=0, description="Post/conversation words seen fewer times become <unk>.")
 
     # Training
     train_lr: float = Field(1e-3, gt=0)
     train_batch_size: int = Field(64, gt=0)
     train_grad_clip: float = Field(1.0, gt=0)
-    train_lr_decay: float = Field(0.5, gt=0, lt=1)
+    train_lr_decay: float = Field(0.5, gt=0, le=1, description="Learning-rate factor on decay; 1 = a constant rate.")
     train_min_lr: float = Field(1e-6, gt=0, description="Stop once the halved learning rate falls below this.")
     train_patience: int = Field(3, gt=0, description="Epochs without a better dev loss before stopping.")
-    train_max_epochs: int = Field(30, gt=0)
+    train_max_epochs: int = Field(15, gt=0)
+    train_schedule: Literal["early_stop", "fixed"] = Field(
+        "fixed",
+        description="early_stop: keep the best dev loss, stop after TRAIN_PATIENCE; fixed: TRAIN_MAX_EPOCHS "
+        "epochs, the rate halved each epoch once the dev loss rose, keep the last.",
+    )
     train_seed: int = Field(13)
     weibo_dev_lines: int = Field(400, gt=0, description="The last N lines of the Weibo files are the dev split.")
 
@@ -193,7 +210,11 @@ class Settings(BaseSettings):
     # Decoding
     beam_size: int = Field(20, gt=0)
     beam_max_len: int = Field(10, gt=0, description="Most words in a generated hashtag.")
-    top_k: int = Field(5, gt=0, description="Hashtags returned per post.")
+    top_k: int = Field(5, gt=0, description="Hashtags returned per post (at most BEAM_SIZE).")
+    beam_block_repeats: bool = Field(True, description="A word never appears twice in one generated hashtag.")
+    decode_bf16: bool = Field(
+        False, description="Decode with a bf16 output layer: faster only on CPUs/GPUs with bf16 units (BENCHMARKS.md)."
+    )
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
 
     def to_env(self) -> dict[str, str]:
