@@ -97,3 +97,23 @@ def test_top_k_outside_the_beam_is_one_clear_error(sample_model, top_k):
     result = CliRunner().invoke(app, ["predict", "--model", str(sample_model), "--post", "hi", "--top-k", top_k])
     assert result.exit_code != 0 and "top-k must be between 1 and the beam size" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_version():
+    from threadtag import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"threadtag {__version__}"
+
+
+@pytest.mark.parametrize(("variable", "value"), [("INFER_BATCH_SIZE", "abc"), ("LOG_LEVEL", "verbose")])
+def test_a_wrong_setting_is_one_line_naming_the_variable(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["evaluate", "--model", "x.pt", "--weibo", "."])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].lower().startswith(f"error: {variable}='{value}'".lower()), result.output

@@ -43,9 +43,38 @@ DevLastOpt = Annotated[
 ]
 
 
+# Exit codes: 2 = a setting or argument is wrong (typer uses 2 for bad arguments too).
+EXIT_CONFIG = 2
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from threadtag import __version__
+
+        typer.echo(f"threadtag {__version__}")
+        raise typer.Exit()
+
+
+def _settings_or_exit() -> Settings:
+    """The settings, or one line per wrong environment variable and exit code 2 (no traceback)."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            typer.echo(f"error: {variable}={error.get('input')!r}: {error['msg']} (fix or unset {variable})", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
 @app.callback()
-def main() -> None:
-    settings = get_settings()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    settings = _settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy"]
@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Logging
-    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)."
+    )
     log_format: Literal["console", "json"] = Field("console", description="console for people, json for log shippers.")
 
     # Observability
@@ -216,6 +218,11 @@ class Settings(BaseSettings):
         False, description="Decode with a bf16 output layer: faster only on CPUs/GPUs with bf16 units (BENCHMARKS.md)."
     )
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""
