@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +17,10 @@ from models.network import HashtagGenerator, ModelConfig
 from models.vocab import Vocab
 
 FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """The file is missing, unreadable or not a threadtag checkpoint."""
 
 
 def new_version_id(variant: str) -> str:
@@ -53,13 +58,15 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path, device: torch.device | str = "cpu") -> Checkpoint:
         if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint at {path}")
+            raise CheckpointError(f"no checkpoint at {path}")
         try:
             payload = torch.load(path, map_location=device, weights_only=True)
         except Exception as exc:  # torch raises many types for a corrupt or foreign file
-            raise ValueError(f"{path} is not a threadtag checkpoint: {exc}") from exc
+            # torch follows the reason with paragraphs of advice (weights_only=False) that do not apply
+            reason = re.split(r"(?<=\.)\s", str(exc).strip() or type(exc).__name__)[0]
+            raise CheckpointError(f"{path} is not a threadtag checkpoint: {reason}") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a threadtag checkpoint of format {FORMAT}")
+            raise CheckpointError(f"{path} is not a threadtag checkpoint of format {FORMAT}")
         model = HashtagGenerator(ModelConfig(**payload["config"]))
         model.load_state_dict(payload["state_dict"])
         model.to(device).eval()

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import structlog
 import typer
 
+from threadtag.failures import EXIT_CONFIG
 from threadtag.logging_setup import configure_logging
 from threadtag.settings import Settings, get_settings
 
@@ -41,10 +42,6 @@ DevLastOpt = Annotated[
         help="Dev split = the last N lines (Weibo) or threads (tweets). Default: WEIBO_DEV_LINES / 10% of threads."
     ),
 ]
-
-
-# Exit codes: 2 = a setting or argument is wrong (typer uses 2 for bad arguments too).
-EXIT_CONFIG = 2
 
 
 def _print_version(value: bool) -> None:
@@ -171,9 +168,7 @@ def _load_checkpoint(path: Path, settings: Settings):  # type: ignore[no-untyped
     from models.checkpoint import Checkpoint
     from threadtag import recipes
 
-    if not path.exists():
-        raise typer.BadParameter(f"no checkpoint at {path}")
-    return Checkpoint.load(path, recipes.device(settings))
+    return Checkpoint.load(path, recipes.device(settings))  # CheckpointError: one line from run()
 
 
 def _predictor(model: Path, settings: Settings, top_k: int | None = None):  # type: ignore[no-untyped-def]
@@ -657,5 +652,24 @@ def _hide_password(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def console_main() -> None:
+    """The console entry point: a failure a person can fix (a server that does not answer,
+    an unusable file) is one line with a hint and its exit code; LOG_LEVEL=DEBUG keeps the
+    traceback."""
+    import os
+    import sys
+
+    from threadtag.failures import describe
+
+    try:
+        app()
+    except Exception as exc:
+        failure = describe(exc)
+        if failure is None or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+            raise
+        typer.echo(failure.line(), err=True)
+        sys.exit(failure.code)
+
+
 if __name__ == "__main__":
-    app()
+    console_main()

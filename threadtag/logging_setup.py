@@ -45,6 +45,6 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     )
     # jieba logs its dictionary load at DEBUG/INFO on every process start.
     logging.getLogger("jieba").setLevel(logging.WARNING)
-    # Kafka clients log every connection at INFO.
-    for noisy in ("kafka", "aiokafka"):
+    # Kafka clients log every connection at INFO; alembic its plugins and context on every command.
+    for noisy in ("kafka", "aiokafka", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

@@ -219,6 +219,17 @@ class Settings(BaseSettings):
     )
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
 
+    @field_validator("database_url", "local_database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        """postgres:// and postgresql:// (what hosting services print) mean the psycopg 3 driver."""
+        if value is None:
+            return None
+        for scheme in ("postgres://", "postgresql://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value[len(scheme) :]
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:

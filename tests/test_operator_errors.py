@@ -1,0 +1,57 @@
+"""A person's mistake (a database that does not answer, a wrong file, a bad setting) is one
+line on stderr with a hint and a distinct exit code, not a traceback: the console entry
+point (`threadtag.cli:console_main`) run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from threadtag.settings import Settings
+
+
+def _threadtag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL", "MODEL_PATH")}
+    return subprocess.run(
+        [sys.executable, "-m", "threadtag.cli", *args], env={**clean, **env}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def _one_line(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def test_database_at_a_closed_port():
+    _one_line(_threadtag("migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/x"), 3, "DATABASE_URL", "port 1")
+
+
+def test_a_database_that_does_not_exist_named_with_a_postgres_url():
+    """postgres:// (what hosting services print) means the psycopg driver, no NoSuchModuleError."""
+    assert Settings(database_url="postgres://u@h:5/d").database_url == "postgresql+psycopg://u@h:5/d"
+    url = Settings().local_database_url.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgres")
+    _one_line(_threadtag("migrate", DATABASE_URL=f"{url}/no_such_database_here"), 3, "no_such_database_here")
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04truncated zip"])
+def test_a_corrupt_checkpoint(tmp_path: Path, content: bytes):
+    model = tmp_path / "m.pt"
+    model.write_bytes(content)
+    _one_line(_threadtag("predict", "--model", str(model), "--post", "hi"), 4, str(model), "not a threadtag checkpoint")
+    _one_line(_threadtag("predict", "--model", str(tmp_path / "none.pt"), "--post", "hi"), 4, "no checkpoint at")
+
+
+def test_a_setting_that_does_not_parse():
+    _one_line(_threadtag("demo", INFER_BATCH_SIZE="abc"), 2, "INFER_BATCH_SIZE")
+
+
+def test_debug_keeps_the_traceback():
+    result = _threadtag("migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", LOG_LEVEL="DEBUG")
+    assert result.returncode != 0 and "Traceback" in result.stderr
