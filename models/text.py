@@ -109,6 +109,16 @@ def segment_hashtag(tag: str, lang: str) -> list[str]:
     return words
 
 
+def display_hashtag(tag: str) -> str:
+    """A generated hashtag (words joined by spaces) as its users write it: Chinese the Weibo
+    way, `#马航飞机失联#`; other scripts in camel case, `#AusOpen` (which segment_hashtag
+    reads back as the same words)."""
+    words = tag.split()
+    if has_cjk(tag):
+        return "#" + "".join(words) + "#"
+    return "#" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
 def _tokenize_en(text: str) -> list[str]:
     tokens: list[str] = []
     for raw in _social_tokenizer()(text):

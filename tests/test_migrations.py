@@ -95,3 +95,21 @@ def test_migrations_build_the_schema_the_code_declares(database_url):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_migrate_says_where_the_database_is_not_what_was_asked(database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from threadtag.cli import app
+    from threadtag.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(app, ["migrate"])
+        older = CliRunner().invoke(app, ["migrate", "--revision", "0001"])
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0 and "database at revision 0003 (was empty)" in first.output
+    assert older.exit_code == 0
+    assert "database at revision 0003 (unchanged; asked for 0001, migrate only upgrades)" in older.output

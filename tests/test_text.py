@@ -38,3 +38,11 @@ def test_chinese_placeholders():
 def test_detect_lang():
     assert detect_lang("今天天气很好 ok") == "zh"
     assert detect_lang("what a match") == "en"
+
+
+def test_hashtags_are_shown_as_their_users_write_them():
+    from models.text import display_hashtag, segment_hashtag
+
+    assert display_hashtag("马航 飞机 失联") == "#马航飞机失联#"
+    assert display_hashtag("aus open") == "#AusOpen"
+    assert segment_hashtag(display_hashtag("aus open"), "en") == ["aus", "open"]

@@ -309,8 +309,10 @@ def predict(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
+    from models.text import display_hashtag
+
     for rank, h in enumerate(ranked, start=1):
-        typer.echo(f"{rank}. #{h.tag.replace(' ', '_')}  ({h.tag})  log-prob {h.score:.3f}")
+        typer.echo(f"{rank}. {display_hashtag(h.tag)}  ({h.tag})  log-prob {h.score:.3f}")
     log.info("predicted", seconds=round(elapsed, 3), model_version=predictor.checkpoint.version)
 
 
@@ -371,6 +373,7 @@ def demo(
 ) -> None:
     """Annotate the bundled sample threads (trains the small sample model first if no checkpoint is given)."""
     from models.corpus import assemble_threads, post_lang, read_tweets
+    from models.text import display_hashtag
     from threadtag import recipes
 
     settings = get_settings()
@@ -386,7 +389,7 @@ def demo(
     for root, replies in threads:
         ranked = predictor.predict_thread(root.text, [r.text for r in replies], post_lang(root))
         typer.echo(f"\n{root.id}  ({len(replies)} replies)  {root.text}")
-        typer.echo("   -> " + "; ".join(f"#{h.tag.replace(' ', '')} ({h.score:.2f})" for h in ranked))
+        typer.echo("   -> " + "; ".join(f"{display_hashtag(h.tag)} ({h.score:.2f})" for h in ranked))
 
 
 @app.command()
@@ -637,12 +640,17 @@ def migrate(
     revision: Annotated[str, typer.Option(help="Target revision; head = newest.")] = "head",
 ) -> None:
     """Bring the database (DATABASE_URL, else local, else embedded) to the given schema revision."""
+    from threadtag.database import current_revision, resolve_database_url
     from threadtag.database import migrate as run_migrate
-    from threadtag.database import resolve_database_url
 
     url = resolve_database_url(get_settings())
+    before = current_revision(url)
     run_migrate(url, revision)
-    typer.echo(f"database at revision {revision}: {_hide_password(url)}")
+    after = current_revision(url)
+    # Say what the database is at, not what was asked: upgrading to an older revision changes nothing.
+    change = "unchanged" if after == before else f"was {before or 'empty'}"
+    note = "" if revision in ("head", after) else f"; asked for {revision}, migrate only upgrades"
+    typer.echo(f"database at revision {after} ({change}{note}): {_hide_password(url)}")
 
 
 def _hide_password(url: str) -> str:

@@ -53,6 +53,18 @@ def migrate(url: str, revision: str = "head") -> None:
     _run_locked(url, lambda config: command.upgrade(config, revision))
 
 
+def current_revision(url: str) -> str | None:
+    """The revision the database is at (None: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def downgrade(url: str, revision: str) -> None:
     _run_locked(url, lambda config: command.downgrade(config, revision))
 

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from models.checkpoint import Checkpoint
 from models.corpus import read_tweets
+from models.text import display_hashtag
 from pipeline.assembly import replies_per_root
 from pipeline.broker import kafka_endpoint, producer_batch_bytes
 from pipeline.replay import replay
@@ -130,8 +131,8 @@ def show(engine: Engine, ids: list[str]) -> None:
         top = conn.execute(text(TOP_HASHTAGS)).all()
     print(f"\n-- annotated posts (SQL: latest_annotations JOIN posts), {len(rows)} threads\n")
     for post_id, post_text, n_replies, hashtags in rows:
-        tags = "  ".join(f"#{h['tag'].replace(' ', '')}" for h in hashtags)
-        print(f"{post_id}  [{n_replies} replies]  {post_text[:70]}\n    -> {tags}")
+        tags = "  ".join(display_hashtag(h["tag"]) for h in hashtags)
+        print(f"{post_id}  [{n_replies} replies]  {post_text}\n    -> {tags}")
     print("\n-- top-1 hashtags across posts\n")
     for tag, count in top:
-        print(f"{count:4d}  #{tag.replace(' ', '')}")
+        print(f"{count:4d}  {display_hashtag(tag)}")
