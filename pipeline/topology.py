@@ -34,7 +34,7 @@ from pipeline.broker import ensure_topics
 from pipeline.faust_transport import StreamApp
 from schemas.events import ConversationEvent, LinkEvent
 from threadtag.metrics import DEAD_LETTERS as DEAD_LETTERS_SENT
-from threadtag.metrics import MESSAGES_IN, STATE_KEYS
+from threadtag.metrics import MESSAGES_IN, STATE_KEYS, set_ready
 from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -164,5 +164,6 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
         await send([Emit(LINKS, n, LinkEvent(kind="expire", node=n)) for n in due_nodes])
         for name, table in (("root_of", root_of), ("waiting", waiting), ("conversations", conversations)):
             STATE_KEYS.labels(name).set(len(table))
+        set_ready(True)  # timers run once the worker has started and recovered its tables
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
@@ -31,6 +32,16 @@ def scrape(port: int) -> dict[str, float]:
             name, value = line.rsplit(" ", 1)
             samples[name] = float(value)
     return samples
+
+
+PROBES = ("/healthz", "/ready")
+
+
+def _status(port: int, path: str) -> int:
+    try:
+        return int(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
 
 
 def documented_metrics() -> set[str]:
@@ -77,10 +88,12 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
         parked = 'threadtag_stream_state_keys{table="waiting"}'
         wait_for(lambda: scrape(stream_port).get(parked) == 1, 60, "the parked reply in the state gauge")
         served, streamed = scrape(infer_port), scrape(stream_port)
+        probes = {(port, path): _status(port, path) for port in (infer_port, stream_port) for path in PROBES}
     finally:
         infer.stop()
         stream.stop()
         engine.dispose()
+    assert set(probes.values()) == {200}, probes  # both workers alive and doing their work
     assert served[f'threadtag_messages_in_total{{topic="{requests}"}}'] == 2
     assert served["threadtag_dead_letters_total"] == 1
     assert served['threadtag_rows_written_total{table="annotations"}'] == 1

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
 from threadtag.settings import Settings
 
@@ -33,6 +36,51 @@ INFERENCE_SECONDS = Histogram(
 ROWS_WRITTEN = Counter("threadtag_rows_written", "Rows written to PostgreSQL, by table.", ["table"])
 STATE_KEYS = Gauge("threadtag_stream_state_keys", "Keys in the stream's tables on this worker, by table.", ["table"])
 MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])
+
+
+# Whether this worker is doing its work: set by the worker loop (False while the database is away).
+_READY = threading.Event()
+
+
+def set_ready(ready: bool) -> None:
+    if ready:
+        _READY.set()
+    else:
+        _READY.clear()
+
+
+def _health_app(metrics_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """/healthz: the process answers; /ready: the worker is doing its work (503 while it
+    starts or waits for the database); anything else: the Prometheus metrics."""
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        if path == "/ready":
+            ready = _READY.is_set()
+            start_response("200 OK" if ready else "503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"ready\n" if ready else b"not ready\n"]
+        return metrics_app(environ, start_response)
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class names it so
+        pass  # probes every few seconds would flood the log
+
+
+def serve_health_and_metrics(host: str, port: int) -> int:
+    """Serve /healthz, /ready and /metrics in a daemon thread; returns the bound port."""
+    server = make_server(host, port, _health_app(make_wsgi_app()), _Server, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics-http").start()
+    return int(server.server_port)
 
 
 def serve_model_version(version: str) -> None:
@@ -61,14 +109,15 @@ def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
 
 
 def start_metrics(settings: Settings, group: str, topics: list[str]) -> None:
-    """Serve /metrics on METRICS_PORT (0 = off) and probe the group's lag in a daemon thread.
-    A port that is taken is logged, not fatal."""
+    """Serve /metrics, /healthz and /ready on METRICS_PORT (0 = off) and probe the group's lag
+    in a daemon thread. A port that is taken is logged, not fatal."""
     if settings.metrics_port == 0:
         return
     try:
-        start_http_server(settings.metrics_port, settings.metrics_host)
+        serve_health_and_metrics(settings.metrics_host, settings.metrics_port)
     except OSError as exc:
         log.error("metrics endpoint not started", port=settings.metrics_port, error=str(exc))
         return
-    log.info("metrics endpoint", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+    base = f"http://{settings.metrics_host}:{settings.metrics_port}"
+    log.info("metrics endpoint", metrics=f"{base}/metrics", health=f"{base}/healthz", ready=f"{base}/ready")
     threading.Thread(target=_probe_lag, args=(settings, group, topics), daemon=True, name="lag-probe").start()

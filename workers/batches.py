@@ -54,6 +54,7 @@ def with_db_retry(write: Callable[[], T], max_backoff: float, stop: threading.Ev
         try:
             return write()
         except OperationalError as exc:
+            metrics.set_ready(False)
             log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
             if stop.wait(delay):
                 raise
@@ -72,8 +73,10 @@ def run_sink(
     retried while the database is away; offsets are committed only once it succeeded."""
     while not stop.is_set():
         records = collect(source, batch_size, batch_wait_ms)
+        metrics.set_ready(True)  # polling; a database outage clears it until a write succeeds
         if records:
             with_db_retry(prepare(records), max_backoff, stop)
+            metrics.set_ready(True)
             source.commit()
             metrics.BATCH_SIZE.observe(len(records))
             for record in records:
