@@ -172,6 +172,7 @@ def train(
             total=steps,
             desc=f"epoch {epoch}",
             disable=not progress,
+            leave=False,  # one bar at a time, not one line per epoch
         )
         for batch in bar:
             b = batch.to(device)
@@ -187,7 +188,7 @@ def train(
         dev = mean_loss(model, dev_pairs, vocab, config.batch_size, device)
         entry = EpochLog(epoch, running / max(1, seen), dev, lr, time.perf_counter() - started)
         history.append(entry)
-        log.info("epoch", **asdict(entry))
+        log.info("epoch", **{k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(entry).items()})
         if on_epoch:
             on_epoch(entry)
         if config.schedule == "fixed":

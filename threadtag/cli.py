@@ -13,7 +13,7 @@ import structlog
 import typer
 
 from threadtag.failures import EXIT_CONFIG
-from threadtag.logging_setup import configure_logging
+from threadtag.logging_setup import configure_logging, stdlib_handler
 from threadtag.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -445,6 +445,10 @@ def stream() -> None:
         topics = [settings.tweets_topic, settings.links_topic, settings.conversations_topic]
         start_metrics(started, settings.stream_app_id, topics)
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
+        # faust sets up logging of its own (colored text on stdout): hand it ours instead.
+        stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
+        root = {"level": settings.log_level}
+        stream_app.conf.logging_config = {"version": 1, "disable_existing_loggers": False, "root": root}
         faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
 

@@ -26,9 +26,30 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def _renderer(fmt: str) -> Any:
+    return structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+
+
+def stdlib_handler(fmt: str) -> logging.Handler:
+    """A handler that renders the standard library's records (faust, alembic, kafka, ...) the
+    way structlog renders ours: one JSON object a line with LOG_FORMAT=json."""
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _renderer(fmt)],
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso"),
+            ],
+        )
+    )
+    return handler
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """Route stdlib and structlog output to stderr as key=value (console) or JSON lines."""
-    renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    renderer = _renderer(fmt)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -40,9 +61,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(
-        level=level.upper(), handlers=[_CurrentStderrHandler()], format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=level.upper(), handlers=[stdlib_handler(fmt)], force=True)
     # jieba logs its dictionary load at DEBUG/INFO on every process start.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     # Kafka clients log every connection at INFO; alembic its plugins and context on every command.

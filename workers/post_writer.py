@@ -84,7 +84,8 @@ def run(
 ) -> None:
     def prepare(records: list[ConsumerRecord]) -> Callable[[], None]:
         posts, dead = rows_of([parse(r, dead_letter_topic) for r in records])
-        log.info("storing", posts=len(posts), dead_letters=len(dead))
+        if posts or dead:  # an idle writer polls every second: nothing to say then
+            log.info("storing", posts=len(posts), dead_letters=len(dead))
         return lambda: store(engine, posts, dead)
 
     run_sink(source, batch_size, batch_wait_ms, max_backoff, stop, prepare)

@@ -1,0 +1,40 @@
+"""LOG_FORMAT=json: every line a worker writes to stderr is one JSON object, its own lines
+and those of faust, aiokafka, kafka-python and alembic alike (log shippers parse them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.streaming import produce, stream_env, tweet
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_stream_worker_logs_only_json_lines(broker: str, tmp_path: Path):
+    env = {**os.environ, **stream_env(broker, tmp_path), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadtag.cli", "stream"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(12)  # joins the group (session timeout 6 s) and runs its timers
+        produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(1, None, 0))])
+        time.sleep(4)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) >= 3, err
+    for line in lines:
+        record = json.loads(line)  # raises on a plain-text line
+        assert "event" in record and "level" in record, line
+    assert any(json.loads(line).get("logger", "").startswith(("faust", "aiokafka", "mode")) for line in lines), err
+    assert not out.strip(), out  # nothing on stdout either
