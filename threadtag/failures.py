@@ -32,6 +32,7 @@ def describe(exc: BaseException) -> Failure | None:
     from sqlalchemy.exc import OperationalError
 
     from models.checkpoint import CheckpointError
+    from pipeline.broker import BrokerStartError
 
     if isinstance(exc, (OperationalError, psycopg.OperationalError)):
         return Failure(
@@ -45,6 +46,8 @@ def describe(exc: BaseException) -> Failure | None:
             "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
             EXIT_CONNECTION,
         )
+    if isinstance(exc, BrokerStartError):
+        return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
     if isinstance(exc, CheckpointError):
         return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
     return None
