@@ -117,3 +117,13 @@ def test_a_wrong_setting_is_one_line_naming_the_variable(monkeypatch, variable, 
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].lower().startswith(f"error: {variable}='{value}'".lower()), result.output
+
+
+def test_doubtful_input_gets_a_warning_and_a_wrong_language_an_error(sample_model):
+    runner = CliRunner()
+    chinese = runner.invoke(app, ["predict", "--model", str(sample_model), "--post", "马航飞机失联了，大家一起祈祷"])
+    assert chinese.exit_code == 0 and "the model was trained on en posts; this post is zh" in chinese.output
+    empty = runner.invoke(app, ["predict", "--model", str(sample_model), "--post", "#AusOpen", "--reply", "tennis"])
+    assert empty.exit_code == 0 and "the post has no words" in empty.output
+    french = runner.invoke(app, ["predict", "--model", str(sample_model), "--post", "bonjour", "--lang", "fr"])
+    assert french.exit_code != 0 and "--lang must be en or zh" in french.output

@@ -287,6 +287,20 @@ def compare(
     typer.echo(f"written: {report}")
 
 
+def _input_warnings(post: str, replies: list[str], model_lang: str, lang: str | None) -> list[str]:
+    """What makes a prediction for this input doubtful, in words (the output still comes)."""
+    from models.corpus import thread_example
+    from models.text import detect_lang
+
+    problems = []
+    seen_lang = lang or detect_lang(post)
+    if seen_lang != model_lang:
+        problems.append(f"the model was trained on {model_lang} posts; this post is {seen_lang}: expect poor hashtags")
+    if not thread_example(post, replies, lang or model_lang).post:
+        problems.append("the post has no words once its edge hashtags are removed: the hashtags rest on the replies")
+    return problems
+
+
 @app.command()
 def predict(
     model: Annotated[Path, typer.Option(help="Checkpoint to use.")],
@@ -297,8 +311,12 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a list.")] = False,
 ) -> None:
     """Ranked hashtags for one post and its replies."""
+    if lang not in (None, "en", "zh"):
+        raise typer.BadParameter(f"--lang must be en or zh, not {lang!r}")
     settings = get_settings()
     predictor = _predictor(model, settings, top_k)
+    for problem in _input_warnings(post, reply or [], predictor.checkpoint.lang, lang):
+        log.warning(problem)
     started = time.perf_counter()
     ranked = predictor.predict_thread(post, reply or [], lang)
     elapsed = time.perf_counter() - started
