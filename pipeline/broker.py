@@ -15,9 +15,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -133,11 +134,17 @@ def producer_batch_bytes(configured: int | None, embedded: bool) -> int | None:
 
 
 def ensure_topics(
-    bootstrap: str, names: Iterable[str], partitions: int, replication: int, exact: Iterable[str] = ()
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    replication: int,
+    exact: Iterable[str] = (),
+    security: Mapping[str, Any] | None = None,
 ) -> None:
     """Create the topics that do not exist yet. Topics in `exact` must have `partitions`
-    partitions: tables are co-partitioned with them, so another count would misplace state."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    partitions: tables are co-partitioned with them, so another count would misplace state.
+    `security`: kafka-python's TLS/SASL arguments (pipeline/kafka_security.py)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     try:
         existing = set(admin.list_topics())
         missing = [NewTopic(name, partitions, replication) for name in dict.fromkeys(names) if name not in existing]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaProducer
 from tqdm import tqdm
@@ -37,11 +38,13 @@ def read_lines(path: Path, max_bytes: int) -> Iterator[RawLine]:
 
 def replay(
     path: Path, bootstrap: str, topic: str, speed: float | None, max_bytes: int, producer_batch_bytes: int | None,
-    progress: bool = True,
+    progress: bool = True, security: Mapping[str, Any] | None = None,
 ) -> int:  # fmt: skip
-    """Send every line of `path` to `topic`; `speed` = time factor (60 = a minute per second), None = no waiting."""
+    """Send every line of `path` to `topic`; `speed` = time factor (60 = a minute per second), None = no waiting.
+    `security`: kafka-python's TLS/SASL arguments."""
     lines = list(read_lines(path, max_bytes))
     extra = {"batch_size": producer_batch_bytes} if producer_batch_bytes else {}
+    extra.update(security or {})
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", **extra)
     first: datetime | None = None
     started = time.monotonic()

@@ -32,6 +32,7 @@ from pipeline.assembly import (
 )
 from pipeline.broker import ensure_topics
 from pipeline.faust_transport import StreamApp
+from pipeline.kafka_security import faust_credentials, kafka_python_options
 from schemas.events import ConversationEvent, LinkEvent
 from threadtag.metrics import DEAD_LETTERS as DEAD_LETTERS_SENT
 from threadtag.metrics import MESSAGES_IN, STATE_KEYS, set_ready
@@ -60,6 +61,7 @@ def create_topics(settings: Settings, bootstrap: str) -> None:
         settings.kafka_partitions,
         settings.kafka_replication_factor,
         exact=[settings.links_topic, settings.conversations_topic],
+        security=kafka_python_options(settings),
     )
 
 
@@ -78,6 +80,7 @@ def build_app(settings: Settings, bootstrap: str, producer_batch_bytes: int | No
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,
+        broker_credentials=faust_credentials(settings),
         key_serializer="raw",
         value_serializer="raw",
         **({"producer_max_batch_size": producer_batch_bytes} if producer_batch_bytes else {}),

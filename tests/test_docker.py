@@ -60,6 +60,11 @@ def test_kafka_runs_in_kraft_mode_with_the_partitions_the_project_creates():
     env = _project_services()["topics"]["environment"]
     assert kafka["environment"]["KAFKA_NUM_PARTITIONS"] == env["KAFKA_PARTITIONS"]
     assert compose["services"]["postgres"]["volumes"]
+    # Host clients (replay from a laptop) get an advertised address they can reach; the
+    # services keep the compose-network one.
+    advertised = kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert "PLAINTEXT://kafka:9092" in advertised and "EXTERNAL://localhost:" in advertised
+    assert any(port.endswith(":29092") for port in kafka["ports"])
 
 
 def test_workers_have_health_checks_restart_policies_and_gpu_reservations():

@@ -479,6 +479,7 @@ def replay(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Produce a file of raw posts to the tweets topic (needs KAFKA_BOOTSTRAP_SERVERS)."""
+    from pipeline.kafka_security import kafka_python_options
     from pipeline.replay import replay as run_replay
 
     settings = get_settings()
@@ -494,6 +495,7 @@ def replay(
         settings.max_message_bytes,
         settings.kafka_producer_max_batch_bytes,
         progress,
+        kafka_python_options(settings),
     )
     typer.echo(f"replayed {sent} posts to {topic or settings.tweets_topic}")
 

@@ -14,6 +14,7 @@ from models.corpus import read_tweets
 from models.text import display_hashtag
 from pipeline.assembly import replies_per_root
 from pipeline.broker import kafka_endpoint, producer_batch_bytes
+from pipeline.kafka_security import kafka_python_options
 from pipeline.replay import replay
 from pipeline.topology import create_topics
 from threadtag import recipes
@@ -100,7 +101,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
         try:
             started = time.monotonic()
             replay(stream_file, endpoint.bootstrap, child.tweets_topic, speed, child.max_message_bytes,
-                   child.kafka_producer_max_batch_bytes)  # fmt: skip
+                   child.kafka_producer_max_batch_bytes, security=kafka_python_options(child))  # fmt: skip
             deadline = time.monotonic() + timeout
             with tqdm(total=len(want), desc="annotated threads", unit="thread") as bar:
                 while True:

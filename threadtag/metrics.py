@@ -91,13 +91,18 @@ def serve_model_version(version: str) -> None:
 def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
     """Every METRICS_LAG_INTERVAL_SECONDS, for the life of the process: end offset - committed
     offset, per partition."""
+    from pipeline.kafka_security import kafka_python_options  # pipeline imports this module
+
     consumer: KafkaConsumer | None = None
     while True:
         time.sleep(settings.metrics_lag_interval_seconds)
         try:
             if consumer is None:
                 consumer = KafkaConsumer(
-                    bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    group_id=group,
+                    enable_auto_commit=False,
+                    **kafka_python_options(settings),
                 )
             tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
             ends = consumer.end_offsets(tps)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy"]
@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]; unset = start the embedded Tansu broker on a free local port."
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How the Kafka clients connect (managed clusters want SASL_SSL)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism (SASL_* protocols)."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle for the broker's certificate; unset = system CAs."
+    )
+    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    kafka_ssl_keyfile: Path | None = Field(None, description="Client certificate's key.")
     kafka_partitions: int = Field(3, gt=0, description="Partitions of the topics the project creates.")
     kafka_replication_factor: int = Field(1, gt=0)
     kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
@@ -237,7 +250,11 @@ class Settings(BaseSettings):
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""
-        return {name.upper(): str(value) for name, value in self.model_dump().items() if value is not None}
+
+        def text(value: object) -> str:
+            return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+        return {name.upper(): text(value) for name, value in self.model_dump().items() if value is not None}
 
     def namespaced(self, suffix: str) -> Settings:
         """A copy whose topics and consumer group end in `-suffix`: pipelines that share a

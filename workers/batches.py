@@ -12,6 +12,7 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.exc import OperationalError
 
+from pipeline.kafka_security import kafka_python_options
 from threadtag import metrics
 from threadtag.settings import Settings
 
@@ -29,6 +30,7 @@ def consumer(settings: Settings, topics: list[str], group_id: str) -> KafkaConsu
         auto_offset_reset="earliest",
         session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
+        **kafka_python_options(settings),
     )
 
 
