@@ -7,8 +7,7 @@ import platform
 from collections.abc import Sequence
 
 import torch
-
-from models.evaluation import markdown_table
+from threadtag.models.evaluation import markdown_table
 
 
 def machine() -> str:

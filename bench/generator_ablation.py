@@ -21,8 +21,9 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
+from threadtag.models.corpus import load_weibo
+
 from bench.common import machine
-from models.corpus import load_weibo
 from threadtag.logging_setup import configure_logging
 from threadtag.settings import Settings
 from threadtag.validation import RunResult, Split, plan, report, train_and_score

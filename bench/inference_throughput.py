@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import torch
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import load_weibo
 
 from bench.common import machine, table
-from models.checkpoint import Checkpoint
-from models.corpus import load_weibo
 from threadtag import recipes
 from threadtag.logging_setup import configure_logging
 from threadtag.settings import get_settings

@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from threadtag.models.checkpoint import Checkpoint
+
 from bench.common import machine, table
-from models.checkpoint import Checkpoint
 from threadtag import recipes
 from threadtag.logging_setup import configure_logging
 from threadtag.settings import get_settings

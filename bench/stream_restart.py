@@ -20,10 +20,11 @@ import time
 import uuid
 from pathlib import Path
 
+from threadtag.pipeline.broker import EmbeddedBroker
+from threadtag.pipeline.topology import create_topics
+
 from bench.common import machine, table
 from bench.stream_throughput import consumer_for, generated_stream, send_all
-from pipeline.broker import EmbeddedBroker
-from pipeline.topology import create_topics
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
 

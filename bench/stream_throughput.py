@@ -25,13 +25,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from threadtag.models.corpus import open_text
+from threadtag.pipeline.assembly import replies_per_root
+from threadtag.pipeline.broker import EmbeddedBroker, ensure_topics
+from threadtag.pipeline.topology import create_topics
+from threadtag.schemas.posts import InvalidPost, parse_post
 
 from bench.common import machine, table
-from models.corpus import open_text
-from pipeline.assembly import replies_per_root
-from pipeline.broker import EmbeddedBroker, ensure_topics
-from pipeline.topology import create_topics
-from schemas.posts import InvalidPost, parse_post
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
 

@@ -15,10 +15,11 @@ import argparse
 import time
 from pathlib import Path
 
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import load_weibo
+from threadtag.models.evaluation import TABLE_COLUMNS, evaluate
+
 from bench.common import machine, table
-from models.checkpoint import Checkpoint
-from models.corpus import load_weibo
-from models.evaluation import TABLE_COLUMNS, evaluate
 from threadtag import recipes
 from threadtag.logging_setup import configure_logging
 from threadtag.settings import get_settings

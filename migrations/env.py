@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
-
-from schemas.tables import Base
+from threadtag.schemas.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import torch
+from threadtag.models.corpus import Example
+from threadtag.models.vocab import Vocab
 from torch import Tensor
-
-from models.corpus import Example
-from models.vocab import Vocab
 
 
 @dataclass(frozen=True)

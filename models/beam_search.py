@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from threadtag.models.network import HashtagGenerator
 from torch import Tensor
-
-from models.network import HashtagGenerator
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from models.batching import TextLimits
-from models.network import HashtagGenerator, ModelConfig
-from models.vocab import Vocab
+from threadtag.models.batching import TextLimits
+from threadtag.models.network import HashtagGenerator, ModelConfig
+from threadtag.models.vocab import Vocab
 
 FORMAT = 1
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-
-from models.corpus import Example, tag_text
-from models.evaluation import score_ranked
-from models.metrics import Scores
-from models.rankers.base import HashtagRanker, tag_counts
+from threadtag.models.corpus import Example, tag_text
+from threadtag.models.evaluation import score_ranked
+from threadtag.models.metrics import Scores
+from threadtag.models.rankers.base import HashtagRanker, tag_counts
 
 log = structlog.get_logger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.text import MENTION, URL, detect_lang, split_labels, tokenize
-from schemas.posts import InvalidPost, Post, from_twitter_v1
+from threadtag.models.text import MENTION, URL, detect_lang, split_labels, tokenize
+from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadtag.models.corpus import Example, tag_text
+from threadtag.models.metrics import Scores, score
+from threadtag.models.predictor import HashtagPredictor, RankedHashtag
 from tqdm import tqdm
-
-from models.corpus import Example, tag_text
-from models.metrics import Scores, score
-from models.predictor import HashtagPredictor, RankedHashtag
 
 TABLE_COLUMNS = (
     ("F1@1", "f1_at_1"),

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import structlog
 import torch
-
-from models.batching import input_tensors
-from models.corpus import Example
-from models.predictor import HashtagPredictor, RankedHashtag
-from models.text import has_cjk
+from threadtag.models.batching import input_tensors
+from threadtag.models.corpus import Example
+from threadtag.models.predictor import HashtagPredictor, RankedHashtag
+from threadtag.models.text import has_cjk
 
 log = structlog.get_logger(__name__)
 

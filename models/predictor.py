@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-
-from models.batching import decode_tag, encode_input, make_batch
-from models.beam_search import SpecialIds, beam_search
-from models.checkpoint import Checkpoint
-from models.corpus import Example, thread_example
+from threadtag.models.batching import decode_tag, encode_input, make_batch
+from threadtag.models.beam_search import SpecialIds, beam_search
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example, thread_example
 
 
 @dataclass(frozen=True)

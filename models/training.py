@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass
 
 import structlog
 import torch
+from threadtag.models.batching import Batch, EncodedPair, TextLimits, make_batch, training_pairs
+from threadtag.models.checkpoint import Checkpoint, new_version_id
+from threadtag.models.corpus import Example
+from threadtag.models.network import HashtagGenerator, ModelConfig
+from threadtag.models.vocab import Vocab
 from tqdm import tqdm
-
-from models.batching import Batch, EncodedPair, TextLimits, make_batch, training_pairs
-from models.checkpoint import Checkpoint, new_version_id
-from models.corpus import Example
-from models.network import HashtagGenerator, ModelConfig
-from models.vocab import Vocab
 
 log = structlog.get_logger(__name__)
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from models.corpus import assemble_threads
-from models.text import has_content
-from schemas.events import AnnotationRequest, ConversationEvent, DeadLetter, LinkEvent
-from schemas.posts import InvalidPost, Post, parse_post
+from threadtag.models.corpus import assemble_threads
+from threadtag.models.text import has_content
+from threadtag.schemas.events import AnnotationRequest, ConversationEvent, DeadLetter, LinkEvent
+from threadtag.schemas.posts import InvalidPost, Post, parse_post
 
 LINKS, CONVERSATIONS, REQUESTS, DEAD_LETTERS = "links", "conversations", "requests", "dead_letters"
 

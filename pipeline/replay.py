@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
+from threadtag.models.corpus import open_text
+from threadtag.schemas.posts import InvalidPost, parse_post
 from tqdm import tqdm
-
-from models.corpus import open_text
-from schemas.posts import InvalidPost, parse_post
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ import time
 
 import faust
 import structlog
-
-from pipeline.assembly import (
+from threadtag.pipeline.assembly import (
     CONVERSATIONS,
     DEAD_LETTERS,
     LINKS,
@@ -30,10 +29,11 @@ from pipeline.assembly import (
     on_link,
     orphans_due,
 )
-from pipeline.broker import ensure_topics
-from pipeline.faust_transport import StreamApp
-from pipeline.kafka_security import faust_credentials, kafka_python_options
-from schemas.events import ConversationEvent, LinkEvent
+from threadtag.pipeline.broker import ensure_topics
+from threadtag.pipeline.faust_transport import StreamApp
+from threadtag.pipeline.kafka_security import faust_credentials, kafka_python_options
+from threadtag.schemas.events import ConversationEvent, LinkEvent
+
 from threadtag.metrics import DEAD_LETTERS as DEAD_LETTERS_SENT
 from threadtag.metrics import MESSAGES_IN, STATE_KEYS, set_ready
 from threadtag.settings import Settings

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-
-from schemas.posts import Post
+from threadtag.schemas.posts import Post
 
 
 class _Message(BaseModel):

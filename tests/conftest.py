@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 from sqlalchemy import create_engine, text
+from threadtag.models.network import HashtagGenerator, ModelConfig
 
-from models.network import HashtagGenerator, ModelConfig
 from threadtag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ SAMPLE_THREADS = ROOT / "samples" / "threads.jsonl"
 @pytest.fixture(scope="session")
 def broker() -> Iterator[str]:
     """A real Kafka-protocol broker (embedded Tansu) shared by the tests; its address."""
-    from pipeline.broker import EmbeddedBroker
+    from threadtag.pipeline.broker import EmbeddedBroker
 
     with EmbeddedBroker() as running:
         yield running.bootstrap

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from threadtag.pipeline.topology import create_topics
 
-from pipeline.topology import create_topics
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
 

@@ -7,8 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
-
-from pipeline.assembly import (
+from threadtag.pipeline.assembly import (
     CONVERSATIONS,
     DEAD_LETTERS,
     LINKS,
@@ -21,7 +20,8 @@ from pipeline.assembly import (
     on_conversation,
     on_link,
 )
-from schemas.events import ConversationEvent, LinkEvent
+from threadtag.schemas.events import ConversationEvent, LinkEvent
+
 from tests.streaming import T0, tweet
 
 POLICY = ConversationPolicy(every_replies=2, quiet_seconds=1.0, close_seconds=10.0)
@@ -167,7 +167,7 @@ def test_without_a_quiet_period_growth_goes_out_with_the_reply():
 
 
 def _post_event(root: str, pid: str, minute: int) -> ConversationEvent:
-    from schemas.posts import Post
+    from threadtag.schemas.posts import Post
 
     post = Post(id=pid, parent_id=None if pid == root else root, created_at=T0 + timedelta(minutes=minute),
                 text="x", platform="test")  # fmt: skip

@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 import torch
+from threadtag.models.beam_search import SpecialIds, beam_search
 
-from models.beam_search import SpecialIds, beam_search
 from tests.conftest import tiny_model
 
 SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))
@@ -86,7 +86,7 @@ def test_early_finished_posts_match_a_full_length_run():
 
 
 def _configured_model(seed: int, **options) -> "HashtagGenerator":  # noqa: F821
-    from models.network import HashtagGenerator, ModelConfig
+    from threadtag.models.network import HashtagGenerator, ModelConfig
 
     torch.manual_seed(seed)
     config = ModelConfig(vocab_size=7, pad_id=1, embed_dim=8, hidden_size=10, encoder_layers=1, dropout=0.0, **options)

@@ -1,9 +1,9 @@
 import pytest
 import torch
+from threadtag.models.batching import TextLimits
+from threadtag.models.checkpoint import Checkpoint, new_version_id
+from threadtag.models.vocab import SPECIALS, Vocab
 
-from models.batching import TextLimits
-from models.checkpoint import Checkpoint, new_version_id
-from models.vocab import SPECIALS, Vocab
 from tests.conftest import tiny_model
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from threadtag.models.corpus import Example
 
-from models.corpus import Example
 from threadtag import recipes
 from threadtag.settings import Settings
 

@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
+from threadtag.models.corpus import load_weibo, weibo_layout
+from threadtag.models.splits import kfold, tail_split
 from typer.testing import CliRunner
 
-from models.corpus import load_weibo, weibo_layout
-from models.splits import kfold, tail_split
 from tests.test_cli_training import tiny_settings  # noqa: F401  (fixture)
 from threadtag.cli import app
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
+from threadtag.models.corpus import Example, thread_example
+from threadtag.models.explain import _font, draw_heatmap, explain
 
-from models.corpus import Example, thread_example
-from models.explain import _font, draw_heatmap, explain
 from threadtag import recipes
 from threadtag.settings import Settings
 

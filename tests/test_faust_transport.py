@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pipeline.topology import build_app
+from threadtag.pipeline.topology import build_app
+
 from threadtag.settings import Settings
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from pipeline.broker import free_port
+from threadtag.pipeline.broker import free_port
+
 from threadtag import metrics
 
 

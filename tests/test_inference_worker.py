@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from threadtag.models.corpus import assemble_threads, read_tweets
+from threadtag.schemas.events import AnnotationRequest
 
-from models.corpus import assemble_threads, read_tweets
-from schemas.events import AnnotationRequest
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import produce, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import faust
 from faust.types.auth import AuthProtocol, SASLMechanism
+from threadtag.pipeline.kafka_security import faust_credentials, kafka_python_options
 
-from pipeline.kafka_security import faust_credentials, kafka_python_options
 from threadtag.settings import Settings
 
 

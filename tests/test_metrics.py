@@ -1,8 +1,7 @@
 """Each metric on cases computed by hand (values in the comments)."""
 
 import pytest
-
-from models.metrics import _su_grams, average_precision, normalize_tag, rouge_1_f1, rouge_su_f1, score
+from threadtag.models.metrics import _su_grams, average_precision, normalize_tag, rouge_1_f1, rouge_su_f1, score
 
 PREDS = [["aus open", "tennis", "murray", "nadal", "bbc sport"], ["snow", "snow day", "winter"]]
 GOLDS = [["aus open"], ["snow day", "blizzard"]]
@@ -63,7 +62,7 @@ def test_empty_prediction_scores_zero():
 
 
 def test_rouge_units_are_characters_latin_words_and_no_punctuation():
-    from models.metrics import _units
+    from threadtag.models.metrics import _units
 
     assert _units("iPhone6 发布会！", "zh") == ["iphone6", "发", "布", "会"]
     assert _units("aus-open!!", "en") == ["au", "open"]

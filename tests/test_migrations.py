@@ -86,8 +86,7 @@ def test_concurrent_migrations_do_not_collide(database_url):
 def test_migrations_build_the_schema_the_code_declares(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-
-    from schemas.tables import Base
+    from threadtag.schemas.tables import Base
 
     migrate(database_url)
     engine = create_engine(database_url)

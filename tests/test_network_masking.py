@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from threadtag.models.beam_search import SpecialIds, beam_search
+from threadtag.models.network import VARIANTS, concat_padded, length_mask, masked_softmax
 
-from models.beam_search import SpecialIds, beam_search
-from models.network import VARIANTS, concat_padded, length_mask, masked_softmax
 from tests.conftest import tiny_model
 
 PAD = 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from threadtag.pipeline.replay import replay
 
-from pipeline.replay import replay
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
 from threadtag.processes import CommandProcess

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from threadtag.models.batching import TextLimits
+from threadtag.models.comparison import bucket_of, by_frequency, run_systems, unseen
+from threadtag.models.corpus import Example, load_tweet_threads
+from threadtag.models.rankers.classifier import ClassifierConfig, ClassifierRanker
+from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker, best_spans, word_labels
+from threadtag.models.rankers.lda import LdaRanker
+from threadtag.models.rankers.random_ranker import RandomRanker
+from threadtag.models.rankers.tfidf import TfidfRanker, ngrams
 
-from models.batching import TextLimits
-from models.comparison import bucket_of, by_frequency, run_systems, unseen
-from models.corpus import Example, load_tweet_threads
-from models.rankers.classifier import ClassifierConfig, ClassifierRanker
-from models.rankers.extractor import ExtractorConfig, ExtractorRanker, best_spans, word_labels
-from models.rankers.lda import LdaRanker
-from models.rankers.random_ranker import RandomRanker
-from models.rankers.tfidf import TfidfRanker, ngrams
 from tests.conftest import SAMPLE_THREADS
 
 K = 5

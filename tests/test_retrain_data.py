@@ -7,15 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
-
-from models.corpus import Example, assemble_threads, read_tweets
-from tests.conftest import SAMPLE_THREADS
-from threadtag.database import migrate
-from threadtag.settings import Settings
-from workers.annotation_sink import post_values
-from workers.post_writer import store
-from workers.schedule import next_time, parse_every, run_periodically
-from workers.training_set import (
+from threadtag.models.corpus import Example, assemble_threads, read_tweets
+from threadtag.workers.annotation_sink import post_values
+from threadtag.workers.post_writer import store
+from threadtag.workers.schedule import next_time, parse_every, run_periodically
+from threadtag.workers.training_set import (
     Candidate,
     file_candidates,
     select,
@@ -23,6 +19,10 @@ from workers.training_set import (
     stream_candidates,
     vocab_coverage,
 )
+
+from tests.conftest import SAMPLE_THREADS
+from threadtag.database import migrate
+from threadtag.settings import Settings
 
 
 def store_threads(engine, path=SAMPLE_THREADS) -> int:

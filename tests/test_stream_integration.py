@@ -6,8 +6,8 @@ import json
 import random
 
 import pytest
+from threadtag.schemas.events import DeadLetter
 
-from schemas.events import DeadLetter
 from tests.streaming import (
     final_conversations,
     fully_committed,

@@ -6,10 +6,10 @@ import json
 import uuid
 
 import pytest
+from threadtag.pipeline.broker import ensure_topics
+from threadtag.pipeline.replay import read_lines, replay
 from typer.testing import CliRunner
 
-from pipeline.broker import ensure_topics
-from pipeline.replay import read_lines, replay
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import read_all
 from threadtag.cli import app

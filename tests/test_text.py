@@ -1,4 +1,4 @@
-from models.text import DIGIT, MENTION, URL, detect_lang, segment_hashtag, split_labels, tokenize
+from threadtag.models.text import DIGIT, MENTION, URL, detect_lang, segment_hashtag, split_labels, tokenize
 
 
 def test_english_tokens_are_lowercased_with_placeholders():
@@ -41,7 +41,7 @@ def test_detect_lang():
 
 
 def test_hashtags_are_shown_as_their_users_write_them():
-    from models.text import display_hashtag, segment_hashtag
+    from threadtag.models.text import display_hashtag, segment_hashtag
 
     assert display_hashtag("马航 飞机 失联") == "#马航飞机失联#"
     assert display_hashtag("aus open") == "#AusOpen"

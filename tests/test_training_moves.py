@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 
 import torch
+from threadtag.models.corpus import Example
+from threadtag.models.network import HashtagGenerator
+from threadtag.models.training import set_seed
 
-from models.corpus import Example
-from models.network import HashtagGenerator
-from models.training import set_seed
 from threadtag import recipes
 from threadtag.settings import Settings
 

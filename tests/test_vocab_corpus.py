@@ -1,10 +1,10 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from threadtag.models.corpus import assemble_threads, load_tweet_threads, load_weibo
+from threadtag.models.vocab import SPECIALS, Vocab
+from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
 
-from models.corpus import assemble_threads, load_tweet_threads, load_weibo
-from models.vocab import SPECIALS, Vocab
-from schemas.posts import InvalidPost, Post, from_twitter_v1
 from tests.conftest import SAMPLE_THREADS
 
 

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
+from threadtag.pipeline.broker import free_port
+from threadtag.schemas.events import AnnotationRequest
+from threadtag.schemas.posts import Post
 
-from pipeline.broker import free_port
-from schemas.events import AnnotationRequest
-from schemas.posts import Post
 from tests.conftest import ROOT
 from tests.streaming import produce, stream_env, stream_worker, tweet, wait_for
 from threadtag.processes import CommandProcess

@@ -78,7 +78,7 @@ def main(
 def _load(weibo: Path | None, tweets: Path | None):  # type: ignore[no-untyped-def]
     """(examples, dev) of exactly one source: dev is the authors' valid_* set where the
     layout fixes one (examples then the train_* set), else None."""
-    from models.corpus import load_tweet_threads, load_weibo, weibo_layout
+    from threadtag.models.corpus import load_tweet_threads, load_weibo, weibo_layout
 
     if (weibo is None) == (tweets is None):
         raise typer.BadParameter("give exactly one of --weibo DIR or --tweets FILE")
@@ -111,7 +111,7 @@ def _split(weibo: Path | None, tweets: Path | None, dev_last: int | None, settin
 
 
 def _test_set(path: Path):  # type: ignore[no-untyped-def]
-    from models.corpus import load_tweet_threads, load_weibo_test
+    from threadtag.models.corpus import load_tweet_threads, load_weibo_test
 
     if not path.exists():
         raise typer.BadParameter(f"no test set at {path}")
@@ -165,8 +165,8 @@ def train(
 
 
 def _load_checkpoint(path: Path, settings: Settings):  # type: ignore[no-untyped-def]
-    from models.checkpoint import Checkpoint
     from threadtag import recipes
+    from threadtag.models.checkpoint import Checkpoint
 
     return Checkpoint.load(path, recipes.device(settings))  # CheckpointError: one line from run()
 
@@ -194,8 +194,8 @@ def evaluate(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Score checkpoints on the dev split (or --test) with F1@1, F1@5, MAP@5, ROUGE-1 and ROUGE-SU4."""
-    from models.evaluation import evaluate as run_evaluation
-    from models.evaluation import format_table, write_predictions
+    from threadtag.models.evaluation import evaluate as run_evaluation
+    from threadtag.models.evaluation import format_table, write_predictions
 
     settings = get_settings()
     if test is not None:
@@ -289,8 +289,8 @@ def compare(
 
 def _input_warnings(post: str, replies: list[str], model_lang: str, lang: str | None) -> list[str]:
     """What makes a prediction for this input doubtful, in words (the output still comes)."""
-    from models.corpus import thread_example
-    from models.text import detect_lang
+    from threadtag.models.corpus import thread_example
+    from threadtag.models.text import detect_lang
 
     problems = []
     seen_lang = lang or detect_lang(post)
@@ -327,7 +327,7 @@ def predict(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
-    from models.text import display_hashtag
+    from threadtag.models.text import display_hashtag
 
     for rank, h in enumerate(ranked, start=1):
         typer.echo(f"{rank}. {display_hashtag(h.tag)}  ({h.tag})  log-prob {h.score:.3f}")
@@ -344,9 +344,9 @@ def explain(
 ) -> None:
     """Draw the bi-attention between a post and its replies as a heatmap (paper, Figure 4) and
     list the top hashtags with their scores."""
-    from models.corpus import thread_example
-    from models.explain import draw_heatmap
-    from models.explain import explain as run_explain
+    from threadtag.models.corpus import thread_example
+    from threadtag.models.explain import draw_heatmap
+    from threadtag.models.explain import explain as run_explain
 
     settings = get_settings()
     predictor = _predictor(model, settings)
@@ -390,9 +390,9 @@ def demo(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Annotate the bundled sample threads (trains the small sample model first if no checkpoint is given)."""
-    from models.corpus import assemble_threads, post_lang, read_tweets
-    from models.text import display_hashtag
     from threadtag import recipes
+    from threadtag.models.corpus import assemble_threads, post_lang, read_tweets
+    from threadtag.models.text import display_hashtag
 
     settings = get_settings()
     path = model or settings.model_path
@@ -415,8 +415,8 @@ def broker(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9092,
 ) -> None:
     """Run the embedded Tansu broker in the foreground (for running several workers by hand)."""
-    from pipeline.broker import EmbeddedBroker
-    from pipeline.topology import create_topics
+    from threadtag.pipeline.broker import EmbeddedBroker
+    from threadtag.pipeline.topology import create_topics
 
     settings = get_settings()
     with EmbeddedBroker(port) as running:
@@ -434,7 +434,7 @@ def broker(
 def topics() -> None:
     """Create the pipeline's topics with KAFKA_PARTITIONS partitions (those missing), and check
     the co-partitioned ones; a deployment runs it once before the stream workers."""
-    from pipeline.topology import create_topics, stream_topics
+    from threadtag.pipeline.topology import create_topics, stream_topics
 
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
@@ -450,9 +450,9 @@ def stream() -> None:
     Start several with the same KAFKA_BOOTSTRAP_SERVERS to share the partitions."""
     import faust
 
-    from pipeline.broker import kafka_endpoint, producer_batch_bytes
-    from pipeline.topology import build_app, create_topics
     from threadtag.metrics import start_metrics
+    from threadtag.pipeline.broker import kafka_endpoint, producer_batch_bytes
+    from threadtag.pipeline.topology import build_app, create_topics
 
     settings = get_settings()
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
@@ -479,8 +479,8 @@ def replay(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Produce a file of raw posts to the tweets topic (needs KAFKA_BOOTSTRAP_SERVERS)."""
-    from pipeline.kafka_security import kafka_python_options
-    from pipeline.replay import replay as run_replay
+    from threadtag.pipeline.kafka_security import kafka_python_options
+    from threadtag.pipeline.replay import replay as run_replay
 
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
@@ -513,9 +513,9 @@ def infer(
     INFER_GROUP_ID) to share the requests' partitions."""
     from threadtag import recipes
     from threadtag.metrics import start_metrics
-    from workers import batches, inference
-    from workers.annotation_sink import AnnotationSink
-    from workers.model_registry import active_model, register_checkpoint
+    from threadtag.workers import batches, inference
+    from threadtag.workers.annotation_sink import AnnotationSink
+    from threadtag.workers.model_registry import active_model, register_checkpoint
 
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
@@ -584,7 +584,7 @@ def _stop_on_signals():  # type: ignore[no-untyped-def]
 def store() -> None:
     """Run the DB writer: assembled posts and replies, and dead letters, into PostgreSQL."""
     from threadtag.metrics import start_metrics
-    from workers import batches, post_writer
+    from threadtag.workers import batches, post_writer
 
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
@@ -628,9 +628,9 @@ def retrain(
     unless its F1@1 is worse by more than RETRAIN_F1_TOLERANCE. Either way the version,
     its metrics and its data counts go into model_versions. One run at a time (a Postgres
     advisory lock): a run that finds another going trains nothing."""
-    from workers.retraining import retrain as run_retrain
-    from workers.schedule import next_time, run_periodically
-    from workers.training_set import file_candidates
+    from threadtag.workers.retraining import retrain as run_retrain
+    from threadtag.workers.schedule import next_time, run_periodically
+    from threadtag.workers.training_set import file_candidates
 
     settings = get_settings()
     if every is not None and cron is not None:

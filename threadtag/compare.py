@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from models.checkpoint import Checkpoint
-from models.comparison import (
+from threadtag import recipes
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.comparison import (
     SystemResult,
     by_frequency,
     plot_by_frequency,
@@ -15,17 +16,16 @@ from models.comparison import (
     subset_scores,
     unseen,
 )
-from models.corpus import Example
-from models.evaluation import format_table
-from models.metrics import Scores
-from models.rankers.base import HashtagRanker
-from models.rankers.classifier import ClassifierConfig, ClassifierRanker
-from models.rankers.extractor import ExtractorConfig, ExtractorRanker
-from models.rankers.generator import GeneratorRanker
-from models.rankers.lda import LdaRanker
-from models.rankers.random_ranker import RandomRanker
-from models.rankers.tfidf import TfidfRanker
-from threadtag import recipes
+from threadtag.models.corpus import Example
+from threadtag.models.evaluation import format_table
+from threadtag.models.metrics import Scores
+from threadtag.models.rankers.base import HashtagRanker
+from threadtag.models.rankers.classifier import ClassifierConfig, ClassifierRanker
+from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker
+from threadtag.models.rankers.generator import GeneratorRanker
+from threadtag.models.rankers.lda import LdaRanker
+from threadtag.models.rankers.random_ranker import RandomRanker
+from threadtag.models.rankers.tfidf import TfidfRanker
 from threadtag.settings import Settings
 
 SEQ2SEQ, COPY, OURS = "SEQ2SEQ", "SEQ2SEQ-COPY", "OUR MODEL (full)"

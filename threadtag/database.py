@@ -12,10 +12,11 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from threadtag import migrations
 from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+MIGRATIONS = Path(migrations.__file__).parent
 
 
 def alembic_config(url: str) -> Config:

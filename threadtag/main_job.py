@@ -9,19 +9,19 @@ import structlog
 from sqlalchemy import Engine, create_engine, text
 from tqdm import tqdm
 
-from models.checkpoint import Checkpoint
-from models.corpus import read_tweets
-from models.text import display_hashtag
-from pipeline.assembly import replies_per_root
-from pipeline.broker import kafka_endpoint, producer_batch_bytes
-from pipeline.kafka_security import kafka_python_options
-from pipeline.replay import replay
-from pipeline.topology import create_topics
 from threadtag import recipes
 from threadtag.database import migrate, resolve_database_url
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import read_tweets
+from threadtag.models.text import display_hashtag
+from threadtag.pipeline.assembly import replies_per_root
+from threadtag.pipeline.broker import kafka_endpoint, producer_batch_bytes
+from threadtag.pipeline.kafka_security import kafka_python_options
+from threadtag.pipeline.replay import replay
+from threadtag.pipeline.topology import create_topics
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
-from workers.model_registry import active_model, register_checkpoint
+from threadtag.workers.model_registry import active_model, register_checkpoint
 
 log = structlog.get_logger(__name__)
 

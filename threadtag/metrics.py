@@ -91,7 +91,7 @@ def serve_model_version(version: str) -> None:
 def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
     """Every METRICS_LAG_INTERVAL_SECONDS, for the life of the process: end offset - committed
     offset, per partition."""
-    from pipeline.kafka_security import kafka_python_options  # pipeline imports this module
+    from threadtag.pipeline.kafka_security import kafka_python_options  # pipeline imports this module
 
     consumer: KafkaConsumer | None = None
     while True:

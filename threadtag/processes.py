@@ -10,8 +10,6 @@ from pathlib import Path
 
 from threadtag.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def child_env(settings: Settings) -> dict[str, str]:
     """This process's environment with `settings` written over it."""
@@ -33,7 +31,6 @@ class CommandProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "threadtag.cli", *self.args],
                 env=self.env,
-                cwd=ROOT,
                 stdout=handle,
                 stderr=handle,
             )

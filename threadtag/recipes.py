@@ -6,15 +6,16 @@ from pathlib import Path
 
 import torch
 
-from models.batching import TextLimits
-from models.checkpoint import Checkpoint
-from models.corpus import Example, load_tweet_threads
-from models.device import resolve_device
-from models.predictor import HashtagPredictor
-from models.training import TrainConfig, VocabConfig, train
+from threadtag import samples
+from threadtag.models.batching import TextLimits
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example, load_tweet_threads
+from threadtag.models.device import resolve_device
+from threadtag.models.predictor import HashtagPredictor
+from threadtag.models.training import TrainConfig, VocabConfig, train
 from threadtag.settings import Settings
 
-SAMPLE_THREADS = Path(__file__).resolve().parents[1] / "samples" / "threads.jsonl"
+SAMPLE_THREADS = Path(samples.__file__).parent / "threads.jsonl"
 
 
 def device(settings: Settings) -> torch.device:

@@ -9,10 +9,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.corpus import Example
-from models.evaluation import TABLE_COLUMNS, evaluate, markdown_table
-from models.splits import kfold, tail_split
 from threadtag import recipes
+from threadtag.models.corpus import Example
+from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table
+from threadtag.models.splits import kfold, tail_split
 from threadtag.settings import Settings
 
 

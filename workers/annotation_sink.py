@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import insert
+from threadtag.schemas.posts import Post
+from threadtag.schemas.tables import AnnotationRow, DeadLetterRow, PostRow
 
-from schemas.posts import Post
-from schemas.tables import AnnotationRow, DeadLetterRow, PostRow
 from threadtag import metrics
 
 

@@ -11,8 +11,8 @@ import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.exc import OperationalError
+from threadtag.pipeline.kafka_security import kafka_python_options
 
-from pipeline.kafka_security import kafka_python_options
 from threadtag import metrics
 from threadtag.settings import Settings
 

@@ -25,14 +25,14 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from threadtag.models.corpus import post_lang, thread_example
+from threadtag.models.predictor import HashtagPredictor
+from threadtag.schemas.events import AnnotationRequest
+from threadtag.workers.annotation_sink import Annotation, AnnotationSink
+from threadtag.workers.batches import run_sink
+from threadtag.workers.model_registry import active_model
 
-from models.corpus import post_lang, thread_example
-from models.predictor import HashtagPredictor
-from schemas.events import AnnotationRequest
 from threadtag import metrics
-from workers.annotation_sink import Annotation, AnnotationSink
-from workers.batches import run_sink
-from workers.model_registry import active_model
 
 log = structlog.get_logger(__name__)
 

@@ -8,9 +8,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-
-from models.checkpoint import Checkpoint
-from schemas.tables import ModelVersionRow
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.schemas.tables import ModelVersionRow
 
 Activate = Literal["always", "if_none", "never"]
 

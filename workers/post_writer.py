@@ -15,12 +15,12 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
+from threadtag.schemas.events import ConversationEvent, DeadLetter
+from threadtag.schemas.tables import DeadLetterRow, PostRow
+from threadtag.workers.annotation_sink import post_values
+from threadtag.workers.batches import run_sink
 
-from schemas.events import ConversationEvent, DeadLetter
-from schemas.tables import DeadLetterRow, PostRow
 from threadtag import metrics
-from workers.annotation_sink import post_values
-from workers.batches import run_sink
 
 log = structlog.get_logger(__name__)
 

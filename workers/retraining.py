@@ -15,15 +15,15 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example
+from threadtag.models.evaluation import evaluate
+from threadtag.models.metrics import Scores
+from threadtag.workers.model_registry import active_model, register_model_version
+from threadtag.workers.training_set import Candidate, select, split_by_time, stream_candidates, vocab_coverage
 
-from models.checkpoint import Checkpoint
-from models.corpus import Example
-from models.evaluation import evaluate
-from models.metrics import Scores
 from threadtag import recipes
 from threadtag.settings import Settings
-from workers.model_registry import active_model, register_model_version
-from workers.training_set import Candidate, select, split_by_time, stream_candidates, vocab_coverage
 
 log = structlog.get_logger(__name__)
 

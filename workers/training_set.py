@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+from threadtag.models.corpus import (
+    Example,
+    assemble_threads,
+    lang_of,
+    load_weibo,
+    post_lang,
+    read_tweets,
+    thread_example,
+)
+from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
 
-from models.corpus import Example, assemble_threads, lang_of, load_weibo, post_lang, read_tweets, thread_example
-from schemas.posts import InvalidPost, adapt, reads_as_retweet
 from threadtag.settings import Settings
 
 # Roots in time order, each with its stored replies in time order. Bare root rows (written

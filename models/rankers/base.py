@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
-from models.corpus import Example, tag_text
-from models.text import DIGIT, MENTION, URL
+from threadtag.models.corpus import Example, tag_text
+from threadtag.models.text import DIGIT, MENTION, URL
 
 PLACEHOLDERS = frozenset({URL, MENTION, DIGIT})
 

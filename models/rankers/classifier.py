@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from threadtag.models.batching import TextLimits, input_tensors
+from threadtag.models.corpus import Example, tag_text
+from threadtag.models.network import length_mask, masked_softmax
+from threadtag.models.rankers.fitting import fit_best_by_dev
+from threadtag.models.training import build_vocab, set_seed
+from threadtag.models.vocab import Vocab
 from torch import Tensor, nn
-
-from models.batching import TextLimits, input_tensors
-from models.corpus import Example, tag_text
-from models.network import length_mask, masked_softmax
-from models.rankers.fitting import fit_best_by_dev
-from models.training import build_vocab, set_seed
-from models.vocab import Vocab
 
 
 @dataclass(frozen=True)

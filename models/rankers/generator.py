@@ -6,10 +6,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
-
-from models.checkpoint import Checkpoint
-from models.corpus import Example
-from models.predictor import HashtagPredictor
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example
+from threadtag.models.predictor import HashtagPredictor
 
 log = structlog.get_logger(__name__)
 

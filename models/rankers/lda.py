@@ -8,9 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer
-
-from models.corpus import Example
-from models.rankers.base import is_content_word
+from threadtag.models.corpus import Example
+from threadtag.models.rankers.base import is_content_word
 
 
 def _content(tokens: Sequence[str]) -> list[str]:

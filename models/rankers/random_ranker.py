@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from models.corpus import Example
-from models.rankers.base import tag_counts
+from threadtag.models.corpus import Example
+from threadtag.models.rankers.base import tag_counts
 
 
 class RandomRanker:

@@ -6,8 +6,8 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from models.corpus import Example
-from models.rankers.base import is_content_word
+from threadtag.models.corpus import Example
+from threadtag.models.rankers.base import is_content_word
 
 
 def ngrams(tokens: Sequence[str], max_n: int) -> Iterator[tuple[str, ...]]:

@@ -1,0 +1,1 @@
+"""Alembic revisions of the database schema (`threadtag migrate`), shipped with the package."""

@@ -1,0 +1,1 @@
+"""The bundled sample threads (`threads.jsonl`), written by make_sample.py."""
