@@ -51,11 +51,21 @@ def _font(words: list[str], font_file: Path | None):  # type: ignore[no-untyped-
         return font_manager.FontProperties(fname=str(font_file))
     if not any(has_cjk(w) for w in words):
         return None
+    found = find_cjk_font()
+    if found:
+        return font_manager.FontProperties(fname=found)
+    log.warning("no CJK font found: Chinese words will show as boxes; set EXPLAIN_FONT", looked_for=CJK_FONT_FILES)
+    return None
+
+
+def find_cjk_font() -> str | None:
+    """An installed font file with CJK glyphs, or None."""
+    from matplotlib import font_manager
+
     # The system's font files, not matplotlib's cache: a font installed later is found too.
     for file in sorted(font_manager.findSystemFonts()):
         if any(hint in Path(file).name.lower().replace("-", "") for hint in CJK_FONT_FILES):
-            return font_manager.FontProperties(fname=file)
-    log.warning("no CJK font found: Chinese words will show as boxes; set EXPLAIN_FONT", looked_for=CJK_FONT_FILES)
+            return str(file)
     return None
 
 

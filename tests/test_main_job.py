@@ -48,8 +48,15 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "24 threads" in result.stdout and "[3 replies]" in result.stdout
     with engine.connect() as conn:
-        roots = conn.execute(text("SELECT count(*) FROM latest_annotations WHERE n_replies = 3")).scalar()
+        roots = conn.execute(
+            text(
+                "SELECT count(DISTINCT root_id) FROM annotations WHERE model_version <> 'older-model' AND n_replies = 3"
+            )
+        ).scalar()
         active = conn.execute(text("SELECT version FROM model_versions WHERE active")).scalars().all()
-        shown = conn.execute(text("SELECT DISTINCT model_version FROM latest_annotations")).scalars().all()
+        older = conn.execute(text("SELECT n_replies, hashtags FROM annotations WHERE model_version = 'older-model'"))
+        older_rows = older.all()
     engine.dispose()
-    assert roots == 24 and active == shown and active != ["older-model"]
+    # The run annotated every thread with its own model, and left the other model active and its rows as they were.
+    assert roots == 24
+    assert active == ["older-model"] and older_rows == [(3, [])]

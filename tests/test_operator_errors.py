@@ -64,3 +64,20 @@ def test_the_embedded_broker_on_a_taken_port_says_so(broker: str):
     result = _threadtag("broker", "--port", port)
     _one_line(result, 3, f"port {port}", "is taken")
     assert "embedded broker on" not in result.stdout
+
+
+def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broker: str):
+    """Commands stop at a database that does not answer; long-running workers wait for it."""
+    import time
+
+    from threadtag.processes import CommandProcess
+
+    env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "KAFKA_BOOTSTRAP_SERVERS": broker,
+           "METRICS_PORT": "0", "DB_MAX_BACKOFF_SECONDS": "1"}  # fmt: skip
+    worker = CommandProcess(["store"], env, tmp_path / "store.log").start()
+    try:
+        time.sleep(6)
+        assert worker.process is not None and worker.process.poll() is None, (tmp_path / "store.log").read_text()
+    finally:
+        worker.stop()
+    assert (tmp_path / "store.log").read_text().count("database unavailable, retrying") >= 3

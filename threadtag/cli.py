@@ -559,13 +559,18 @@ def infer(
 
 def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
     """An engine on the resolved database, migrated to head first (workers start after migrations)."""
+    import threading
+
     from sqlalchemy import create_engine
 
     from threadtag.database import migrate as run_migrate
     from threadtag.database import resolve_database_url
+    from threadtag.workers.batches import with_db_retry
 
     url = resolve_database_url(settings)
-    run_migrate(url)
+    # A worker started before its database waits for it (a log line a retry), as it does
+    # when the database goes away later.
+    with_db_retry(lambda: run_migrate(url), settings.db_max_backoff_seconds, threading.Event())
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -675,6 +680,21 @@ def migrate(
     change = "unchanged" if after == before else f"was {before or 'empty'}"
     note = "" if revision in ("head", after) else f"; asked for {revision}, migrate only upgrades"
     typer.echo(f"database at revision {after} ({change}{note}): {_hide_password(url)}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check what a deployment needs, one line each: the database (DATABASE_URL), the broker
+    (KAFKA_BOOTSTRAP_SERVERS), the model file (MODEL_PATH) and a CJK font for `explain`.
+    Exit code 3 when a required check fails."""
+    from threadtag.doctor import run_checks
+    from threadtag.failures import EXIT_CONNECTION
+
+    checks = run_checks(get_settings())
+    for check in checks:
+        typer.echo(check.line())
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(EXIT_CONNECTION)
 
 
 def _hide_password(url: str) -> str:

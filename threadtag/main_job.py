@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -25,15 +26,25 @@ from threadtag.workers.model_registry import active_model, register_checkpoint
 
 log = structlog.get_logger(__name__)
 
-SHOW_POSTS = """
+# The run's own rows: the newest annotation of each post by the run's model since the run
+# began. (latest_annotations shows the active model's, which may be another one.)
+RUN_ANNOTATIONS = """
+SELECT DISTINCT ON (a.root_id) a.root_id, a.n_replies, a.hashtags
+FROM annotations a
+WHERE a.model_version = :version AND a.created_at >= :since
+ORDER BY a.root_id, a.created_at DESC, a.request_seq DESC
+"""
+SHOW_POSTS = f"""
+WITH l AS ({RUN_ANNOTATIONS})
 SELECT p.id, p.text, l.n_replies, l.hashtags
-FROM latest_annotations l JOIN posts p ON p.id = l.root_id
+FROM l JOIN posts p ON p.id = l.root_id
 WHERE p.id = ANY(:ids)
 ORDER BY p.created_at
 """
-TOP_HASHTAGS = """
+TOP_HASHTAGS = f"""
+WITH l AS ({RUN_ANNOTATIONS})
 SELECT h->>'tag' AS tag, count(*) AS posts
-FROM latest_annotations l, jsonb_array_elements(l.hashtags) WITH ORDINALITY AS t(h, rank)
+FROM l, jsonb_array_elements(l.hashtags) WITH ORDINALITY AS t(h, rank)
 WHERE t.rank = 1
 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
 """
@@ -57,14 +68,15 @@ def _metrics_ports(first: int, count: int) -> list[int]:
     return [first + i if first else 0 for i in range(count)]
 
 
-def annotated(engine: Engine, ids: list[str], version: str) -> dict[str, int]:
-    """Root id -> most replies any annotation of it by model `version` used."""
+def annotated(engine: Engine, ids: list[str], version: str, since: datetime) -> dict[str, int]:
+    """Root id -> most replies an annotation of it by model `version` written since `since` used."""
     query = text(
         "SELECT root_id, max(n_replies) FROM annotations"
-        " WHERE root_id = ANY(:ids) AND model_version = :version GROUP BY root_id"
+        " WHERE root_id = ANY(:ids) AND model_version = :version AND created_at >= :since GROUP BY root_id"
     )
     with engine.connect() as conn:
-        return {root: n for root, n in conn.execute(query, {"ids": ids, "version": version}).all()}
+        rows = conn.execute(query, {"ids": ids, "version": version, "since": since}).all()
+    return {root: n for root, n in rows}
 
 
 def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: float, speed: float | None) -> None:
@@ -74,7 +86,10 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
     model = choose_model(settings, engine, workdir)
     checkpoint = Checkpoint.load(model)
     version = checkpoint.version
-    register_checkpoint(engine, checkpoint, model, "always")  # the model its workers serve and its queries show
+    # Active only where no model is: the run never replaces a model other workers follow.
+    register_checkpoint(engine, checkpoint, model, "if_none")
+    with engine.connect() as conn:
+        since = conn.execute(text("SELECT now()")).scalar_one()  # the database's clock stamps the rows
     want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         # The workers get an explicit address, so they must be told the embedded broker's batch rule.
@@ -85,6 +100,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
             "database_url": url,
             "model_path": model,
             "conversation_close_seconds": settings.run_close_seconds,
+            "infer_follow_active": False,  # serve this run's model even when another one is active
         }
         child = settings.model_copy(update=update)
         create_topics(child, endpoint.bootstrap)
@@ -105,7 +121,7 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
             deadline = time.monotonic() + timeout
             with tqdm(total=len(want), desc="annotated threads", unit="thread") as bar:
                 while True:
-                    have = annotated(engine, list(want), version)
+                    have = annotated(engine, list(want), version, since)
                     done = sum(1 for root, n in want.items() if have.get(root, -1) >= n)
                     bar.update(done - bar.n)
                     if done == len(want):
@@ -118,19 +134,20 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
             seconds = time.monotonic() - started
             posts = len(want) + sum(want.values())
             print(f"\n{len(want)} threads, {posts} posts: all annotated by {version} {seconds:.1f} s after the "
-                  f"replay began ({posts / seconds:.0f} posts/s; rows this model wrote before count too)")  # fmt: skip
+                  f"replay began ({posts / seconds:.0f} posts/s)")  # fmt: skip
         finally:
             for worker in workers:
                 worker.stop()
-    show(engine, list(want))
+    show(engine, list(want), version, since)
     engine.dispose()
 
 
-def show(engine: Engine, ids: list[str]) -> None:
+def show(engine: Engine, ids: list[str], version: str, since: datetime) -> None:
+    params = {"ids": ids, "version": version, "since": since}
     with engine.connect() as conn:
-        rows = conn.execute(text(SHOW_POSTS), {"ids": ids}).all()
-        top = conn.execute(text(TOP_HASHTAGS)).all()
-    print(f"\n-- annotated posts (SQL: latest_annotations JOIN posts), {len(rows)} threads\n")
+        rows = conn.execute(text(SHOW_POSTS), params).all()
+        top = conn.execute(text(TOP_HASHTAGS), params).all()
+    print(f"\n-- annotated posts (SQL: this run's annotations JOIN posts), {len(rows)} threads\n")
     for post_id, post_text, n_replies, hashtags in rows:
         tags = "  ".join(display_hashtag(h["tag"]) for h in hashtags)
         print(f"{post_id}  [{n_replies} replies]  {post_text}\n    -> {tags}")

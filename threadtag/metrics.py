@@ -107,7 +107,8 @@ def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
             tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
             ends = consumer.end_offsets(tps)
             for tp in tps:
-                lag = ends[tp] - (consumer.committed(tp) or 0)
+                # Tansu can report an end offset short of the committed one: no lag, not a negative one.
+                lag = max(0, ends[tp] - (consumer.committed(tp) or 0))
                 CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
         except Exception as exc:  # noqa: BLE001 - a failed probe must not stop the worker
             log.warning("consumer lag probe failed", error=str(exc))

@@ -1,0 +1,43 @@
+"""`threadtag doctor` names what is wrong, one line a check, and fails when a required one does."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from threadtag.cli import app
+from threadtag.settings import get_settings
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    def set_env(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+
+    yield set_env
+    get_settings.cache_clear()
+
+
+def test_everything_in_place(environment, database_url, broker, sample_model):
+    environment(DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=broker, MODEL_PATH=str(sample_model))
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.strip()}
+    assert lines["database"].startswith("ok") and "no schema yet" in lines["database"]
+    assert lines["broker"].startswith("ok") and broker in lines["broker"]
+    assert lines["model"].startswith("ok") and "en" in lines["model"]
+    assert set(lines) == {"database", "broker", "model", "font"}
+
+
+def test_a_database_that_does_not_answer_and_a_corrupt_model_fail(environment, tmp_path):
+    model = tmp_path / "m.pt"
+    model.write_bytes(b"garbage")
+    environment(DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", MODEL_PATH=str(model))
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 3
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.strip()}
+    assert lines["database"].startswith("FAIL") and "DATABASE_URL" in lines["database"]
+    assert lines["model"].startswith("FAIL") and "not a threadtag checkpoint" in lines["model"]
+    assert lines["broker"].startswith("ok")  # unset: the embedded broker

