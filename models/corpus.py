@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,12 @@ class Example:
     conv: list[str]
     tags: list[list[str]]
     lang: str
+
+
+def example_key(example: Example) -> str:
+    """A short fingerprint of a post and its gold hashtags: which examples a model trained on."""
+    payload = json.dumps([example.post, example.tags], ensure_ascii=False)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def tag_text(tag: Sequence[str]) -> str:

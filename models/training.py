@@ -17,7 +17,7 @@ import structlog
 import torch
 from threadtag.models.batching import Batch, EncodedPair, TextLimits, make_batch, training_pairs
 from threadtag.models.checkpoint import Checkpoint, new_version_id
-from threadtag.models.corpus import Example
+from threadtag.models.corpus import Example, example_key
 from threadtag.models.network import HashtagGenerator, ModelConfig
 from threadtag.models.vocab import Vocab
 from tqdm import tqdm
@@ -225,5 +225,10 @@ def train(
             "dev_examples": len(dev_examples),
             "config": asdict(config),
             "warm_start_from": init.version if init else None,
+            # What it learnt from (with what its starting model learnt from): a gate must not
+            # score a model on posts it trained on.
+            "trained_on": sorted(
+                {example_key(ex) for ex in train_examples} | set(init.training.get("trained_on", []) if init else [])
+            ),
         },
     )

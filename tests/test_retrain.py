@@ -176,7 +176,9 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
         assert result.stdout.startswith("activated:"), result.stderr[-3000:]
         new = result.stdout.split()[1]
         row = next(r for r in _versions(engine) if r["version"] == new)
-        assert row["active"] and row["metrics"]["heldout"]["posts"] == 8 and row["training_data"]["used"] == 24
+        # 8 held out; the gate scores on the 3 the active sample model did not train on (its dev threads).
+        assert row["active"] and row["training_data"]["heldout"] == 8 and row["training_data"]["used"] == 24
+        assert row["metrics"]["heldout"]["posts"] == 3 and row["training_data"]["gate"] == 3
         assert row["metrics"]["compared_with"]["version"] == first
 
         later = _later_copy(SAMPLE_THREADS, tmp_path, "2")

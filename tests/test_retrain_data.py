@@ -153,3 +153,28 @@ def test_retrain_refuses_a_bad_schedule_before_touching_the_database():
     for args in (["--every", "soon"], ["--cron", "at night"], ["--every", "1h", "--cron", "0 3 * * *"]):
         result = CliRunner().invoke(app, ["retrain", *args])
         assert result.exit_code == 2, result.output
+
+
+def test_the_gate_leaves_out_what_the_active_model_trained_on():
+    from threadtag.models.corpus import Example, example_key
+    from threadtag.workers.training_set import unseen_by
+
+    seen, fresh = Example(["a", "b"], ["c"], [["x"]], "en"), Example(["d", "e"], ["f"], [["y"]], "en")
+
+    class Trained:  # a checkpoint's training record is all unseen_by reads
+        training = {"trained_on": [example_key(seen)]}
+
+    assert unseen_by(Trained(), [seen, fresh]) == [fresh]  # type: ignore[arg-type]
+    assert unseen_by(None, [seen, fresh]) == [seen, fresh]
+
+
+def test_training_records_what_it_trained_on(sample_model):
+    from threadtag.models.checkpoint import Checkpoint
+    from threadtag.models.corpus import example_key, load_tweet_threads
+
+    from threadtag import recipes
+
+    checkpoint = Checkpoint.load(sample_model)
+    examples = load_tweet_threads(recipes.SAMPLE_THREADS)
+    trained = {example_key(ex) for ex in examples[: -Settings().sample_dev_threads]}
+    assert set(checkpoint.training["trained_on"]) == trained

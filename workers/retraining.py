@@ -20,7 +20,14 @@ from threadtag.models.corpus import Example
 from threadtag.models.evaluation import evaluate
 from threadtag.models.metrics import Scores
 from threadtag.workers.model_registry import active_model, register_model_version
-from threadtag.workers.training_set import Candidate, select, split_by_time, stream_candidates, vocab_coverage
+from threadtag.workers.training_set import (
+    Candidate,
+    select,
+    split_by_time,
+    stream_candidates,
+    unseen_by,
+    vocab_coverage,
+)
 
 from threadtag import recipes
 from threadtag.settings import Settings
@@ -101,8 +108,15 @@ def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidat
     checkpoint = recipes.fit(settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init)
     path = checkpoint.save(settings.model_dir.resolve() / f"{checkpoint.version}.pt")
 
-    new = _heldout_scores(checkpoint, heldout, settings, progress)
-    old = _heldout_scores(active, heldout, settings, progress) if active else None
+    # Posts the active model trained on would favour it: the gate scores both on the rest.
+    gate = unseen_by(active, heldout)
+    if not gate:
+        path.unlink()
+        reason = f"all {len(heldout)} held-out posts were in the active model's training data: nothing to judge on"
+        log.info("retrain skipped", reason=reason)
+        return RetrainOutcome("skipped", reason)
+    new = _heldout_scores(checkpoint, gate, settings, progress)
+    old = _heldout_scores(active, gate, settings, progress) if active else None
     accepted = old is None or new.f1_at_1 >= old.f1_at_1 - settings.retrain_f1_tolerance
     decision = "activated" if accepted else "rejected"
     metrics = {
@@ -121,6 +135,7 @@ def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidat
         "train": len(train),
         "dev": len(dev),
         "heldout": len(heldout),
+        "gate": len(gate),
         "lang": lang,
     }
     register_model_version(

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import (
     Example,
     assemble_threads,
+    example_key,
     lang_of,
     load_weibo,
     post_lang,
@@ -88,6 +90,12 @@ def file_candidates(weibo_dirs: Sequence[Path], tweet_files: Sequence[Path]) -> 
             example = thread_example(root.text, [r.text for r in replies], post_lang(root))
             candidates.append(Candidate(example, root.is_retweet))
     return candidates
+
+
+def unseen_by(model: Checkpoint | None, examples: Sequence[Example]) -> list[Example]:
+    """The examples `model` did not train on (all of them for a model without that record)."""
+    seen = set(model.training.get("trained_on", [])) if model else set()
+    return [ex for ex in examples if example_key(ex) not in seen]
 
 
 def select(candidates: Iterable[Candidate], lang: str, settings: Settings) -> TrainingSet:
