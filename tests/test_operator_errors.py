@@ -81,3 +81,9 @@ def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broke
     finally:
         worker.stop()
     assert (tmp_path / "store.log").read_text().count("database unavailable, retrying") >= 3
+
+
+@pytest.mark.slow
+def test_a_broker_that_does_not_answer():
+    """kafka-python gives up bootstrapping after about 35 s; then one line, naming the variable."""
+    _one_line(_threadtag("topics", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"), 3, "KAFKA_BOOTSTRAP_SERVERS")

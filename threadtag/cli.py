@@ -436,6 +436,7 @@ def topics() -> None:
     the co-partitioned ones; a deployment runs it once before the stream workers."""
     from threadtag.pipeline.topology import create_topics, stream_topics
 
+    _quiet_kafka_client()
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS")
@@ -482,6 +483,7 @@ def replay(
     from threadtag.pipeline.kafka_security import kafka_python_options
     from threadtag.pipeline.replay import replay as run_replay
 
+    _quiet_kafka_client()
     settings = get_settings()
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. from `threadtag broker`)")
@@ -690,11 +692,21 @@ def doctor() -> None:
     from threadtag.doctor import run_checks
     from threadtag.failures import EXIT_CONNECTION
 
+    _quiet_kafka_client()
     checks = run_checks(get_settings())
     for check in checks:
         typer.echo(check.line())
     if any(c.required and not c.ok for c in checks):
         raise typer.Exit(EXIT_CONNECTION)
+
+
+def _quiet_kafka_client() -> None:
+    """One-shot commands report a broker that does not answer in their own one line; the
+    client's connection retries would add three more. LOG_LEVEL=DEBUG keeps them."""
+    import logging
+
+    if get_settings().log_level != "DEBUG":
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
 def _hide_password(url: str) -> str:
