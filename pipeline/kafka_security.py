@@ -24,6 +24,10 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
+def _sasl_password(settings: Settings) -> str | None:
+    return settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+
+
 def kafka_python_options(settings: Settings) -> dict[str, Any]:
     """security_protocol and, as it needs them, ssl_* and sasl_* arguments of kafka-python's
     KafkaConsumer, KafkaProducer and KafkaAdminClient."""
@@ -37,11 +41,10 @@ def kafka_python_options(settings: Settings) -> dict[str, Any]:
         }
         options.update({name: str(path) for name, path in files.items() if path})
     if protocol.startswith("SASL"):
-        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
         options.update(
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=password,
+            sasl_plain_password=_sasl_password(settings),
         )
     return options
 
@@ -53,10 +56,9 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | Non
         return None
     if protocol == "SSL":
         return faust.SSLCredentials(ssl_context(settings))
-    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
     return faust.SASLCredentials(
         username=settings.kafka_sasl_username,
-        password=password,
+        password=_sasl_password(settings),
         ssl_context=ssl_context(settings),  # SASL_SSL; None keeps SASL_PLAINTEXT
         mechanism=settings.kafka_sasl_mechanism,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from threadtag.failures import first_line
 from threadtag.settings import Settings
 
 
@@ -19,11 +20,6 @@ class Check:
     def line(self) -> str:
         status = "ok" if self.ok else ("FAIL" if self.required else "warn")
         return f"{status:<5}{self.name:<10}{self.detail}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def check_database(settings: Settings) -> Check:
@@ -40,7 +36,7 @@ def check_database(settings: Settings) -> Check:
             return Check(
                 "database", True, f"DATABASE_URL unset and {shown} does not answer: an embedded PostgreSQL starts"
             )
-        return Check("database", False, f"{shown}: {_first_line(exc)} (check DATABASE_URL)")
+        return Check("database", False, f"{shown}: {first_line(exc)} (check DATABASE_URL)")
     schema = f"schema at revision {revision}" if revision else "no schema yet (threadtag migrate)"
     return Check("database", True, f"{shown} answers, {schema}")
 
@@ -69,7 +65,7 @@ def check_broker(settings: Settings) -> Check:
             admin.close()
     except Exception as exc:  # noqa: BLE001
         return Check(
-            "broker", False, f"{settings.kafka_bootstrap_servers}: {_first_line(exc)} (check KAFKA_BOOTSTRAP_SERVERS)"
+            "broker", False, f"{settings.kafka_bootstrap_servers}: {first_line(exc)} (check KAFKA_BOOTSTRAP_SERVERS)"
         )
     missing = sorted(set(stream_topics(settings).values()) - existing)
     topics = f"topics missing: {', '.join(missing)} (threadtag topics)" if missing else "the pipeline's topics exist"

@@ -20,7 +20,7 @@ class Failure:
         return f"error: {self.message} ({self.hint})"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -36,13 +36,13 @@ def describe(exc: BaseException) -> Failure | None:
 
     if isinstance(exc, (OperationalError, psycopg.OperationalError)):
         return Failure(
-            f"the database does not answer: {_first_line(exc)}",
+            f"the database does not answer: {first_line(exc)}",
             "check DATABASE_URL: server running, host, port, role and database name",
             EXIT_CONNECTION,
         )
     if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
         return Failure(
-            f"the Kafka broker does not answer: {_first_line(exc)}",
+            f"the Kafka broker does not answer: {first_line(exc)}",
             "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
             EXIT_CONNECTION,
         )

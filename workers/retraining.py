@@ -99,6 +99,13 @@ def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidat
         log.info("retrain skipped", reason=reason)
         return RetrainOutcome("skipped", reason)
     train, dev, heldout = split_by_time(data.examples, settings.retrain_holdout_fraction, settings.retrain_dev_fraction)
+    # Posts the active model trained on would favour it: the gate scores both on the rest,
+    # and with none left there is nothing to train for.
+    gate = unseen_by(active, heldout)
+    if not gate:
+        reason = f"all {len(heldout)} held-out posts were in the active model's training data: nothing to judge on"
+        log.info("retrain skipped", reason=reason)
+        return RetrainOutcome("skipped", reason)
     init = None
     if settings.retrain_warm_start and active is not None and active.lang == lang:
         coverage = vocab_coverage(active.vocab.stoi, train)
@@ -108,13 +115,6 @@ def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidat
     checkpoint = recipes.fit(settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init)
     path = checkpoint.save(settings.model_dir.resolve() / f"{checkpoint.version}.pt")
 
-    # Posts the active model trained on would favour it: the gate scores both on the rest.
-    gate = unseen_by(active, heldout)
-    if not gate:
-        path.unlink()
-        reason = f"all {len(heldout)} held-out posts were in the active model's training data: nothing to judge on"
-        log.info("retrain skipped", reason=reason)
-        return RetrainOutcome("skipped", reason)
     new = _heldout_scores(checkpoint, gate, settings, progress)
     old = _heldout_scores(active, gate, settings, progress) if active else None
     accepted = old is None or new.f1_at_1 >= old.f1_at_1 - settings.retrain_f1_tolerance
