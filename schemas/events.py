@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from threadtag.schemas.posts import Post
 
 
 class _Message(BaseModel):
@@ -17,37 +16,20 @@ class _Message(BaseModel):
         return self.model_dump_json().encode("utf-8")
 
 
-class LinkEvent(_Message):
-    """On the links topic, keyed by `node`.
-
-    child:    `post` replies to `node`;  resolved: `node` belongs to conversation `root`;
-    expire:   children still parked under `node` have waited too long (sent by the timer);
-    forget:   `node`'s conversation ended: drop its link (sent when the conversation state goes).
-    """
-
-    kind: Literal["child", "resolved", "expire", "forget"]
-    node: str
-    post: Post | None = None
-    root: str | None = None
-
-
-class ConversationEvent(_Message):
-    """On the replies-by-root topic, keyed by `root`: a post of the conversation, or a timer tick."""
-
-    kind: Literal["post", "tick"]
-    root: str
-    post: Post | None = None
+RequestReason = Literal["arrival", "growth", "final"]
 
 
 class AnnotationRequest(_Message):
-    """On the annotation-requests topic, keyed by `root_id`: annotate `post` given `replies`."""
+    """On the annotation-requests topic, keyed by `root_id`: annotate the root post with the
+    first `cutoff` replies that joined its conversation (posts.conv_pos 1..cutoff).
+
+    It carries no text: the worker reads the posts from PostgreSQL, so a redelivered request
+    gives the same input and a request's size does not grow with its thread."""
 
     root_id: str
     seq: int  # 1, 2, ... per root; (root_id, seq) names a request
-    reason: Literal["arrival", "growth", "final"]
-    post: Post
-    replies: list[Post]  # chronological, ties by id; posts here carry no `raw` (see assembly)
-    created_at: datetime
+    reason: RequestReason
+    cutoff: int
 
 
 class DeadLetter(_Message):

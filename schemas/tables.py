@@ -17,7 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
-    text,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,7 +30,8 @@ class Base(DeclarativeBase):
 
 
 class PostRow(Base):
-    """Every post the stream assembled: roots and replies, with the raw JSON it came as."""
+    """Every post the stream kept: roots and replies, with the raw JSON it came as. A reply
+    whose root is not known yet waits here, parked (root_id NULL), until its parent comes."""
 
     __tablename__ = "posts"
 
@@ -39,15 +42,59 @@ class PostRow(Base):
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(16))
     parent_id: Mapped[str | None] = mapped_column(Text)
-    root_id: Mapped[str | None] = mapped_column(Text, comment="the conversation's root post; itself for a root")
+    root_id: Mapped[str | None] = mapped_column(
+        Text, comment="the conversation's root post; itself for a root; NULL while parked"
+    )
+    conv_pos: Mapped[int | None] = mapped_column(
+        Integer, comment="order of joining its conversation: 0 the root, 1.. replies; a request's cutoff"
+    )
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
         Index("ix_posts_created_at", "created_at"),
         Index("ix_posts_author_created", "author_id", "created_at"),
-        Index("ix_posts_root", "root_id", "created_at"),
+        Index("ix_posts_root_pos", "root_id", "conv_pos"),
+        # The sweep and the orphan timer read only parked rows.
+        Index("ix_posts_parked", "ingested_at", postgresql_where=sql_text("root_id IS NULL")),
+        Index("ix_posts_parked_parent", "parent_id", postgresql_where=sql_text("root_id IS NULL")),
     )
+
+
+class ConversationRow(Base):
+    """A conversation's bookkeeping: how many replies joined, which requests went out, when
+    the next one is due. The stream's only state besides `posts`."""
+
+    __tablename__ = "conversations"
+
+    root_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    root_arrived: Mapped[bool] = mapped_column(Boolean, comment="false while only replies named it (Twitter v2)")
+    n_replies: Mapped[int] = mapped_column(Integer, comment="replies joined so far (their conv_pos are 1..n)")
+    emitted_replies: Mapped[int] = mapped_column(Integer, comment="replies in the last request: its cutoff")
+    last_seq: Mapped[int] = mapped_column(Integer, comment="requests made so far")
+    last_reason: Mapped[str | None] = mapped_column(Text)
+    sent_seq: Mapped[int] = mapped_column(Integer, comment="requests the broker acknowledged")
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_change_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), comment="when a post last joined")
+    growth_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="when the final request went")
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="the timer's next look")
+
+    __table_args__ = (
+        Index("ix_conversations_due", "next_due_at", postgresql_where=sql_text("next_due_at IS NOT NULL")),
+        Index("ix_conversations_unsent", "requested_at", postgresql_where=sql_text("sent_seq < last_seq")),
+    )
+
+
+class DroppedPostRow(Base):
+    """Ids of replies the stream dropped (no content), so that their replies' dead letters
+    can say so instead of "parent did not arrive"."""
+
+    __tablename__ = "dropped_posts"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    dropped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ModelVersionRow(Base):
@@ -58,21 +105,21 @@ class ModelVersionRow(Base):
     version: Mapped[str] = mapped_column(Text, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     path: Mapped[str] = mapped_column(Text)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
     train_examples: Mapped[int | None] = mapped_column(Integer)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))
     decision: Mapped[str | None] = mapped_column(
         Text, comment="registered | activated | rejected (by the retrain gate)"
     )
     parent_version: Mapped[str | None] = mapped_column(Text, comment="the model it was trained from")
     training_data: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb"), comment="examples used and skipped, by reason"
+        JSONB, server_default=sql_text("'{}'::jsonb"), comment="examples used and skipped, by reason"
     )
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # At most one active model.
-        Index("ux_model_versions_one_active", "active", unique=True, postgresql_where=text("active")),
+        Index("ux_model_versions_one_active", "active", unique=True, postgresql_where=sql_text("active")),
     )
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import Engine, create_engine, text
+from threadtag.pipeline import post_store
+from threadtag.pipeline.normalize import is_kept
+from threadtag.pipeline.stream_worker import policy_of
 from threadtag.pipeline.topology import create_topics
+from threadtag.schemas.posts import Post
 
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
@@ -31,12 +36,12 @@ def tweet(pid: int, parent: int | None, minute: int, text: str = "some words her
     ).encode()
 
 
-def stream_env(bootstrap: str, tmp: Path, **overrides: object) -> dict[str, str]:
+def stream_env(bootstrap: str, tmp: Path, database_url: str, **overrides: object) -> dict[str, str]:
     """Environment for worker processes of one test: its own topics (created here) and
-    consumer group on the shared broker, short timeouts."""
+    consumer group on the shared broker, its own database, short timeouts."""
     settings = Settings(
         kafka_bootstrap_servers=bootstrap,
-        kafka_producer_max_batch_bytes=1,
+        database_url=database_url,
         kafka_session_timeout_s=6,
         kafka_heartbeat_interval_s=1,
         kafka_partitions=3,
@@ -66,10 +71,9 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[int, bytes | None, 
 
 
 def read_records(bootstrap: str, topic: str, timeout: float = 15.0) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) of `topic`, read up to the end offsets taken at the start.
-
-    (End offsets are exact here because every producer in the tests sends one record per
-    batch; see pipeline/broker.py.)"""
+    """Every (key, value) of `topic`: up to the end offsets taken at the start, then on until
+    a poll brings nothing (the embedded broker's end offsets can fall short of a batch's
+    last records; see pipeline/broker.py)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
     if not tps:
@@ -80,9 +84,11 @@ def read_records(bootstrap: str, topic: str, timeout: float = 15.0) -> list[tupl
     end = consumer.end_offsets(tps)
     records: list[tuple[bytes | None, bytes | None]] = []
     deadline = time.monotonic() + timeout
-    while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-        for batch in consumer.poll(timeout_ms=500).values():
-            records.extend((r.key, r.value) for r in batch)
+    while time.monotonic() < deadline:
+        polled = [r for batch in consumer.poll(timeout_ms=500).values() for r in batch]
+        records.extend((r.key, r.value) for r in polled)
+        if not polled and all(consumer.position(tp) >= end[tp] for tp in tps):
+            break
     consumer.close()
     return records
 
@@ -90,16 +96,6 @@ def read_records(bootstrap: str, topic: str, timeout: float = 15.0) -> list[tupl
 def read_all(bootstrap: str, topic: str, timeout: float = 15.0) -> list[bytes]:
     """Every value of `topic`, tombstones left out (see read_records)."""
     return [value for _, value in read_records(bootstrap, topic, timeout) if value is not None]
-
-
-def table_state(bootstrap: str, changelog: str) -> dict[str, object]:
-    """What a worker restoring from `changelog` would hold: each key's last value, tombstoned
-    keys (value None) left out, as faust's memory store replays it."""
-    state: dict[str, object] = {}
-    for key, value in read_records(bootstrap, changelog):
-        assert key is not None
-        state[json.loads(key)] = None if value is None else json.loads(value)
-    return {key: value for key, value in state.items() if value is not None}
 
 
 def fully_committed(bootstrap: str, group: str, topic: str) -> bool:
@@ -123,11 +119,34 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, log: Path | N
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail}")
 
 
-def final_conversations(bootstrap: str, topic: str) -> dict[str, list[str]]:
-    """Root id -> reply ids of the newest final request for that root."""
-    finals: dict[str, tuple[int, list[str]]] = {}
+def final_conversations(bootstrap: str, topic: str, database_url: str) -> dict[str, list[str]]:
+    """Root id -> reply ids (time order) of the newest final request for that root, read
+    from PostgreSQL up to the request's cutoff as an inference worker reads them."""
+    finals: dict[str, tuple[int, int]] = {}
     for value in read_all(bootstrap, topic):
         request = json.loads(value)
-        if request["reason"] == "final" and request["seq"] >= finals.get(request["root_id"], (0, []))[0]:
-            finals[request["root_id"]] = (request["seq"], [p["id"] for p in request["replies"]])
-    return {root: replies for root, (_, replies) in finals.items()}
+        if request["reason"] == "final" and request["seq"] >= finals.get(request["root_id"], (0, 0))[0]:
+            finals[request["root_id"]] = (request["seq"], request["cutoff"])
+    if not finals:
+        return {}
+    engine = create_engine(database_url)
+    query = text(
+        "SELECT id FROM posts WHERE root_id = :root AND conv_pos BETWEEN 1 AND :cutoff ORDER BY created_at, id"
+    )
+    try:
+        with engine.connect() as conn:
+            return {
+                root: list(conn.execute(query, {"root": root, "cutoff": cutoff}).scalars())
+                for root, (_, cutoff) in finals.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def store_posts(engine: Engine, posts: Iterable[Post], now: float | None = None) -> None:
+    """Store posts as a stream worker would (one batch), without the broker."""
+    kept = [p for p in posts if is_kept(p)]
+    with engine.begin() as conn:
+        stored = post_store.store_batch(conn, kept, [], [], now or time.time(), policy_of(Settings()))
+    with engine.begin() as conn:
+        post_store.sweep(conn, stored.rooted, stored.parked, now or time.time(), policy_of(Settings()))

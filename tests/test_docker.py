@@ -34,7 +34,7 @@ def _project_services() -> dict[str, dict[str, Any]]:
 def test_every_service_command_is_a_threadtag_command_with_its_options():
     commands: dict[str, click.Command] = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     services = _project_services()
-    assert {"topics", "migrate", "model-init", "stream", "store", "infer", "infer-gpu", "retrain"} <= set(services)
+    assert {"topics", "migrate", "model-init", "stream", "infer", "infer-gpu", "retrain"} <= set(services)
     for name, service in services.items():
         args = [_with_defaults(a) for a in service["command"]]
         assert args[0] in commands, f"{name}: no command {args[0]!r}"
@@ -69,7 +69,7 @@ def test_kafka_runs_in_kraft_mode_with_the_partitions_the_project_creates():
 
 def test_workers_have_health_checks_restart_policies_and_gpu_reservations():
     services = _project_services()
-    for name in ("stream", "store", "infer", "infer-gpu"):
+    for name in ("stream", "infer", "infer-gpu"):
         assert "9100" in " ".join(services[name]["healthcheck"]["test"]) and services[name]["restart"]
         assert services[name]["deploy"]["replicas"]
     gpu = services["infer-gpu"]

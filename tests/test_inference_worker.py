@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,7 +12,7 @@ from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.schemas.events import AnnotationRequest
 
 from tests.conftest import SAMPLE_THREADS
-from tests.streaming import produce, stream_env, wait_for
+from tests.streaming import produce, store_posts, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy
 from threadtag.database import migrate
 from threadtag.processes import CommandProcess
@@ -23,13 +22,18 @@ pytestmark = pytest.mark.slow
 INSERT_GATE_KEY = 7_400_001  # any key no project code locks
 
 
-def requests(copies: int) -> list[tuple[int, bytes | None, bytes]]:
-    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over partitions."""
+def requests(database_url: str, copies: int) -> list[tuple[int, bytes | None, bytes]]:
+    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over
+    partitions; the threads are stored first, as the stream would have."""
+    migrate(database_url)
+    engine = create_engine(database_url)
+    posts = list(read_tweets(SAMPLE_THREADS))
+    store_posts(engine, posts)
+    engine.dispose()
     out = []
-    for i, (root, replies) in enumerate(assemble_threads(read_tweets(SAMPLE_THREADS))):
+    for i, (root, replies) in enumerate(assemble_threads(posts)):
         for seq in range(1, copies + 1):
-            request = AnnotationRequest(root_id=root.id, seq=seq, reason="growth", post=root, replies=replies[:seq],
-                                        created_at=datetime.now(timezone.utc))  # fmt: skip
+            request = AnnotationRequest(root_id=root.id, seq=seq, reason="growth", cutoff=min(seq, len(replies)))
             out.append(((i + seq) % 3, root.id.encode(), request.to_bytes()))
     return out
 
@@ -46,9 +50,10 @@ def _rows(engine) -> tuple[int, int]:
 
 def _worker_env(broker, database_url, model, tmp_path, **overrides):
     env = stream_env(
-        broker, tmp_path, infer_batch_size=8, infer_batch_wait_ms=50, db_max_backoff_seconds=1, **overrides
-    )
-    env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(model)})
+        broker, tmp_path, database_url, infer_batch_size=8, infer_batch_wait_ms=50, db_max_backoff_seconds=1,
+        **overrides,
+    )  # fmt: skip
+    env.update({"MODEL_PATH": str(model)})
     return env
 
 
@@ -92,7 +97,7 @@ def _held_inserts(engine) -> int:
 
 def test_killed_worker_annotates_every_request_exactly_once(broker, database_url, sample_model, tmp_path):
     env = _worker_env(broker, database_url, sample_model, tmp_path)
-    batch = requests(copies=8)  # 192 requests, 24 batches of 8
+    batch = requests(database_url, copies=8)  # 192 requests, 24 batches of 8
     produce(broker, env["REQUESTS_TOPIC"], batch)
     migrate(database_url)
     engine = create_engine(database_url)
@@ -117,7 +122,7 @@ def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_
     proxy.up()
     through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
     env = _worker_env(broker, through_proxy, sample_model, tmp_path)
-    batch = requests(copies=6)  # 144 requests
+    batch = requests(database_url, copies=6)  # 144 requests
     engine = create_engine(database_url)  # the test itself reads past the proxy
     log = tmp_path / "infer.log"
     worker = CommandProcess(["infer"], env, log).start()

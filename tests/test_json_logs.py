@@ -18,8 +18,8 @@ from tests.streaming import produce, stream_env, tweet
 pytestmark = pytest.mark.slow
 
 
-def test_a_stream_worker_logs_only_json_lines(broker: str, tmp_path: Path):
-    env = {**os.environ, **stream_env(broker, tmp_path), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tmp_path: Path):
+    env = {**os.environ, **stream_env(broker, tmp_path, database_url), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
     process = subprocess.Popen(
         [sys.executable, "-m", "threadtag.cli", "stream"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,

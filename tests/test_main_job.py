@@ -29,7 +29,10 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     register_model_version(engine, "older-model", "/nowhere.pt", {}, "always")
     with engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO posts (id, platform, created_at, text, raw) VALUES ('900000000', 't', now(), 'x', '{}')")
+            text(
+                "INSERT INTO posts (id, platform, created_at, text, raw, root_id, conv_pos) "
+                "VALUES ('900000000', 't', now(), 'x', '{}', '900000000', 0)"
+            )
         )
         conn.execute(
             text(

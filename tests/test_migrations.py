@@ -13,7 +13,7 @@ from threadtag.settings import Settings
 ADMIN = Settings().local_database_url
 
 
-TABLES = {"posts", "annotations", "model_versions", "dead_letters"}
+TABLES = {"posts", "annotations", "model_versions", "dead_letters", "conversations", "dropped_posts"}
 
 
 def _schema(url: str) -> tuple[set[str], set[str]]:
@@ -109,6 +109,36 @@ def test_migrate_says_where_the_database_is_not_what_was_asked(database_url, mon
         older = CliRunner().invoke(app, ["migrate", "--revision", "0001"])
     finally:
         get_settings.cache_clear()
-    assert first.exit_code == 0 and "database at revision 0003 (was empty)" in first.output
+    assert first.exit_code == 0 and "database at revision 0004 (was empty)" in first.output
     assert older.exit_code == 0
-    assert "database at revision 0003 (unchanged; asked for 0001, migrate only upgrades)" in older.output
+    assert "database at revision 0004 (unchanged; asked for 0001, migrate only upgrades)" in older.output
+
+
+def test_conversation_state_is_derived_from_posts_stored_before_it_existed(database_url):
+    """0004 gives stored threads their positions and bookkeeping rows, so the stream carries on with them."""
+    migrate(database_url, "0003")
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO posts (id, platform, created_at, text, raw, root_id) VALUES "
+                "('r', 't', '2026-05-01 10:00Z', 'root', '{}', 'r'), ('b', 't', '2026-05-01 10:02Z', 'b', '{}', 'r'), "
+                "('a', 't', '2026-05-01 10:01Z', 'a', '{}', 'r')"
+            )
+        )
+        conn.execute(text("INSERT INTO model_versions (version, path) VALUES ('m', 'm.pt')"))
+        conn.execute(
+            text(
+                "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags) "
+                "VALUES ('r', 3, 'm', 2, '[]')"
+            )
+        )
+    migrate(database_url)
+    with engine.connect() as conn:
+        positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts")).all())
+        row = conn.execute(
+            text("SELECT root_arrived, n_replies, last_seq, sent_seq, next_due_at FROM conversations")
+        ).one()
+    engine.dispose()
+    assert positions == {"r": 0, "a": 1, "b": 2}
+    assert tuple(row) == (True, 2, 3, 3, None)

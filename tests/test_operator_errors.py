@@ -74,13 +74,13 @@ def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broke
 
     env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "KAFKA_BOOTSTRAP_SERVERS": broker,
            "METRICS_PORT": "0", "DB_MAX_BACKOFF_SECONDS": "1"}  # fmt: skip
-    worker = CommandProcess(["store"], env, tmp_path / "store.log").start()
+    worker = CommandProcess(["stream"], env, tmp_path / "stream.log").start()
     try:
         time.sleep(6)
-        assert worker.process is not None and worker.process.poll() is None, (tmp_path / "store.log").read_text()
+        assert worker.process is not None and worker.process.poll() is None, (tmp_path / "stream.log").read_text()
     finally:
         worker.stop()
-    assert (tmp_path / "store.log").read_text().count("database unavailable, retrying") >= 3
+    assert (tmp_path / "stream.log").read_text().count("database unavailable, retrying") >= 3
 
 
 @pytest.mark.slow

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 from threadtag.models.corpus import Example, assemble_threads, read_tweets
-from threadtag.workers.annotation_sink import post_values
-from threadtag.workers.post_writer import store
 from threadtag.workers.schedule import next_time, parse_every, run_periodically
 from threadtag.workers.training_set import (
     Candidate,
@@ -21,17 +19,16 @@ from threadtag.workers.training_set import (
 )
 
 from tests.conftest import SAMPLE_THREADS
+from tests.streaming import store_posts
 from threadtag.database import migrate
 from threadtag.settings import Settings
 
 
 def store_threads(engine, path=SAMPLE_THREADS) -> int:
-    """Write the threads of a tweets file into `posts`, as the DB writer would; returns the roots."""
-    threads = assemble_threads(read_tweets(path))
-    rows = [post_values(root, root.id) for root, _ in threads]
-    rows += [post_values(reply, root.id) for root, replies in threads for reply in replies]
-    store(engine, rows, [])
-    return len(threads)
+    """Write the threads of a tweets file into `posts`, as the stream would; returns the roots."""
+    posts = list(read_tweets(path))
+    store_posts(engine, posts)
+    return len(assemble_threads(posts))
 
 
 def test_intervals_and_cron_give_the_next_run_time():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
 from threadtag.pipeline.broker import ensure_topics
 from threadtag.pipeline.replay import read_lines, replay
 from typer.testing import CliRunner
@@ -33,27 +32,6 @@ def test_read_lines_keys_valid_posts_and_keeps_broken_ones(tmp_path):
     source.write_text('{"id": 3, "reply_to": null, "created_at": 0, "text": "x"}\n\nnot json\n')
     lines = list(read_lines(source, 10_000))
     assert [(line.key, line.created_at is None) for line in lines] == [(b"3", False), (None, True)]
-
-
-def test_co_partitioned_topic_with_wrong_partition_count_is_refused(broker):
-    topic = f"links-{uuid.uuid4().hex[:6]}"
-    ensure_topics(broker, [topic], 2, 1)
-    with pytest.raises(RuntimeError, match="has 2 partitions, the pipeline needs 3"):
-        ensure_topics(broker, [topic], 3, 1, exact=[topic])
-
-
-def test_stream_worker_refuses_a_links_topic_with_the_wrong_partition_count(broker, monkeypatch, tmp_path):
-    from threadtag.settings import get_settings
-
-    tag = uuid.uuid4().hex[:6]
-    ensure_topics(broker, [f"links-{tag}"], 2, 1)
-    for key, value in {"KAFKA_BOOTSTRAP_SERVERS": broker, "KAFKA_PARTITIONS": "3", "LINKS_TOPIC": f"links-{tag}",
-                       "TWEETS_TOPIC": f"tweets-{tag}", "STREAM_DATA_DIR": str(tmp_path)}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(app, ["stream"])
-    get_settings.cache_clear()
-    assert result.exit_code != 0 and "has 2 partitions, the pipeline needs 3" in str(result.exception)
 
 
 def test_replay_without_a_cluster_says_what_to_set(monkeypatch):

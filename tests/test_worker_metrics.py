@@ -14,7 +14,8 @@ from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
 
 from tests.conftest import ROOT
-from tests.streaming import produce, stream_env, stream_worker, tweet, wait_for
+from tests.streaming import produce, store_posts, stream_env, stream_worker, tweet, wait_for
+from threadtag.database import migrate
 from threadtag.processes import CommandProcess
 
 pytestmark = pytest.mark.slow
@@ -48,20 +49,21 @@ def documented_metrics() -> set[str]:
     return set(re.findall(r"^\| `(threadtag_\w+)`", (ROOT / "README.md").read_text(), flags=re.M))
 
 
-def _request(root: str) -> bytes:
+def _request(database_url: str, root: str) -> bytes:
+    """A request for a thread stored as the stream would have."""
     now = datetime(2026, 5, 1, tzinfo=timezone.utc)
     post = Post(id=root, created_at=now, text="Azarenka screams on every point #AusOpen", platform="twitter")
     reply = Post(id=root + "1", parent_id=root, created_at=now, text="the umpire does nothing", platform="twitter")
-    return (
-        AnnotationRequest(root_id=root, seq=1, reason="final", post=post, replies=[reply], created_at=now)
-        .model_dump_json()
-        .encode()
-    )
+    migrate(database_url)
+    engine = create_engine(database_url)
+    store_posts(engine, [post, reply])
+    engine.dispose()
+    return AnnotationRequest(root_id=root, seq=1, reason="final", cutoff=1).to_bytes()
 
 
 def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tmp_path):
-    env = stream_env(broker, tmp_path)
-    env.update({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "METRICS_HOST": "127.0.0.1",
+    env = stream_env(broker, tmp_path, database_url)
+    env.update({"MODEL_PATH": str(sample_model), "METRICS_HOST": "127.0.0.1",
                 "METRICS_LAG_INTERVAL_SECONDS": "0.5", "INFER_BATCH_WAIT_MS": "100"})  # fmt: skip
     infer_port, stream_port = free_port(), free_port()
     infer = CommandProcess(["infer"], {**env, "METRICS_PORT": str(infer_port)}, tmp_path / "infer.log").start()
@@ -76,8 +78,8 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
                 return 0
 
     try:
-        produce(broker, env["REQUESTS_TOPIC"], [(0, b"r1", _request("777")), (0, b"r2", b"{broken")])
-        # A broken message, and a reply whose parent is not there (it waits in the state).
+        produce(broker, env["REQUESTS_TOPIC"], [(0, b"r1", _request(database_url, "777")), (0, b"r2", b"{broken")])
+        # A broken message, and a reply whose parent is not there (it waits, parked).
         produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(5, 4, 0))])
         wait_for(lambda: annotations() == 1, 120, "the annotation row", tmp_path / "infer.log")
         requests = env["REQUESTS_TOPIC"]
@@ -85,8 +87,8 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
         wait_for(lambda: scrape(infer_port).get(lag) == 0, 30, "zero lag on the requests topic")
         wait_for(lambda: scrape(stream_port).get("threadtag_dead_letters_total") == 1, 60, "the stream's dead letter",
                  tmp_path / "stream.log")  # fmt: skip
-        parked = 'threadtag_stream_state_keys{table="waiting"}'
-        wait_for(lambda: scrape(stream_port).get(parked) == 1, 60, "the parked reply in the state gauge")
+        parked = "threadtag_stream_parked_posts"
+        wait_for(lambda: scrape(stream_port).get(parked) == 1, 60, "the parked reply in the gauge")
         served, streamed = scrape(infer_port), scrape(stream_port)
         probes = {(port, path): _status(port, path) for port in (infer_port, stream_port) for path in PROBES}
     finally:
@@ -101,7 +103,7 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
     assert served["threadtag_inference_seconds_count"] >= 1 and served["threadtag_batch_size_sum"] == 2
     assert any(name.startswith("threadtag_model_version_info{") for name in served)
     assert streamed[f'threadtag_messages_in_total{{topic="{env["TWEETS_TOPIC"]}"}}'] == 2
-    assert streamed['threadtag_stream_state_keys{table="conversations"}'] == 0
+    assert streamed['threadtag_rows_written_total{table="posts"}'] == 1
     # Every metric the README lists is served, and the README lists every one served.
     families = {re.sub(r"(_total|_count|_sum|_bucket|_created)$", "", n.split("{")[0]) for n in {**served, **streamed}}
     assert documented_metrics() == {f for f in families if f.startswith("threadtag_")}

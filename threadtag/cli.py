@@ -441,34 +441,36 @@ def topics() -> None:
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS")
     create_topics(settings, settings.kafka_bootstrap_servers)
-    typer.echo(f"topics ready: {', '.join(stream_topics(settings).values())}")
+    typer.echo(f"topics ready: {', '.join(stream_topics(settings))}")
 
 
 @app.command()
 def stream() -> None:
-    """Run a stream worker: raw posts -> assembled conversations -> annotation requests.
+    """Run a stream worker: raw posts -> PostgreSQL (posts, conversations) -> annotation requests.
 
-    Start several with the same KAFKA_BOOTSTRAP_SERVERS to share the partitions."""
+    Start several with the same KAFKA_BOOTSTRAP_SERVERS and database to share the partitions."""
     import faust
 
     from threadtag.metrics import start_metrics
-    from threadtag.pipeline.broker import kafka_endpoint, producer_batch_bytes
+    from threadtag.pipeline.broker import kafka_endpoint
     from threadtag.pipeline.topology import build_app, create_topics
 
     settings = get_settings()
+    engine = _migrated_engine(settings)
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         create_topics(settings, endpoint.bootstrap)
-        batch = producer_batch_bytes(settings.kafka_producer_max_batch_bytes, endpoint.embedded)
-        stream_app = build_app(settings, endpoint.bootstrap, batch)
+        stream_app = build_app(settings, endpoint.bootstrap, engine)
         started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
-        topics = [settings.tweets_topic, settings.links_topic, settings.conversations_topic]
-        start_metrics(started, settings.stream_app_id, topics)
+        start_metrics(started, settings.stream_app_id, [settings.tweets_topic])
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
         # faust sets up logging of its own (colored text on stdout): hand it ours instead.
         stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
         root = {"level": settings.log_level}
         stream_app.conf.logging_config = {"version": 1, "disable_existing_loggers": False, "root": root}
-        faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+        try:
+            faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+        finally:
+            engine.dispose()
 
 
 @app.command()
@@ -585,35 +587,6 @@ def _stop_on_signals():  # type: ignore[no-untyped-def]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
-
-
-@app.command()
-def store() -> None:
-    """Run the DB writer: assembled posts and replies, and dead letters, into PostgreSQL."""
-    from threadtag.metrics import start_metrics
-    from threadtag.workers import batches, post_writer
-
-    settings = get_settings()
-    if not settings.kafka_bootstrap_servers:
-        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS: the writer reads the stream's topics")
-    engine = _migrated_engine(settings)
-    topics = [settings.conversations_topic, settings.dead_letter_topic]
-    consumer = batches.consumer(settings, topics, settings.store_group_id)
-    start_metrics(settings, settings.store_group_id, topics)
-    log.info("db writer starting", topics=topics)
-    try:
-        post_writer.run(
-            consumer,
-            engine,
-            settings.dead_letter_topic,
-            settings.store_batch_size,
-            settings.store_batch_wait_ms,
-            settings.db_max_backoff_seconds,
-            _stop_on_signals(),
-        )
-    finally:
-        consumer.close()
-        engine.dispose()
 
 
 @app.command()

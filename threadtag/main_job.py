@@ -15,9 +15,9 @@ from threadtag.database import migrate, resolve_database_url
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import read_tweets
 from threadtag.models.text import display_hashtag
-from threadtag.pipeline.assembly import replies_per_root
-from threadtag.pipeline.broker import kafka_endpoint, producer_batch_bytes
+from threadtag.pipeline.broker import kafka_endpoint
 from threadtag.pipeline.kafka_security import kafka_python_options
+from threadtag.pipeline.normalize import replies_per_root
 from threadtag.pipeline.replay import replay
 from threadtag.pipeline.topology import create_topics
 from threadtag.processes import CommandProcess, child_env
@@ -92,11 +92,8 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
         since = conn.execute(text("SELECT now()")).scalar_one()  # the database's clock stamps the rows
     want = replies_per_root(read_tweets(stream_file))
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
-        # The workers get an explicit address, so they must be told the embedded broker's batch rule.
-        batch = producer_batch_bytes(settings.kafka_producer_max_batch_bytes, endpoint.embedded)
         update = {
             "kafka_bootstrap_servers": endpoint.bootstrap,
-            "kafka_producer_max_batch_bytes": batch,
             "database_url": url,
             "model_path": model,
             "conversation_close_seconds": settings.run_close_seconds,
@@ -106,10 +103,10 @@ def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: 
         create_topics(child, endpoint.bootstrap)
         env = child_env(child)
         logs = workdir / "logs"
-        # One host, three endpoints: METRICS_PORT, +1, +2 (0 stays off).
+        # One host, two endpoints: METRICS_PORT, +1 (0 stays off).
         workers = [
             CommandProcess([name], {**env, "METRICS_PORT": str(port)}, logs / f"{name}.log")
-            for name, port in zip(("stream", "infer", "store"), _metrics_ports(settings.metrics_port, 3))
+            for name, port in zip(("stream", "infer"), _metrics_ports(settings.metrics_port, 2))
         ]
         for worker in workers:
             worker.start()

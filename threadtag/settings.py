@@ -60,17 +60,21 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(1, gt=0)
     kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
     kafka_heartbeat_interval_s: float = Field(2.0, gt=0)
-    kafka_producer_max_batch_bytes: int | None = Field(
-        None, description="Producer batch size; unset = 1 on the embedded broker (see README), else the client default."
-    )
+    kafka_producer_max_batch_bytes: int | None = Field(None, description="Producer batch size; unset = the client's.")
     tweets_topic: str = Field("tweets", description="Raw posts in.")
-    links_topic: str = Field("post-links", description="Root resolution events (internal).")
-    conversations_topic: str = Field("replies-by-root", description="Posts keyed by their root (internal).")
     requests_topic: str = Field("annotation-requests", description="Annotation requests out, keyed by root id.")
     dead_letter_topic: str = Field("tweets-dlq", description="Messages that could not be used, with the reason.")
-    stream_app_id: str = Field("threadtag-stream", description="Faust app id = consumer group and table prefix.")
+    stream_app_id: str = Field("threadtag-stream", description="Faust app id = the stream workers' consumer group.")
     stream_data_dir: Path = Field(Path("runs/stream"), description="Faust's local data directory.")
     stream_tick_seconds: float = Field(1.0, gt=0, description="How often timers look for due requests and orphans.")
+    stream_batch_size: int = Field(1000, gt=0, description="Most raw records a stream worker takes per transaction.")
+    stream_batch_wait_ms: int = Field(
+        50, gt=0, description="Longest a stream worker waits for its batch to fill (latency at low rates)."
+    )
+    stream_timer_batch: int = Field(1000, gt=0, description="Most due conversations or orphans per timer tick.")
+    stream_resend_after_seconds: float = Field(
+        30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
+    )
     stream_fetch_max_wait_ms: int = Field(
         1500,
         gt=0,
@@ -87,11 +91,6 @@ class Settings(BaseSettings):
     )
     annotate_quiet_seconds: float = Field(2.0, ge=0, description="... once no reply came for this long (debounce).")
     conversation_close_seconds: float = Field(300.0, gt=0, description="Quiet time after which the final request goes.")
-    state_retention_seconds: float = Field(
-        604_800.0,
-        gt=0,
-        description="A closed conversation quiet this long leaves the stream's state (a later reply is an orphan).",
-    )
 
     # PostgreSQL
     database_url: str | None = Field(
@@ -110,9 +109,6 @@ class Settings(BaseSettings):
     infer_group_id: str = Field("threadtag-inference", description="Consumer group of the inference workers.")
     infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")
     infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
-    store_group_id: str = Field("threadtag-db-writer", description="Consumer group of the DB writers.")
-    store_batch_size: int = Field(500, gt=0, description="Most posts per DB-writer transaction.")
-    store_batch_wait_ms: int = Field(500, ge=0, description="Longest wait for a DB-writer batch to fill.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
     infer_follow_active: bool = Field(
         True, description="Workers switch to the active model version when it changes (false = keep their own)."
@@ -259,7 +255,7 @@ class Settings(BaseSettings):
     def namespaced(self, suffix: str) -> Settings:
         """A copy whose topics and consumer group end in `-suffix`: pipelines that share a
         cluster (staging beside production, a benchmark, a test) without sharing data."""
-        fields = ("tweets_topic", "links_topic", "conversations_topic", "requests_topic", "dead_letter_topic")
+        fields = ("tweets_topic", "requests_topic", "dead_letter_topic")
         update = {name: f"{getattr(self, name)}-{suffix}" for name in (*fields, "stream_app_id")}
         return self.model_copy(update=update)
 

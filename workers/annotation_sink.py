@@ -12,32 +12,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import insert
-from threadtag.schemas.posts import Post
-from threadtag.schemas.tables import AnnotationRow, DeadLetterRow, PostRow
+from threadtag.schemas.tables import AnnotationRow, DeadLetterRow
 
 from threadtag import metrics
 
 
 @dataclass(frozen=True)
 class Annotation:
-    post: Post
+    root_id: str
     request_seq: int
     n_replies: int
     hashtags: list[dict[str, Any]]  # [{"tag": ..., "score": ...}], best first
-
-
-def post_values(post: Post, root_id: str) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "platform": post.platform,
-        "author_id": post.author_id,
-        "created_at": post.created_at,
-        "text": post.text,
-        "lang": post.lang,
-        "parent_id": post.parent_id,
-        "root_id": root_id,
-        "raw": post.raw,
-    }
 
 
 @dataclass
@@ -70,20 +55,13 @@ class AnnotationSink:
         return written
 
     def _insert_annotations(self, conn: Connection) -> int:
-        """The pending annotations (and bare rows for roots not stored yet); returns the new ones."""
-        # The root row may not be stored yet (the post writer runs apart): insert it bare,
-        # the writer fills in what is missing.
-        conn.execute(
-            insert(PostRow)
-            .values([post_values(a.post, a.post.id) for a in self.pending])
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+        """The pending annotations; returns how many are new (the root posts are stored by the stream)."""
         result = conn.execute(
             insert(AnnotationRow)
             .values(
                 [
                     {
-                        "root_id": a.post.id,
+                        "root_id": a.root_id,
                         "request_seq": a.request_seq,
                         "model_version": self.model_version,
                         "n_replies": a.n_replies,

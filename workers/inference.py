@@ -1,5 +1,7 @@
 """The inference worker: annotation requests in, ranked hashtags into PostgreSQL.
 
+A request names a root and a cutoff; the worker reads the root post and its first `cutoff`
+replies from PostgreSQL (one query per batch), so a redelivered request gets the same input.
 Requests are batched dynamically (up to INFER_BATCH_SIZE, or what came within
 INFER_BATCH_WAIT_MS of the first), run through batched beam search (the predictor sorts
 them by length), written in one transaction, and only then are the offsets committed.
@@ -25,24 +27,28 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from threadtag.models.corpus import post_lang, thread_example
+from threadtag.models.corpus import lang_of, thread_example
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
-from threadtag.workers.batches import run_sink
+from threadtag.workers.batches import run_sink, with_db_retry
 from threadtag.workers.model_registry import active_model
+from threadtag.workers.thread_reader import Thread, read_threads
 
 from threadtag import metrics
 
 log = structlog.get_logger(__name__)
 
 
-def annotate(predictor: HashtagPredictor, requests: list[AnnotationRequest]) -> list[Annotation]:
-    examples = [thread_example(r.post.text, [p.text for p in r.replies], post_lang(r.post)) for r in requests]
+def annotate(
+    predictor: HashtagPredictor, requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
+) -> list[Annotation]:
+    inputs = [threads[(r.root_id, r.cutoff)] for r in requests]
+    examples = [thread_example(t.text, t.replies, lang_of(t.lang, t.text)) for t in inputs]
     ranked = predictor.predict_examples(examples)
     return [
-        Annotation(r.post, r.seq, len(r.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in hashtags])
-        for r, hashtags in zip(requests, ranked)
+        Annotation(r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in hashtags])
+        for r, t, hashtags in zip(requests, inputs, ranked)
     ]
 
 
@@ -105,6 +111,12 @@ def run(
     max_backoff: float,
     stop: threading.Event,
 ) -> None:
+    def _dead_letter(record: ConsumerRecord | None, reason: str, payload: bytes | None = None) -> None:
+        log.error("annotation request dead-lettered", reason=reason.splitlines()[0])
+        metrics.DEAD_LETTERS.inc()
+        source = f"{topic}/{record.partition}/{record.offset}" if record is not None else topic
+        sink.add_dead_letter(source, reason, payload if payload is not None else record.value)
+
     def prepare(records: list[ConsumerRecord]) -> Callable[[], int]:
         # Between batches: the sink holds nothing of the previous one any more.
         if model.refresh():
@@ -114,13 +126,19 @@ def run(
             try:
                 requests.append(AnnotationRequest.model_validate_json(record.value))
             except ValidationError as exc:
-                log.error("unreadable annotation request dead-lettered", offset=record.offset)
-                metrics.DEAD_LETTERS.inc()
-                sink.add_dead_letter(
-                    f"{topic}/{record.partition}/{record.offset}", f"unreadable request: {exc}", record.value
-                )
+                _dead_letter(record, f"unreadable request: {exc}")
+
+        def read() -> dict[tuple[str, int], Thread]:
+            with model.engine.connect() as conn:
+                return read_threads(conn, requests)
+
+        threads = with_db_retry(read, max_backoff, stop)
+        for request in [r for r in requests if not threads[(r.root_id, r.cutoff)].found]:
+            # Only a database that lost rows (or a hand-made request) gets here.
+            _dead_letter(None, f"root post {request.root_id} is not stored", request.to_bytes())
+        requests = [r for r in requests if threads[(r.root_id, r.cutoff)].found]
         started = time.perf_counter()
-        sink.add(annotate(model.predictor, requests))
+        sink.add(annotate(model.predictor, requests, threads))
         elapsed = time.perf_counter() - started
         metrics.INFERENCE_SECONDS.observe(elapsed)
         log.info(

@@ -31,8 +31,8 @@ from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
 
 from threadtag.settings import Settings
 
-# Roots in time order, each with its stored replies in time order. Bare root rows (written
-# by an inference worker before the DB writer caught up) count too: their text is there.
+# Roots in time order, each with its stored replies in time order (parked replies, whose
+# root is not known yet, are left out).
 THREADS_SQL = """
 SELECT r.id, r.text, r.lang, r.raw,
        coalesce(array_agg(c.text ORDER BY c.created_at, c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS replies

@@ -1,0 +1,338 @@
+"""Stream benchmark on the embedded broker: a pre-loaded backlog, Kafka writes per post, and
+latency at a steady rate, each beside a kafka-python consume-only baseline in the same run.
+
+    .venv/bin/python -m bench.stream_backlog [--posts 50000] [--workers 1] [--rate 200] [--latency-seconds 30]
+
+Posts: the real threads of ../shared/data/tweets/ (else generated ones), replicated with
+offset ids until there are --posts of them, so that each copy is a thread of its own.
+1. baseline: the backlog in a topic, read by a plain kafka-python loop (posts/s);
+2. backlog: the same posts in the tweets topic before the stream worker(s) start; the time
+   from the first stored post until every post is stored with its root and every thread
+   has its request. Requests follow the default policy; Kafka writes per post = records
+   on the requests and dead-letter topics once the threads closed, per raw post;
+3. latency at --rate posts/s: from the send of a post to the broker timestamp of the first
+   request whose cutoff includes it (ANNOTATE_EVERY_REPLIES=1, ANNOTATE_QUIET_SECONDS=0,
+   so each post asks at once); the baseline: send to receipt by a consume-only loop.
+Each stream phase has its own database and topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import create_engine, text
+from threadtag.models.corpus import open_text
+from threadtag.pipeline.broker import EmbeddedBroker, ensure_topics
+from threadtag.pipeline.normalize import replies_per_root
+from threadtag.pipeline.topology import create_topics
+from threadtag.schemas.posts import InvalidPost, parse_post
+
+from bench.common import machine, table
+from threadtag.database import migrate
+from threadtag.processes import CommandProcess, child_env
+from threadtag.settings import Settings
+
+TWEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tweets" / "rumoureval2017-traindev.jsonl.gz"
+ADMIN = Settings().local_database_url
+
+
+def generated_stream(threads: int = 300, replies: int = 14, seed: int = 7) -> list[bytes]:
+    """Synthetic v1.1 threads (replies to the root or to earlier replies), in time order."""
+    rng = random.Random(seed)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = []
+    for t in range(threads):
+        root = 10_000_000 + t * 100
+        ids = [root]
+        rows.append((t * 60, root, None))
+        for r in range(1, replies + 1):
+            rows.append((t * 60 + r, root + r, rng.choice(ids)))
+            ids.append(root + r)
+    rows.sort()
+    return [
+        json.dumps(
+            {
+                "id_str": str(pid),
+                "in_reply_to_status_id_str": None if parent is None else str(parent),
+                "created_at": (t0 + timedelta(seconds=sec)).strftime("%a %b %d %H:%M:%S %z %Y"),
+                "text": f"generated words for post {pid}",
+            }
+        ).encode()  # fmt: skip
+        for sec, pid, parent in rows
+    ]
+
+
+def expected_replies(lines: list[bytes], settings: Settings) -> dict[str, int]:
+    """Root id -> replies the pipeline should assemble."""
+    posts = []
+    for line in lines:
+        try:
+            posts.append(parse_post(line, settings.max_message_bytes))
+        except InvalidPost:
+            continue
+    return replies_per_root(posts)
+
+
+def consumer_for(bootstrap: str, topic: str) -> KafkaConsumer:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    return consumer
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def replicate(lines: list[bytes], posts: int) -> list[bytes]:
+    """Copies of the threads with ids offset per copy, until there are `posts` lines."""
+    out: list[bytes] = []
+    copy = 0
+    while len(out) < posts:
+        for line in lines:
+            raw = json.loads(line)
+            for key in ("id_str", "in_reply_to_status_id_str"):
+                if raw.get(key):
+                    raw[key] = f"{copy}{raw[key]}" if copy else raw[key]
+            out.append(json.dumps(raw).encode())
+        copy += 1
+    return out[:posts]
+
+
+def fresh_database() -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    return url
+
+
+def produce_all(bootstrap: str, topic: str, lines: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks=1)
+    for line in lines:
+        producer.send(topic, value=line)
+    producer.flush()
+    producer.close()
+
+
+def count_records(bootstrap: str, topic: str) -> list[bytes]:
+    consumer = consumer_for(bootstrap, topic)
+    values: list[bytes] = []
+    while True:
+        polled = [r.value for records in consumer.poll(timeout_ms=1500).values() for r in records]
+        if not polled:
+            break
+        values += polled
+    consumer.close()
+    return values
+
+
+def consume_only(bootstrap: str, lines: list[bytes], partitions: int) -> float:
+    topic = f"baseline-{uuid.uuid4().hex[:6]}"
+    ensure_topics(bootstrap, [topic], partitions, 1)
+    produce_all(bootstrap, topic, lines)
+    consumer = consumer_for(bootstrap, topic)
+    seen, started = 0, None
+    while seen < len(lines):
+        got = sum(len(records) for records in consumer.poll(timeout_ms=500).values())
+        if got and started is None:
+            started = time.perf_counter()
+        seen += got
+    consumer.close()
+    return len(lines) / (time.perf_counter() - (started or time.perf_counter()))
+
+
+def workers(settings: Settings, count: int, tmp: Path) -> list[CommandProcess]:
+    env = child_env(settings)
+    return [CommandProcess(["stream"], env, tmp / f"{settings.stream_app_id}-{i}.log").start() for i in range(count)]
+
+
+def backlog(base: Settings, lines: list[bytes], count: int, tmp: Path) -> dict[str, float]:
+    settings = base.namespaced(uuid.uuid4().hex[:6]).model_copy(update={"database_url": fresh_database()})
+    create_topics(settings, settings.kafka_bootstrap_servers or "")
+    want = expected_replies(lines, settings)
+    joined_posts = len(want) + sum(want.values())
+    produce_all(settings.kafka_bootstrap_servers or "", settings.tweets_topic, lines)
+    engine = create_engine(settings.database_url or "")
+    query = text("SELECT count(*) FILTER (WHERE conv_pos IS NOT NULL), min(ingested_at) FROM posts")
+    sent_requests = text("SELECT count(*) FROM conversations WHERE root_arrived AND sent_seq >= 1")
+    procs = workers(settings, count, tmp)
+    try:
+        deadline = time.time() + 1800
+        while time.time() < deadline:
+            with engine.connect() as conn:
+                joined, first = conn.execute(query).one()
+                asked = conn.execute(sent_requests).scalar_one()
+            if joined >= joined_posts and asked >= len(want):
+                done = time.time()
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"backlog not done: {joined}/{joined_posts} posts joined; logs in {tmp}")
+        seconds = done - first.timestamp()
+        time.sleep(settings.conversation_close_seconds + 3 * settings.stream_tick_seconds + 2)  # the finals
+        requests = count_records(settings.kafka_bootstrap_servers or "", settings.requests_topic)
+        letters = count_records(settings.kafka_bootstrap_servers or "", settings.dead_letter_topic)
+    finally:
+        for proc in procs:
+            proc.stop()
+        engine.dispose()
+    finals = sum(1 for r in requests if json.loads(r)["reason"] == "final")
+    return {
+        "posts/s": len(lines) / seconds,
+        "seconds": seconds,
+        "writes/post": (len(requests) + len(letters)) / len(lines),
+        "request bytes/post": sum(map(len, requests)) / len(lines),
+        "finals": finals,
+        "threads": len(want),
+    }
+
+
+def paced(bootstrap: str, topic: str, lines: list[bytes], rate: float) -> dict[int, float]:
+    """Send at `rate`; line index -> send time."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+    sent: dict[int, float] = {}
+    started = time.time()
+    for i, line in enumerate(lines):
+        wait = started + i / rate - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        sent[i] = time.time()
+        producer.send(topic, value=line)
+    producer.flush()
+    producer.close()
+    return sent
+
+
+def consume_latency(bootstrap: str, lines: list[bytes], rate: float, partitions: int) -> list[float]:
+    topic = f"latency-{uuid.uuid4().hex[:6]}"
+    ensure_topics(bootstrap, [topic], partitions, 1)
+    consumer = consumer_for(bootstrap, topic)
+    consumer.poll(timeout_ms=100)
+    tagged = [json.dumps({"i": i, "line": line.decode()}).encode() for i, line in enumerate(lines)]
+    sent: dict[int, float] = {}
+    sender = threading.Thread(target=lambda: sent.update(paced(bootstrap, topic, tagged, rate)))
+    sender.start()
+    received: dict[int, float] = {}
+    deadline = time.time() + len(lines) / rate + 30
+    while len(received) < len(lines) and time.time() < deadline:
+        for records in consumer.poll(timeout_ms=100).values():
+            now = time.time()
+            for record in records:
+                received[json.loads(record.value)["i"]] = now
+    sender.join()
+    consumer.close()
+    return sorted(1000 * (received[i] - sent[i]) for i in received)
+
+
+def stream_latency(base: Settings, lines: list[bytes], rate: float, count: int, tmp: Path) -> list[float]:
+    settings = base.namespaced(uuid.uuid4().hex[:6]).model_copy(
+        update={"database_url": fresh_database(), "annotate_every_replies": 1, "annotate_quiet_seconds": 0}
+    )
+    bootstrap = settings.kafka_bootstrap_servers or ""
+    create_topics(settings, bootstrap)
+    want = expected_replies(lines, settings)
+    procs = workers(settings, count, tmp)
+    engine = create_engine(settings.database_url or "")
+    try:
+        time.sleep(3 * settings.kafka_session_timeout_s)  # the group joined (Tansu waits out the session timeout)
+        sent = paced(bootstrap, settings.tweets_topic, lines, rate)
+        time.sleep(5)
+        requests = [json.loads(v) for v in count_records(bootstrap, settings.requests_topic)]
+    finally:
+        for proc in procs:
+            proc.stop()
+    consumer = consumer_for(bootstrap, settings.requests_topic)
+    stamps: dict[tuple[str, int], float] = {}
+    while polled := [r for records in consumer.poll(timeout_ms=1500).values() for r in records]:
+        for record in polled:
+            request = json.loads(record.value)
+            key = (request["root_id"], request["cutoff"])
+            stamps[key] = min(stamps.get(key, 1e18), record.timestamp / 1000)
+    consumer.close()
+    index = {json.loads(line).get("id_str"): i for i, line in enumerate(lines)}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, root_id, conv_pos FROM posts WHERE conv_pos IS NOT NULL")).all()
+    engine.dispose()
+    # A post is in every request of its root whose cutoff >= its position: the first such one counts.
+    cutoffs: dict[str, list[int]] = {}
+    for root, cutoff in stamps:
+        cutoffs.setdefault(root, []).append(cutoff)
+    latencies = []
+    for post_id, root, position in rows:
+        covering = [c for c in cutoffs.get(root, []) if c >= position]
+        if covering and post_id in index:
+            first = min(stamps[(root, c)] for c in covering)
+            latencies.append(1000 * (first - sent[index[post_id]]))
+    if len(rows) < len(want) + sum(want.values()) or not requests:
+        raise RuntimeError(f"latency run incomplete; logs in {tmp}")
+    return sorted(latencies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", type=Path, default=TWEETS if TWEETS.exists() else None)
+    parser.add_argument("--posts", type=int, default=50_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["backlog", "latency"])
+    args = parser.parse_args()
+    if args.file:
+        lines = [line.rstrip("\n").encode() for line in open_text(args.file) if line.strip()]
+        source = str(args.file)
+    else:
+        lines = generated_stream()
+        source = "generated threads (../shared/data/tweets/ absent)"
+    tmp = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
+    rows = []
+    with EmbeddedBroker() as broker:
+        base = Settings(
+            kafka_bootstrap_servers=broker.bootstrap,
+            kafka_session_timeout_s=6,
+            kafka_heartbeat_interval_s=1,
+            conversation_close_seconds=5,
+            stream_data_dir=tmp / "stream",
+            metrics_port=0,
+            log_level="WARNING",
+        )
+        if "backlog" not in args.skip:
+            backlog_lines = replicate(lines, args.posts)
+            base_rate = consume_only(broker.bootstrap, backlog_lines, base.kafka_partitions)
+            result = backlog(base, backlog_lines, args.workers, tmp)
+            rows += [
+                ["backlog: kafka-python consume-only (posts/s)", f"{base_rate:.0f}"],
+                [f"backlog: {args.workers} stream worker(s) (posts/s)", f"{result['posts/s']:.0f}"],
+                ["backlog: stream / consume-only", f"{result['posts/s'] / base_rate:.2f}"],
+                ["Kafka writes per raw post (requests + dead letters)", f"{result['writes/post']:.3f}"],
+                ["request bytes per raw post", f"{result['request bytes/post']:.1f}"],
+            ]
+            print(f"backlog: {len(backlog_lines)} posts, {result['threads']} threads, {result['seconds']:.1f} s",
+                  flush=True)  # fmt: skip
+        if "latency" not in args.skip:
+            some = replicate(lines, int(args.rate * args.latency_seconds))
+            floor = consume_latency(broker.bootstrap, some, args.rate, base.kafka_partitions)
+            stream = stream_latency(base, some, args.rate, args.workers, tmp)
+            for name, values in (("kafka-python consume-only", floor), ("post -> request", stream)):
+                rows.append([f"latency at {args.rate:g} posts/s, {name}: p50 / p95 / p99 / max (ms)",
+                             " / ".join(f"{percentile(values, q):.0f}" for q in (0.5, 0.95, 0.99, 1.0))])  # fmt: skip
+    print(f"machine: {machine()}")
+    print(f"posts: {source}; {args.workers} stream worker(s); {base.kafka_partitions} partitions; logs in {tmp}")
+    print(table(["measure", "value"], rows))
+
+
+if __name__ == "__main__":
+    main()

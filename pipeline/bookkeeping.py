@@ -1,0 +1,146 @@
+"""The `conversations` table: posts join, timers fire, requests are recorded until the broker
+took them. Each function runs inside the caller's transaction and locks the rows it changes
+(in root order, so that two workers never wait on each other in a cycle)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, text
+from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined
+from threadtag.schemas.events import AnnotationRequest
+
+_COLUMNS = [f.name for f in fields(Conversation)]
+_TIMES = {"requested_at", "last_change_at", "growth_due_at", "closed_at"}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _conversation(row: Mapping[str, Any]) -> Conversation:
+    values = {name: row[name] for name in _COLUMNS}
+    for name in _TIMES:
+        values[name] = values[name].timestamp() if values[name] is not None else None
+    return Conversation(**values)
+
+
+def _write(conn: Connection, convs: Sequence[Conversation], policy: ConversationPolicy) -> None:
+    if not convs:
+        return
+    rows = []
+    for conv in convs:
+        row: dict[str, Any] = asdict(conv)
+        for name in _TIMES:
+            row[name] = _ts(row[name])
+        row["next_due_at"] = _ts(next_due(conv, policy))
+        row["key"] = row.pop("root_id")
+        rows.append(row)
+    assignments = ", ".join(f"{name} = :{name}" for name in rows[0] if name != "key")
+    conn.execute(text(f"UPDATE conversations SET {assignments} WHERE root_id = :key"), rows)
+
+
+Member = tuple[datetime, str]  # a reply's (created_at, id): replies joining together take positions in time order
+
+
+def join(
+    conn: Connection,
+    replies: Mapping[str, Sequence[Member]],
+    roots: set[str],
+    now: float,
+    policy: ConversationPolicy,
+) -> list[AnnotationRequest]:
+    """Root posts `roots` and `replies` (root id -> replies that just got their root) joined
+    their conversations: give the replies their positions, apply the policy, return the requests.
+    A new row counts its root as arrived when the root post is stored already (a database
+    written before conversations were kept)."""
+    keys = sorted(set(replies) | roots)
+    if not keys:
+        return []
+    upsert = text(
+        """
+        INSERT INTO conversations AS c (root_id, root_arrived, n_replies, emitted_replies, last_seq, sent_seq,
+                                        last_change_at)
+        SELECT k, k = ANY(CAST(:arrived AS text[])) OR EXISTS (SELECT 1 FROM posts p WHERE p.id = k), n, 0, 0, 0, :now
+        FROM unnest(CAST(:keys AS text[]), CAST(:counts AS int[])) AS t(k, n)
+        ON CONFLICT (root_id) DO UPDATE
+           SET n_replies = c.n_replies + excluded.n_replies, root_arrived = c.root_arrived OR excluded.root_arrived
+        RETURNING c.*
+        """
+    )
+    counts = [len(replies.get(key, ())) for key in keys]
+    found = conn.execute(upsert, {"keys": keys, "counts": counts, "arrived": sorted(roots), "now": _ts(now)}).mappings()
+    ids, positions = [], []
+    changed, requests = [], []
+    for row in found:
+        conv = _conversation(row)
+        members = sorted(replies.get(conv.root_id, ()))
+        first = conv.n_replies - len(members) + 1
+        ids += [post_id for _, post_id in members]
+        positions += range(first, first + len(members))
+        conv, out = on_joined(conv, conv.root_id in roots, len(members), now, policy)
+        changed.append(conv)
+        requests += out
+    if ids:
+        conn.execute(
+            text(
+                "UPDATE posts SET conv_pos = v.pos FROM unnest(CAST(:ids AS text[]), CAST(:pos AS int[])) "
+                "AS v(id, pos) WHERE posts.id = v.id"
+            ),
+            {"ids": ids, "pos": positions},
+        )
+    _write(conn, changed, policy)
+    return requests
+
+
+def _locked(conn: Connection, where: str, order: str, params: dict[str, Any]) -> list[Conversation]:
+    """Rows matching `where`, locked; rows another worker holds are skipped."""
+    query = f"SELECT * FROM conversations WHERE {where} ORDER BY {order} LIMIT :limit FOR UPDATE SKIP LOCKED"
+    return [_conversation(row) for row in conn.execute(text(query), params).mappings()]
+
+
+def take_due(conn: Connection, now: float, policy: ConversationPolicy, limit: int) -> list[Conversation]:
+    """Conversations whose timer passed."""
+    return _locked(conn, "next_due_at <= :now", "next_due_at", {"now": _ts(now), "limit": limit})
+
+
+def fire(
+    conn: Connection, due: Sequence[Conversation], now: float, policy: ConversationPolicy
+) -> list[AnnotationRequest]:
+    """Apply the timer to `due` (from take_due) and write them back."""
+    changed, requests = [], []
+    for conv in due:
+        conv, out = on_due(conv, now, policy)
+        changed.append(conv)
+        requests += out
+    _write(conn, changed, policy)
+    return requests
+
+
+def forget(conn: Connection, roots: Sequence[str]) -> None:
+    if roots:
+        conn.execute(
+            text("DELETE FROM conversations WHERE root_id = ANY(CAST(:roots AS text[]))"), {"roots": list(roots)}
+        )
+
+
+def unsent(conn: Connection, older_than: float, limit: int) -> list[AnnotationRequest]:
+    """Last requests made but never acknowledged by the broker (a worker died in between)."""
+    where = "sent_seq < last_seq AND requested_at < :before"
+    return [
+        conv.request() for conv in _locked(conn, where, "requested_at", {"before": _ts(older_than), "limit": limit})
+    ]
+
+
+def mark_sent(conn: Connection, requests: Sequence[AnnotationRequest]) -> None:
+    if not requests:
+        return
+    statement = text(
+        "UPDATE conversations SET sent_seq = greatest(sent_seq, v.seq) "
+        "FROM unnest(CAST(:roots AS text[]), CAST(:seqs AS int[])) AS v(root_id, seq) "
+        "WHERE conversations.root_id = v.root_id"
+    )
+    conn.execute(statement, {"roots": [r.root_id for r in requests], "seqs": [r.seq for r in requests]})

@@ -1,0 +1,206 @@
+"""The `posts` table as the stream's memory: a batch's posts are stored once, resolved to
+their roots (parked while a parent is missing), and parked rows that wait too long become
+dead letters. Functions run inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import insert
+from threadtag.pipeline import bookkeeping
+from threadtag.pipeline.conversations import ConversationPolicy
+from threadtag.pipeline.normalize import Dropped
+from threadtag.pipeline.resolve import resolve_roots
+from threadtag.schemas.events import AnnotationRequest, DeadLetter
+from threadtag.schemas.posts import Post
+from threadtag.schemas.tables import DeadLetterRow, DroppedPostRow, PostRow
+
+
+@dataclass(frozen=True)
+class Stored:
+    requests: list[AnnotationRequest]
+    rooted: list[str]  # new posts that know their root: parked replies below them may follow
+    parked: list[str]  # new posts still waiting for a parent
+
+
+def post_values(post: Post, root_id: str | None, now: float) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "platform": post.platform,
+        "author_id": post.author_id,
+        "created_at": post.created_at,
+        "text": post.text,
+        "lang": post.lang,
+        "parent_id": post.parent_id,
+        "root_id": root_id,
+        "conv_pos": 0 if root_id == post.id else None,
+        "raw": post.raw,
+        "ingested_at": datetime.fromtimestamp(now, tz=timezone.utc),
+    }
+
+
+def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None:
+    if not letters:
+        return
+    rows = [
+        {
+            "source": f"{d.source_topic}/{d.partition}/{d.offset}" if d.offset is not None else d.source_topic,
+            "reason": d.reason,
+            "payload": d.payload(),
+        }
+        for d in letters
+    ]
+    conn.execute(insert(DeadLetterRow), rows)
+
+
+def store_batch(
+    conn: Connection,
+    posts: Sequence[Post],
+    dropped: Sequence[Dropped],
+    letters: Sequence[DeadLetter],
+    now: float,
+    policy: ConversationPolicy,
+) -> Stored:
+    """Store a batch: dead letters, the ids of dropped replies, posts new to the database with
+    their roots where known, and the conversations they join."""
+    insert_dead_letters(conn, letters)
+    dropped_replies = {d.post.id: d.reason for d in dropped if d.post.parent_id is not None}
+    if dropped_replies:
+        rows = [{"id": i, "reason": r} for i, r in sorted(dropped_replies.items())]
+        conn.execute(insert(DroppedPostRow).on_conflict_do_nothing(index_elements=["id"]), rows)
+    unique = list({post.id: post for post in reversed(posts)}.values())  # the first copy of each id wins
+    if not unique:
+        return Stored([], [], [])
+    wanted = sorted({p.id for p in unique} | {p.parent_id for p in unique if p.parent_id})
+    found = conn.execute(text("SELECT id, root_id FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": wanted})
+    stored: dict[str, str | None] = {row.id: row.root_id for row in found}
+    new = sorted((p for p in unique if p.id not in stored), key=lambda p: p.id)
+    roots = resolve_roots(new, stored)
+    if not new:
+        return Stored([], [], [])
+    statement = insert(PostRow).on_conflict_do_nothing(index_elements=["id"]).returning(PostRow.id)
+    # A copy another worker stored meanwhile is not new: it joins its conversation there.
+    inserted = set(conn.execute(statement, [post_values(p, roots[p.id], now) for p in new]).scalars())
+    mine = [p for p in new if p.id in inserted]
+    rooted = [p.id for p in mine if roots[p.id] is not None]
+    parked = [p.id for p in mine if roots[p.id] is None]
+    # Replies parked by earlier batches join now too, so a root's first request carries them.
+    replies = _resolve_parked(conn, rooted, [])
+    for post in mine:
+        root = roots[post.id]
+        if root is not None and root != post.id:
+            replies[root].append((post.created_at, post.id))
+    arrived = {p.id for p in mine if roots[p.id] == p.id}
+    return Stored(bookkeeping.join(conn, replies, arrived, now, policy), rooted, parked)
+
+
+_RESOLVE = """
+UPDATE posts c SET root_id = p.root_id FROM posts p
+WHERE {which} AND c.root_id IS NULL AND p.id = c.parent_id AND p.root_id IS NOT NULL
+RETURNING c.id, c.root_id, c.created_at
+"""
+
+
+def _resolve_parked(
+    conn: Connection, rooted: Sequence[str], parked: Sequence[str]
+) -> dict[str, list[bookkeeping.Member]]:
+    """Parked rows whose parent has a root by now take it, level by level below the posts
+    that got one; returns root id -> the replies that got it."""
+    replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
+    mine = text(_RESOLVE.format(which="c.id = ANY(CAST(:ids AS text[]))"))
+    below = text(_RESOLVE.format(which="c.parent_id = ANY(CAST(:ids AS text[]))"))
+    found = conn.execute(mine, {"ids": list(parked)}).all() if parked else []
+    frontier = list(rooted)
+    while found or frontier:
+        for row in found:
+            replies[row.root_id].append((row.created_at, row.id))
+        frontier += [row.id for row in found]
+        found = conn.execute(below, {"ids": frontier}).all() if frontier else []
+        frontier = []
+    return replies
+
+
+def sweep(
+    conn: Connection, rooted: Sequence[str], parked: Sequence[str], now: float, policy: ConversationPolicy
+) -> list[AnnotationRequest]:
+    """After a batch committed, resolve parked rows again around its posts: this closes the
+    race of a parent and its child stored by two workers at once (each transaction missed the
+    other's row); whichever commits last sees both."""
+    return bookkeeping.join(conn, _resolve_parked(conn, rooted, parked), set(), now, policy)
+
+
+def count_parked(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar_one())
+
+
+def _letter(raw: dict[str, Any], reason: str, source: str, now: float, max_payload: int) -> DeadLetter:
+    payload = json.dumps(raw, ensure_ascii=False).encode()
+    return DeadLetter.of(reason, payload, source, datetime.fromtimestamp(now, tz=timezone.utc), max_payload)
+
+
+def expire_parked(
+    conn: Connection, now: float, policy: ConversationPolicy, limit: int, source: str, max_payload: int
+) -> list[DeadLetter]:
+    """Parked replies older than the orphan TTL leave `posts` as dead letters saying why."""
+    before = datetime.fromtimestamp(now - policy.orphan_ttl, tz=timezone.utc)
+    gone = conn.execute(
+        text(
+            "DELETE FROM posts WHERE id IN (SELECT id FROM posts WHERE root_id IS NULL AND ingested_at < :before "
+            "ORDER BY ingested_at LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING id, parent_id, raw"
+        ),
+        {"before": before, "limit": limit},
+    ).all()
+    if not gone:
+        return []
+    parents = sorted({row.parent_id for row in gone})
+    dropped = dict(
+        conn.execute(
+            text("SELECT id, reason FROM dropped_posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": parents}
+        ).all()
+    )
+    there = {row.id for row in gone} | set(
+        conn.execute(text("SELECT id FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": parents}).scalars()
+    )
+    letters = []
+    for row in sorted(gone, key=lambda r: r.id):
+        if row.parent_id in dropped:
+            reason = f"orphan reply: its parent {row.parent_id} was dropped ({dropped[row.parent_id]})"
+        elif row.parent_id in there:
+            reason = f"orphan reply: its parent {row.parent_id} arrived, but not the thread's root post within {policy.orphan_ttl:g} s"  # noqa: E501
+        else:
+            reason = f"orphan reply: its parent {row.parent_id} did not arrive within {policy.orphan_ttl:g} s"
+        letters.append(_letter(row.raw, reason, source, now, max_payload))
+    insert_dead_letters(conn, letters)
+    return letters
+
+
+def expire_rootless(
+    conn: Connection, roots: Sequence[str], now: float, policy: ConversationPolicy, source: str, max_payload: int
+) -> list[DeadLetter]:
+    """Conversations that replies named (Twitter v2) but whose root never came (`orphaned`):
+    their replies leave `posts` as dead letters and the conversation is forgotten."""
+    if not roots:
+        return []
+    gone = conn.execute(
+        text("DELETE FROM posts WHERE root_id = ANY(CAST(:roots AS text[])) RETURNING id, root_id, raw"),
+        {"roots": list(roots)},
+    ).all()
+    bookkeeping.forget(conn, roots)
+    letters = [
+        _letter(
+            row.raw,
+            f"orphan reply: root {row.root_id} did not arrive within {policy.orphan_ttl:g} s",
+            source,
+            now,
+            max_payload,
+        )  # fmt: skip
+        for row in sorted(gone, key=lambda r: r.id)
+    ]
+    insert_dead_letters(conn, letters)
+    return letters

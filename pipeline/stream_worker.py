@@ -1,0 +1,131 @@
+"""What a stream worker does with a batch of raw records and on each timer tick; the faust
+app (`pipeline/topology.py`) only feeds it. Order of effects for a batch:
+
+1. normalize every record (never raises: bad input is a dead letter);
+2. one transaction: dead letters, posts, roots, conversations, requests decided;
+3. one more: the sweep for parked replies (after the commit: see post_store.sweep);
+4. produce the requests and dead letters and wait for the broker's acks;
+5. record the requests as sent; the caller then acks the records (faust commits offsets).
+
+A crash anywhere re-reads the batch: stored posts are not new again, and requests decided
+but never acknowledged are sent again by the timer (`unsent`), so every root gets its
+request and the inference workers' unique key keeps rows single.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import structlog
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from threadtag.pipeline import bookkeeping, post_store
+from threadtag.pipeline.conversations import ConversationPolicy, orphaned
+from threadtag.pipeline.normalize import Dropped, RawMessage, dead_letter, normalize
+from threadtag.schemas.events import AnnotationRequest, DeadLetter
+from threadtag.schemas.posts import Post
+from threadtag.workers.batches import with_db_retry
+
+from threadtag import metrics
+from threadtag.settings import Settings
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# (topic, key, value) -> the broker's acknowledgement, awaited before offsets move on.
+Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[object]]]
+
+
+def policy_of(settings: Settings) -> ConversationPolicy:
+    return ConversationPolicy(
+        settings.annotate_every_replies,
+        settings.annotate_quiet_seconds,
+        settings.conversation_close_seconds,
+        settings.orphan_ttl_seconds,
+    )
+
+
+class StreamWorker:
+    def __init__(self, engine: Engine, settings: Settings, send: Send) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.policy = policy_of(settings)
+        self.send = send
+        self.stop = threading.Event()  # set on shutdown: a database retry gives up (nothing is acked then)
+
+    async def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        def attempt() -> T:
+            with self.engine.begin() as conn:
+                return work(conn)
+
+        retried = lambda: with_db_retry(attempt, self.settings.db_max_backoff_seconds, self.stop)  # noqa: E731
+        return await asyncio.to_thread(retried)
+
+    async def _publish(self, requests: Sequence[AnnotationRequest], letters: Sequence[DeadLetter]) -> None:
+        pending = [await self.send(self.settings.requests_topic, r.root_id.encode(), r.to_bytes()) for r in requests]
+        pending += [await self.send(self.settings.dead_letter_topic, b"", d.to_bytes()) for d in letters]
+        await asyncio.gather(*pending)
+        if requests:
+            await self._in_transaction(lambda conn: bookkeeping.mark_sent(conn, requests))
+        metrics.DEAD_LETTERS.inc(len(letters))
+
+    async def handle(self, messages: Sequence[RawMessage]) -> None:
+        """Process a batch; a batch the database refuses on data is split until the records it
+        refuses are found, and those become dead letters."""
+        now = time.time()
+        outcomes = [normalize(m, now, self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes)
+                    for m in messages]  # fmt: skip
+        try:
+            await self._store(outcomes, now)
+        except OperationalError:
+            raise  # the stop event ended the retries: leave the batch unacked
+        except Exception as exc:  # noqa: BLE001 - whatever a record does to the database, the stream goes on
+            if len(messages) == 1:
+                reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                log.error("record dead-lettered", reason=reason, offset=messages[0].offset)
+                letter = dead_letter(messages[0], reason, now, self.settings.dead_letter_payload_max_bytes)
+                await self._store([letter], now)
+                return
+            half = len(messages) // 2
+            await self.handle(messages[:half])
+            await self.handle(messages[half:])
+
+    async def _store(self, outcomes: Sequence[Post | Dropped | DeadLetter], now: float) -> None:
+        posts = [o for o in outcomes if isinstance(o, Post)]
+        dropped = [o for o in outcomes if isinstance(o, Dropped)]
+        letters = [o for o in outcomes if isinstance(o, DeadLetter)]
+        stored = await self._in_transaction(
+            lambda conn: post_store.store_batch(conn, posts, dropped, letters, now, self.policy)
+        )
+        swept = await self._in_transaction(
+            lambda conn: post_store.sweep(conn, stored.rooted, stored.parked, now, self.policy)
+        )
+        await self._publish(stored.requests + swept, letters)
+        metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
+
+    async def tick(self) -> None:
+        """Due growth and final requests, expired orphans, requests never acknowledged."""
+        now = time.time()
+        limit = self.settings.stream_timer_batch
+        source = self.settings.tweets_topic
+        max_payload = self.settings.dead_letter_payload_max_bytes
+
+        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter]]:
+            due = bookkeeping.take_due(conn, now, self.policy, limit)
+            rootless = [c.root_id for c in due if orphaned(c, now, self.policy)]
+            letters = post_store.expire_rootless(conn, rootless, now, self.policy, source, max_payload)
+            requests = bookkeeping.fire(conn, [c for c in due if c.root_id not in rootless], now, self.policy)
+            letters += post_store.expire_parked(conn, now, self.policy, limit, source, max_payload)
+            return requests, letters
+
+        requests, letters = await self._in_transaction(timers)
+        metrics.PARKED_POSTS.set(await self._in_transaction(post_store.count_parked))
+        if letters:
+            log.warning("orphan replies dead-lettered", count=len(letters))
+        before = now - self.settings.stream_resend_after_seconds
+        requests += await self._in_transaction(lambda conn: bookkeeping.unsent(conn, before, limit))
+        await self._publish(requests, letters)

@@ -1,0 +1,81 @@
+"""The stream's decisions as plain functions: root resolution in a batch, the request policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined, orphaned
+from threadtag.pipeline.resolve import resolve_roots
+from threadtag.schemas.posts import Post
+
+POLICY = ConversationPolicy(every_replies=3, quiet_seconds=2.0, close_seconds=10.0, orphan_ttl=60.0)
+T = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+def post(pid: str, parent: str | None = None, root: str | None = None) -> Post:
+    return Post(id=pid, parent_id=parent, root_id=root, created_at=T, text="x", platform="twitter")
+
+
+def test_chains_resolve_in_memory_in_any_order():
+    batch = [post("d", "c"), post("c", "b"), post("b", "a"), post("a")]
+    assert resolve_roots(batch, {}) == {"a": "a", "b": "a", "c": "a", "d": "a"}
+
+
+def test_stored_parents_give_their_root_or_park_the_child():
+    batch = [post("x", "p1"), post("y", "p2"), post("z", "missing"), post("w", "x")]
+    roots = resolve_roots(batch, {"p1": "r1", "p2": None})
+    assert roots == {"x": "r1", "y": None, "z": None, "w": "r1"}
+
+
+def test_twitter_v2_names_the_root_up_front_and_cycles_park():
+    batch = [post("v", "u", root="r"), post("c1", "c2"), post("c2", "c1")]
+    assert resolve_roots(batch, {}) == {"v": "r", "c1": None, "c2": None}
+
+
+def _joined(conv: Conversation, root: bool, replies: int, now: float) -> tuple[Conversation, list]:
+    """`replies` more replies joined (the database counts them before the policy runs)."""
+    counted = replace(conv, n_replies=conv.n_replies + replies)
+    return on_joined(counted, root, replies, now, POLICY)
+
+
+def test_replies_wait_for_the_root_then_arrival_carries_them():
+    conv, out = _joined(Conversation("r"), False, 2, now=0.0)
+    assert out == [] and next_due(conv, POLICY) == 60.0  # the orphan check
+    assert orphaned(conv, 60.0, POLICY) and not orphaned(conv, 59.0, POLICY)
+    conv, out = _joined(conv, True, 0, now=5.0)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(1, "arrival", 2)]
+    assert next_due(conv, POLICY) == 15.0  # the final request
+
+
+def test_growth_is_debounced_and_the_final_request_closes_until_a_reply_reopens():
+    conv, _ = _joined(Conversation("r"), True, 0, now=0.0)  # arrival, seq 1
+    conv, out = _joined(conv, False, 3, now=1.0)
+    assert out == [] and conv.growth_due_at == 3.0
+    conv, out = _joined(conv, False, 1, now=2.5)  # a reply pushes the growth request back
+    assert out == [] and conv.growth_due_at == 4.5
+    conv, out = on_due(conv, 4.0, POLICY)
+    assert out == []
+    conv, out = on_due(conv, 4.5, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(2, "growth", 4)]
+    conv, out = on_due(conv, 12.5, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(3, "final", 4)]
+    assert next_due(conv, POLICY) is None
+    conv, out = _joined(conv, False, 1, now=100.0)  # a late reply reopens it
+    assert out == [] and next_due(conv, POLICY) == 110.0
+    conv, out = on_due(conv, 110.0, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(4, "final", 5)]
+
+
+def test_no_debounce_sends_growth_at_once():
+    policy = ConversationPolicy(every_replies=2, quiet_seconds=0, close_seconds=10.0)
+    conv, _ = on_joined(Conversation("r", n_replies=0), True, 0, 0.0, policy)
+    conv, out = on_joined(replace(conv, n_replies=2), False, 2, 1.0, policy)
+    assert [(r.reason, r.cutoff) for r in out] == [("growth", 2)]
+
+
+def test_a_request_carries_no_text_so_its_size_does_not_grow_with_the_thread():
+    small = Conversation("1234567890", root_arrived=True, n_replies=1)
+    big = Conversation("1234567890", root_arrived=True, n_replies=1000)
+    sizes = [len(on_joined(c, True, 0, 0.0, POLICY)[1][0].to_bytes()) for c in (small, big)]
+    assert sizes[1] - sizes[0] == 3  # "1" -> "1000"

@@ -1,0 +1,137 @@
+"""The stream's state in the real PostgreSQL: posts stored once, roots resolved across
+batches and workers, conversations counted exactly, timers, orphans and unsent requests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from threadtag.pipeline import bookkeeping, post_store
+from threadtag.pipeline.conversations import ConversationPolicy
+from threadtag.pipeline.normalize import Dropped
+from threadtag.schemas.posts import Post
+from threadtag.workers.thread_reader import read_threads
+
+from threadtag.database import migrate
+
+POLICY = ConversationPolicy(every_replies=3, quiet_seconds=0, close_seconds=10.0, orphan_ttl=60.0)
+T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+def post(pid: int, parent: int | None = None, minute: int = 0, root: int | None = None, body: str = "words") -> Post:
+    return Post(
+        id=str(pid),
+        parent_id=None if parent is None else str(parent),
+        root_id=None if root is None else str(root),
+        created_at=T0 + timedelta(minutes=minute),
+        text=f"{body} {pid}",
+        platform="twitter",
+        raw={"id": pid},
+    )
+
+
+@pytest.fixture
+def engine(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def store(engine, posts, now=0.0, dropped=()):
+    """One batch as a stream worker runs it: store, commit, sweep, commit."""
+    with engine.begin() as conn:
+        stored = post_store.store_batch(conn, posts, list(dropped), [], now, POLICY)
+    with engine.begin() as conn:
+        return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, POLICY)
+
+
+def thread(engine, root: int, cutoff: int) -> list[str]:
+    with engine.connect() as conn:
+        from threadtag.schemas.events import AnnotationRequest
+
+        request = AnnotationRequest(root_id=str(root), seq=1, reason="final", cutoff=cutoff)
+        found = read_threads(conn, [request])[(str(root), cutoff)]
+    return [found.text] + found.replies
+
+
+def test_replies_before_their_parents_join_in_time_order_once_the_root_comes(engine):
+    assert store(engine, [post(4, 3, minute=4), post(3, 2, minute=3)]) == []  # parked
+    assert store(engine, [post(2, 1, minute=2), post(5, 1, minute=1)]) == []
+    requests = store(engine, [post(1)], now=1.0)
+    assert [(r.root_id, r.seq, r.reason, r.cutoff) for r in requests] == [("1", 1, "arrival", 4)]
+    assert thread(engine, 1, 4) == ["words 1", "words 5", "words 2", "words 3", "words 4"]
+    # A redelivered batch stores nothing new and asks for nothing.
+    assert store(engine, [post(1), post(4, 3, minute=4)], now=2.0) == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar() == 4
+
+
+def test_a_growth_request_cuts_off_at_the_replies_that_had_joined(engine):
+    store(engine, [post(1)])
+    requests = store(engine, [post(i, 1, minute=i) for i in (2, 3, 4, 5)], now=1.0)
+    assert [(r.seq, r.reason, r.cutoff) for r in requests] == [(2, "growth", 4)]
+    store(engine, [post(6, 1, minute=0)], now=2.0)  # older than the others but joined later
+    assert thread(engine, 1, 4) == ["words 1", "words 2", "words 3", "words 4", "words 5"]
+    assert thread(engine, 1, 5) == ["words 1", "words 6", "words 2", "words 3", "words 4", "words 5"]
+
+
+def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
+    """Each transaction misses the other's uncommitted row; the sweep after the last commit joins them."""
+    child = engine.connect()
+    first = post_store.store_batch(child, [post(2, 1, minute=1)], [], [], 0.0, POLICY)  # not committed yet
+    with engine.begin() as conn:
+        parent = post_store.store_batch(conn, [post(1)], [], [], 0.0, POLICY)
+    with engine.begin() as conn:
+        assert post_store.sweep(conn, parent.rooted, parent.parked, 0.0, POLICY) == []  # the child is not visible
+    child.commit()
+    with engine.begin() as conn:
+        post_store.sweep(conn, first.rooted, first.parked, 0.0, POLICY)
+    child.close()
+    assert thread(engine, 1, 1) == ["words 1", "words 2"]
+
+
+def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine):
+    store(engine, [post(1), post(2, 1)], now=0.0)
+    with engine.begin() as conn:
+        assert bookkeeping.take_due(conn, 9.0, POLICY, 10) == []
+        due = bookkeeping.take_due(conn, 10.0, POLICY, 10)
+        finals = bookkeeping.fire(conn, due, 10.0, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in finals] == [(2, "final", 1)]
+    with engine.begin() as conn:
+        assert [r.seq for r in bookkeeping.unsent(conn, older_than=11.0, limit=10)] == [2]
+        bookkeeping.mark_sent(conn, finals)
+        assert bookkeeping.unsent(conn, older_than=11.0, limit=10) == []
+        assert bookkeeping.take_due(conn, 1000.0, POLICY, 10) == []  # closed until a reply comes
+
+
+def test_orphans_become_dead_letters_that_say_why(engine):
+    dropped = Dropped(post(20, 1), "reply without content")
+    store(engine, [post(21, 20), post(31, 30), post(41, 40), post(40, 39)], now=0.0, dropped=[dropped])
+    store(engine, [post(52, 51, root=50)], now=0.0)  # Twitter v2: names root 50, which never comes
+    with engine.begin() as conn:
+        assert post_store.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
+        parked = post_store.expire_parked(conn, 61.0, POLICY, 100, "tweets", 1000)
+        due = bookkeeping.take_due(conn, 61.0, POLICY, 10)
+        rootless = post_store.expire_rootless(conn, [c.root_id for c in due], 61.0, POLICY, "tweets", 1000)
+    reasons = {letter.payload(): letter.reason for letter in parked + rootless}
+    assert reasons[b'{"id": 21}'] == "orphan reply: its parent 20 was dropped (reply without content)"
+    assert reasons[b'{"id": 31}'] == "orphan reply: its parent 30 did not arrive within 60 s"
+    assert reasons[b'{"id": 41}'].startswith("orphan reply: its parent 40 arrived, but not the thread's root")
+    assert reasons[b'{"id": 52}'] == "orphan reply: root 50 did not arrive within 60 s"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM posts")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM dead_letters")).scalar() == 5
+        assert conn.execute(text("SELECT count(*) FROM conversations")).scalar() == 0
+
+
+def test_a_thousand_reply_thread_stays_exact(engine):
+    store(engine, [post(1)])
+    store(engine, [post(i, 1 if i % 2 else i - 1, minute=i) for i in range(2, 1002)], now=1.0)
+    with engine.connect() as conn:
+        n, positions = conn.execute(
+            text("SELECT count(*), count(DISTINCT conv_pos) FROM posts WHERE root_id = '1' AND id <> '1'")
+        ).one()
+    assert n == positions == 1000
+    assert len(thread(engine, 1, 1000)) == 1001
