@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,7 +19,7 @@ from threadtag.pipeline.normalize import Dropped
 from threadtag.pipeline.resolve import resolve_roots
 from threadtag.schemas.events import AnnotationRequest, DeadLetter
 from threadtag.schemas.posts import Post
-from threadtag.schemas.tables import DeadLetterRow, DroppedPostRow, PostRow
+from threadtag.schemas.tables import DeadLetterRow, DroppedPostRow
 
 
 @dataclass(frozen=True)
@@ -29,20 +29,38 @@ class Stored:
     parked: list[str]  # new posts still waiting for a parent
 
 
-def post_values(post: Post, root_id: str | None, now: float) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "platform": post.platform,
-        "author_id": post.author_id,
-        "created_at": post.created_at,
-        "text": post.text,
-        "lang": post.lang,
-        "parent_id": post.parent_id,
-        "root_id": root_id,
-        "conv_pos": 0 if root_id == post.id else None,
-        "raw": post.raw,
-        "ingested_at": datetime.fromtimestamp(now, tz=timezone.utc),
-    }
+# One JSON parameter for the whole batch: PostgreSQL unpacks it, where a multi-row VALUES
+# statement cost more to build and parse on the client than the insert itself (py-spy).
+_INSERT_POSTS = """
+INSERT INTO posts (id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw, ingested_at)
+SELECT r.id, r.platform, r.author_id, r.created_at, r.text, r.lang, r.parent_id, r.root_id,
+       CASE WHEN r.root_id = r.id THEN 0 END, r.raw, :now
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id text, platform text, author_id text, created_at timestamptz,
+                                                 text text, lang text, parent_id text, root_id text, raw jsonb)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+
+
+def insert_posts(conn: Connection, posts: Sequence[Post], roots: Mapping[str, str | None], now: float) -> set[str]:
+    """Insert the posts that are not stored yet, each with its root (None: parked); returns
+    the ids this call inserted."""
+    rows = [
+        {
+            "id": p.id,
+            "platform": p.platform,
+            "author_id": p.author_id,
+            "created_at": p.created_at.isoformat(),
+            "text": p.text,
+            "lang": p.lang,
+            "parent_id": p.parent_id,
+            "root_id": roots[p.id],
+            "raw": p.raw,
+        }
+        for p in posts
+    ]
+    params = {"rows": json.dumps(rows, ensure_ascii=False), "now": datetime.fromtimestamp(now, tz=timezone.utc)}
+    return set(conn.execute(text(_INSERT_POSTS), params).scalars())
 
 
 def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None:
@@ -84,9 +102,8 @@ def store_batch(
     roots = resolve_roots(new, stored)
     if not new:
         return Stored([], [], [])
-    statement = insert(PostRow).on_conflict_do_nothing(index_elements=["id"]).returning(PostRow.id)
     # A copy another worker stored meanwhile is not new: it joins its conversation there.
-    inserted = set(conn.execute(statement, [post_values(p, roots[p.id], now) for p in new]).scalars())
+    inserted = insert_posts(conn, new, roots, now)
     mine = [p for p in new if p.id in inserted]
     rooted = [p.id for p in mine if roots[p.id] is not None]
     parked = [p.id for p in mine if roots[p.id] is None]
