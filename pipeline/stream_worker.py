@@ -88,7 +88,12 @@ class StreamWorker:
                 reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 log.error("record dead-lettered", reason=reason, offset=messages[0].offset)
                 letter = dead_letter(messages[0], reason, now, self.settings.dead_letter_payload_max_bytes)
-                await self._store([letter], now)
+                try:
+                    await self._store([letter], now)
+                except OperationalError:
+                    raise
+                except Exception:  # noqa: BLE001 - the payload itself is the trouble: keep only where it is
+                    await self._store([dead_letter(messages[0], reason, now, 0)], now)
                 return
             half = len(messages) // 2
             await self.handle(messages[:half])

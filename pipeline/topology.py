@@ -10,6 +10,7 @@ committed and the broker acknowledged what it produced.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import faust
@@ -56,6 +57,7 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
         topic_replication_factor=settings.kafka_replication_factor,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_max_poll_interval=settings.kafka_max_poll_interval_s,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         broker_credentials=faust_credentials(settings),
@@ -81,7 +83,16 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
             messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
                         for e in events]  # fmt: skip
             MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
-            await worker.handle(messages)
+            try:
+                await worker.handle(messages)
+            except Exception:
+                if worker.stop.is_set():
+                    return  # shutting down during a database outage: the batch stays unacked
+                # Input cannot get here (handle dead-letters it): the database or the broker
+                # failed for good. Exit unacked, for the supervisor to restart the worker,
+                # rather than leave a live process whose agent stopped.
+                log.exception("stream worker failed; exiting without committing the batch")
+                os._exit(1)
             for event in events:
                 await stream.ack(event)
 

@@ -32,6 +32,9 @@ class AnnotationRequest(_Message):
     cutoff: int
 
 
+_MAX_REASON = 2000  # an exception's message can quote the whole input
+
+
 class DeadLetter(_Message):
     """A message the pipeline could not use, with the reason and the original bytes."""
 
@@ -59,7 +62,7 @@ class DeadLetter(_Message):
     ) -> DeadLetter:
         # The source topic keeps the full message; partition/offset point to it.
         return cls(
-            reason=reason,
+            reason=reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + " ...",
             source_topic=source_topic,
             partition=partition,
             offset=offset,

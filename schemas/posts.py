@@ -165,17 +165,35 @@ def parse_post(payload: bytes, max_bytes: int) -> Post:
         raise InvalidPost(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     if not isinstance(raw, dict):
         raise InvalidPost(f"expected a JSON object, got {type(raw).__name__}")
+    if "\\u0000" in text:
+        raw = without_nul(raw)
     return adapt(raw)
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from every string: PostgreSQL's text and jsonb
+    cannot hold them, and a post is worth more stored without them than set aside."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def adapt(raw: dict[str, Any]) -> Post:
     """A decoded JSON object -> Post, by recognising its format."""
     if "id_str" in raw:
-        return from_twitter_v1(raw)
-    if isinstance(raw.get("data"), dict) or ("id" in raw and any(k in raw for k in _V2_KEYS)):
-        return from_twitter_v2(raw)
-    if "id" in raw and "reply_to" in raw:
-        return from_weibo_json(raw)
-    raise InvalidPost(
-        "unknown format: not Twitter v1.1 (id_str), v2 (data / conversation_id) or Weibo-style (id + reply_to)"
-    )
+        post = from_twitter_v1(raw)
+    elif isinstance(raw.get("data"), dict) or ("id" in raw and any(k in raw for k in _V2_KEYS)):
+        post = from_twitter_v2(raw)
+    elif "id" in raw and "reply_to" in raw:
+        post = from_weibo_json(raw)
+    else:
+        raise InvalidPost(
+            "unknown format: not Twitter v1.1 (id_str), v2 (data / conversation_id) or Weibo-style (id + reply_to)"
+        )
+    if post.parent_id == post.id:
+        raise InvalidPost(f"post {post.id} replies to itself")
+    return post

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -121,7 +122,8 @@ def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_
     proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
     proxy.up()
     through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
-    env = _worker_env(broker, through_proxy, sample_model, tmp_path)
+    # An outage three times the poll interval: the worker must poll on (paused) to stay in its group.
+    env = _worker_env(broker, through_proxy, sample_model, tmp_path, kafka_max_poll_interval_s=4)
     batch = requests(database_url, copies=6)  # 144 requests
     engine = create_engine(database_url)  # the test itself reads past the proxy
     log = tmp_path / "infer.log"
@@ -132,10 +134,13 @@ def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_
         proxy.down()
         produce(broker, env["REQUESTS_TOPIC"], batch[len(batch) // 2 :])
         wait_for(lambda: "database unavailable" in log.read_text(), 60, "the worker noticing the outage", log)
+        time.sleep(12)
+        assert worker.process is not None and worker.process.poll() is None, log.read_text()[-2000:]
         proxy.up()
         wait_for(lambda: _rows(engine)[0] >= len(batch), 180, "every request after the outage", log)
     finally:
         worker.stop()
         proxy.down()
     assert _rows(engine) == (len(batch), len(batch))
+    assert "partitions reassigned" not in log.read_text()  # it kept its group through the outage
     engine.dispose()

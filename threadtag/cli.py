@@ -543,7 +543,7 @@ def infer(
     sink = AnnotationSink(engine, served.version)
     consumer = batches.consumer(settings, [settings.requests_topic], settings.infer_group_id)
     start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
-    stop = _stop_on_signals()
+    stop = _stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     try:
         inference.run(
@@ -578,14 +578,25 @@ def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
     return create_engine(url, pool_pre_ping=True)
 
 
-def _stop_on_signals():  # type: ignore[no-untyped-def]
-    """An event set by SIGTERM/SIGINT: workers finish the batch in hand and exit."""
+def _stop_on_signals(timeout: float):  # type: ignore[no-untyped-def]
+    """An event set by SIGTERM/SIGINT: workers finish the batch in hand and exit. One that is
+    still busy `timeout` seconds later exits anyway: nothing of an unfinished batch is
+    committed, so its records are read again after the restart."""
+    import os
     import signal
     import threading
 
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            timer = threading.Timer(timeout, lambda: (log.warning("shutdown timed out: exiting"), os._exit(0)))
+            timer.daemon = True
+            timer.start()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     return stop
 
 
@@ -634,7 +645,7 @@ def retrain(
         if every is None and cron is None:
             once()
         else:
-            run_periodically(once, every, cron, _stop_on_signals())
+            run_periodically(once, every, cron, _stop_on_signals(settings.shutdown_timeout_seconds))
     finally:
         engine.dispose()
 

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(1, gt=0)
     kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
     kafka_heartbeat_interval_s: float = Field(2.0, gt=0)
+    kafka_max_poll_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="A consumer that does not poll this long leaves its group (workers poll on "
+        "through database outages).",
+    )
     kafka_producer_max_batch_bytes: int | None = Field(None, description="Producer batch size; unset = the client's.")
     tweets_topic: str = Field("tweets", description="Raw posts in.")
     requests_topic: str = Field("annotation-requests", description="Annotation requests out, keyed by root id.")
@@ -82,7 +88,13 @@ class Settings(BaseSettings):
         "the embedded broker but lets faust skip records after a restart with a backlog (BENCHMARKS.md).",
     )
     max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
-    dead_letter_payload_max_bytes: int = Field(1_048_576, gt=0, description="Payload bytes kept in a dead letter.")
+    dead_letter_payload_max_bytes: int = Field(
+        524_288,
+        gt=0,
+        le=700_000,
+        description="Payload bytes kept in a dead letter; base64 makes them 4/3 as many, which must stay under the "
+        "broker's 1 MB message limit.",
+    )
     orphan_ttl_seconds: float = Field(
         3600.0, gt=0, description="A reply whose parent never arrives expires after this."
     )
@@ -110,6 +122,9 @@ class Settings(BaseSettings):
     infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")
     infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
+    shutdown_timeout_seconds: float = Field(
+        10.0, gt=0, description="A worker still busy this long after SIGTERM exits anyway (uncommitted work is redone)."
+    )
     infer_follow_active: bool = Field(
         True, description="Workers switch to the active model version when it changes (false = keep their own)."
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError
 from sqlalchemy.exc import OperationalError
 from threadtag.pipeline.kafka_security import kafka_python_options
 
@@ -18,6 +19,12 @@ from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+
+
+class Retry(Protocol):
+    """Runs database work until it succeeds, as run_sink retries its writes."""
+
+    def __call__(self, work: Callable[[], T]) -> T: ...
 
 
 def consumer(settings: Settings, topics: list[str], group_id: str) -> KafkaConsumer:
@@ -30,6 +37,7 @@ def consumer(settings: Settings, topics: list[str], group_id: str) -> KafkaConsu
         auto_offset_reset="earliest",
         session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
+        max_poll_interval_ms=int(settings.kafka_max_poll_interval_s * 1000),
         **kafka_python_options(settings),
     )
 
@@ -49,8 +57,12 @@ def collect(source: KafkaConsumer, max_records: int, wait_ms: int) -> list[Consu
     return records
 
 
-def with_db_retry(write: Callable[[], T], max_backoff: float, stop: threading.Event) -> T:
-    """Run `write` until the database takes it; back off while it refuses connections."""
+def with_db_retry(
+    write: Callable[[], T], max_backoff: float, stop: threading.Event, waiting: Callable[[float], bool] | None = None
+) -> T:
+    """Run `write` until the database takes it; back off while it refuses connections, with
+    a log line a retry. `waiting(seconds)` spends each wait (default: sleeping) and returns
+    True to give up; without it, `stop` ends the retries."""
     delay = 0.5
     while True:
         try:
@@ -58,9 +70,24 @@ def with_db_retry(write: Callable[[], T], max_backoff: float, stop: threading.Ev
         except OperationalError as exc:
             metrics.set_ready(False)
             log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
-            if stop.wait(delay):
+            if waiting(delay) if waiting is not None else stop.wait(delay):
                 raise
             delay = min(max_backoff, delay * 2)
+
+
+def keep_polling(source: KafkaConsumer, stop: threading.Event) -> Callable[[float], bool]:
+    """A wait for with_db_retry that keeps the consumer in its group during an outage of any
+    length: its partitions are paused and it polls (fetching nothing), so the poll interval
+    never expires. The caller resumes them once the write succeeded."""
+
+    def wait(seconds: float) -> bool:
+        source.pause(*source.assignment())
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            source.poll(timeout_ms=int(min(left, 1.0) * 1000))
+        return stop.is_set()
+
+    return wait
 
 
 def run_sink(
@@ -69,17 +96,31 @@ def run_sink(
     batch_wait_ms: int,
     max_backoff: float,
     stop: threading.Event,
-    prepare: Callable[[list[ConsumerRecord]], Callable[[], object]],
+    prepare: Callable[[list[ConsumerRecord], Retry], Callable[[], object]],
 ) -> None:
-    """Consume batches until `stop`: `prepare` turns a batch into a database write, which is
-    retried while the database is away; offsets are committed only once it succeeded."""
+    """Consume batches until `stop`: `prepare` turns a batch into a database write (reading
+    through the `Retry` it is given), which is retried while the database is away; offsets
+    are committed only once it succeeded."""
+    waiting = keep_polling(source, stop)
+
+    def retry(work: Callable[[], T]) -> T:
+        return with_db_retry(work, max_backoff, stop, waiting)
+
     while not stop.is_set():
         records = collect(source, batch_size, batch_wait_ms)
         metrics.set_ready(True)  # polling; a database outage clears it until a write succeeds
         if records:
-            with_db_retry(prepare(records), max_backoff, stop)
+            try:
+                retry(prepare(records, retry))
+            finally:
+                source.resume(*source.paused())
             metrics.set_ready(True)
-            source.commit()
+            try:
+                source.commit()
+            except CommitFailedError as exc:
+                # The group moved the partitions on meanwhile: their new owner reads these
+                # records again and the unique keys make that harmless.
+                log.warning("offsets not committed: partitions reassigned", error=str(exc).splitlines()[0])
             metrics.BATCH_SIZE.observe(len(records))
             for record in records:
                 metrics.MESSAGES_IN.labels(record.topic).inc()

@@ -31,7 +31,7 @@ from threadtag.models.corpus import lang_of, thread_example
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
-from threadtag.workers.batches import run_sink, with_db_retry
+from threadtag.workers.batches import Retry, run_sink
 from threadtag.workers.model_registry import active_model
 from threadtag.workers.thread_reader import Thread, read_threads
 
@@ -117,7 +117,22 @@ def run(
         source = f"{topic}/{record.partition}/{record.offset}" if record is not None else topic
         sink.add_dead_letter(source, reason, payload if payload is not None else record.value)
 
-    def prepare(records: list[ConsumerRecord]) -> Callable[[], int]:
+    def annotate_each_or_dead_letter(
+        requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
+    ) -> list[Annotation]:
+        """The batch at once; if that fails, request by request, the failing ones dead-lettered."""
+        try:
+            return annotate(model.predictor, requests, threads)
+        except Exception:  # noqa: BLE001 - whatever one thread does to the model, the others are annotated
+            done = []
+            for request in requests:
+                try:
+                    done += annotate(model.predictor, [request], threads)
+                except Exception as exc:  # noqa: BLE001
+                    _dead_letter(None, f"cannot be annotated: {type(exc).__name__}: {exc}", request.to_bytes())
+            return done
+
+    def prepare(records: list[ConsumerRecord], retry: Retry) -> Callable[[], int]:
         # Between batches: the sink holds nothing of the previous one any more.
         if model.refresh():
             sink.model_version = model.version
@@ -132,13 +147,13 @@ def run(
             with model.engine.connect() as conn:
                 return read_threads(conn, requests)
 
-        threads = with_db_retry(read, max_backoff, stop)
+        threads = retry(read)
         for request in [r for r in requests if not threads[(r.root_id, r.cutoff)].found]:
             # Only a database that lost rows (or a hand-made request) gets here.
             _dead_letter(None, f"root post {request.root_id} is not stored", request.to_bytes())
         requests = [r for r in requests if threads[(r.root_id, r.cutoff)].found]
         started = time.perf_counter()
-        sink.add(annotate(model.predictor, requests, threads))
+        sink.add(annotate_each_or_dead_letter(requests, threads))
         elapsed = time.perf_counter() - started
         metrics.INFERENCE_SECONDS.observe(elapsed)
         log.info(
