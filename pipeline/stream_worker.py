@@ -72,6 +72,8 @@ class StreamWorker:
         if requests:
             await self._in_transaction(lambda conn: bookkeeping.mark_sent(conn, requests))
         metrics.DEAD_LETTERS.inc(len(letters))
+        if letters:
+            log.warning("dead letters sent", count=len(letters), first_reason=letters[0].reason[:200])
 
     async def handle(self, messages: Sequence[RawMessage]) -> None:
         """Process a batch; a batch the database refuses on data is split until the records it

@@ -37,4 +37,6 @@ def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tm
         record = json.loads(line)  # raises on a plain-text line
         assert "event" in record and "level" in record, line
     assert any(json.loads(line).get("logger", "").startswith(("faust", "aiokafka", "mode")) for line in lines), err
+    # Our own lines still come once faust runs (it would wrap stderr and swallow them).
+    assert any(json.loads(line)["event"] == "dead letters sent" for line in lines), err
     assert not out.strip(), out  # nothing on stdout either

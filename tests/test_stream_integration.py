@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from threadtag.schemas.events import DeadLetter
 
 from tests.streaming import (
@@ -19,6 +21,8 @@ from tests.streaming import (
     tweet,
     wait_for,
 )
+from tests.tcp_proxy import TcpProxy
+from threadtag.database import migrate
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +174,39 @@ def test_orphans_are_dead_lettered_with_the_reason_and_a_late_reply_reopens_its_
         "orphan reply: its parent 800 did not arrive within 3 s",
     ]
     assert [json.loads(v)["seq"] for v in read_all(broker, env["REQUESTS_TOPIC"])] == [1, 2, 3]
+
+
+def test_a_database_outage_of_three_poll_intervals_loses_nothing(broker, database_url, tmp_path):
+    """The worker waits out the outage by itself (in its group or rejoining it) and ends exact."""
+    url = make_url(database_url)
+    migrate(database_url)
+    proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
+    proxy.up()
+    through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
+    env = stream_env(broker, tmp_path, through_proxy, kafka_max_poll_interval_s=6, db_max_backoff_seconds=1)
+    log = tmp_path / "worker.log"
+    worker = stream_worker(env, log).start()
+    ordered = messages(seed=4)
+    try:
+        produce(broker, env["TWEETS_TOPIC"], ordered[: len(ordered) // 2])
+        wait_for(lambda: _stored(database_url) > 0, 90, "posts before the outage", log)
+        proxy.down()
+        produce(broker, env["TWEETS_TOPIC"], ordered[len(ordered) // 2 :])
+        wait_for(lambda: "database unavailable" in log.read_text(), 60, "the worker noticing the outage", log)
+        time.sleep(20)
+        assert worker.process is not None and worker.process.poll() is None, log.read_text()[-3000:]
+        proxy.up()
+        env_direct = {**env, "DATABASE_URL": database_url}
+        wait_for(lambda: _finals_match(broker, env_direct), 150, "exact final conversations after the outage", log)
+    finally:
+        worker.stop()
+        proxy.down()
+
+
+def _stored(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM posts")).scalar())
+    finally:
+        engine.dispose()

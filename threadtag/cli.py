@@ -468,7 +468,10 @@ def stream() -> None:
         root = {"level": settings.log_level}
         stream_app.conf.logging_config = {"version": 1, "disable_existing_loggers": False, "root": root}
         try:
-            faust.Worker(stream_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+            # redirect_stdouts=False: faust would wrap sys.stderr, where structlog writes, and lose our lines.
+            faust.Worker(
+                stream_app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+            ).execute_from_commandline()
         finally:
             engine.dispose()
 
