@@ -35,11 +35,12 @@ def _versions(engine) -> list[dict]:
 
 
 @pytest.fixture
-def stored_sample(database_url, sample_model):
-    """A database holding the sample threads, with the sample model active; its engine."""
+def stored_sample(database_url, sample_model, tmp_path):
+    """A database holding copies of the sample threads (new ids: the bundled ones are never
+    trained on), with the sample model active; its engine."""
     migrate(database_url)
     engine = create_engine(database_url)
-    store_threads(engine)
+    store_threads(engine, _later_copy(SAMPLE_THREADS, tmp_path, "3"))
     register_model_version(engine, _version(sample_model), str(sample_model), {}, "always", decision="registered")
     yield engine
     engine.dispose()
@@ -165,9 +166,12 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
                 return 0
 
     try:
+        # The bundled sample replayed as well (as `threadtag run` does): retrain leaves it out.
         replay(SAMPLE_THREADS, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
-        wait_for(lambda: len(annotated_by("9")) == 24, 180, "24 annotated threads", tmp_path / "infer.log")
-        wait_for(lambda: stored_posts() == 96, 60, "96 stored posts", tmp_path / "stream.log")
+        first_copy = _later_copy(SAMPLE_THREADS, tmp_path, "4")
+        replay(first_copy, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
+        wait_for(lambda: len(annotated_by("49")) == 24, 180, "24 annotated threads", tmp_path / "infer.log")
+        wait_for(lambda: stored_posts() == 192, 60, "192 stored posts", tmp_path / "stream.log")
         first = active_model(engine).version
 
         result = subprocess.run([sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"], cwd=ROOT,
@@ -177,6 +181,7 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
         row = next(r for r in _versions(engine) if r["version"] == new)
         # 8 held out; the gate scores on the 3 the active sample model did not train on (its dev threads).
         assert row["active"] and row["training_data"]["heldout"] == 8 and row["training_data"]["used"] == 24
+        assert row["training_data"]["skipped"]["bundled_sample"] == 24
         assert row["metrics"]["heldout"]["posts"] == 3 and row["training_data"]["gate"] == 3
         assert row["metrics"]["compared_with"]["version"] == first
 
@@ -189,7 +194,7 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
             worker.stop()
     assert set().union(*annotated_by("29").values()) == {new}
     # (final requests of the first threads may have come after the switch)
-    assert all(first in versions for versions in annotated_by("9").values())
+    assert all(first in versions for versions in annotated_by("49").values())
     assert "switched model" in (tmp_path / "infer.log").read_text()
     engine.dispose()
 

@@ -125,8 +125,12 @@ def test_threads_come_back_from_the_database_labelled_and_in_time_order(database
     assert first.tags == [["aus", "open"]] and "#ausopen" not in first.post and first.post[0] == "azarenka"
     # Replies in time order: the first reply's words come first.
     assert first.conv[:4] == ["nadal", "was", "so", "quiet"]
-    # A file of the same threads given on the command line becomes the same examples.
-    assert file_candidates([], [SAMPLE_THREADS]) == candidates
+    # A file of the same threads given on the command line becomes the same examples; stored,
+    # they are the bundled sample's (which retraining leaves out), given as a file they are not.
+    assert [c.example for c in file_candidates([], [SAMPLE_THREADS])] == [c.example for c in candidates]
+    assert all(c.bundled_sample for c in candidates)
+    assert not any(c.bundled_sample for c in file_candidates([], [SAMPLE_THREADS]))
+    assert select(candidates, "en", Settings()).record()["skipped"] == {"bundled_sample": 24}
 
 
 def test_a_window_keeps_only_the_newer_roots(database_url):

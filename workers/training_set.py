@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from threadtag.models.corpus import (
 )
 from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
 
+from threadtag.recipes import SAMPLE_THREADS
 from threadtag.settings import Settings
 
 # Roots in time order, each with its stored replies in time order (parked replies, whose
@@ -49,6 +51,7 @@ class Candidate:
 
     example: Example
     is_retweet: bool = False
+    bundled_sample: bool = False  # a thread of samples/threads.jsonl that `threadtag run` replayed
 
 
 @dataclass
@@ -70,13 +73,25 @@ def _is_retweet(raw: dict[str, Any], post_text: str) -> bool:
         return reads_as_retweet(post_text)
 
 
+@lru_cache(maxsize=1)
+def bundled_sample_ids() -> frozenset[str]:
+    """Ids of the bundled sample's posts: the main job replays them into the database, and
+    the sample model trained on them, so they say nothing about a model of real data."""
+    return frozenset(post.id for post in read_tweets(SAMPLE_THREADS))
+
+
 def stream_candidates(engine: Engine, since: datetime | None = None) -> list[Candidate]:
     """Root posts in the database (posted at `since` or later, if given) with their
     conversations, oldest first."""
     with engine.connect() as conn:
         rows = conn.execute(text(THREADS_SQL), {"since": since}).all()
+    sample = bundled_sample_ids()
     return [
-        Candidate(thread_example(row.text, row.replies, lang_of(row.lang, row.text)), _is_retweet(row.raw, row.text))
+        Candidate(
+            thread_example(row.text, row.replies, lang_of(row.lang, row.text)),
+            _is_retweet(row.raw, row.text),
+            row.id in sample,
+        )
         for row in rows
     ]
 
@@ -106,7 +121,9 @@ def select(candidates: Iterable[Candidate], lang: str, settings: Settings) -> Tr
         chosen.candidates += 1
         ex = candidate.example
         key = (tuple(ex.post), tuple(tuple(t) for t in ex.tags))
-        if ex.lang != lang:
+        if candidate.bundled_sample:
+            reason = "bundled_sample"
+        elif ex.lang != lang:
             reason = "other_language"
         elif candidate.is_retweet and settings.retrain_skip_retweets:
             reason = "retweet"
