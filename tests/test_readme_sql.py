@@ -1,0 +1,41 @@
+"""The README's SQL runs against the schema as migrated, on rows as the stream writes them."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import create_engine, text
+from threadtag.models.corpus import read_tweets
+
+from tests.conftest import ROOT, SAMPLE_THREADS
+from tests.streaming import store_posts
+from threadtag.database import migrate
+
+
+def readme_queries() -> list[str]:
+    """The statements of the README's sql blocks, comment lines left out."""
+    blocks = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("--"))
+    return [query.strip() for query in code.split(";") if query.strip()]
+
+
+def test_every_readme_query_runs_and_finds_the_sample(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    store_posts(engine, read_tweets(SAMPLE_THREADS))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO model_versions (version, path, active) VALUES ('m', 'm.pt', true)"))
+        conn.execute(
+            text(
+                "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags) "
+                'SELECT id, 1, \'m\', 3, \'[{"tag": "aus open", "score": -0.5}]\' FROM posts WHERE id = root_id'
+            )
+        )
+    queries = readme_queries()
+    assert len(queries) == 4
+    with engine.connect() as conn:
+        results = [conn.execute(text(query)).all() for query in queries]
+    engine.dispose()
+    top, tagged, one_post, _ = results
+    assert top == [("aus open", 24)] and len(tagged) == 24
+    assert len(one_post) == 1 and len(one_post[0].replies) == 3
