@@ -42,11 +42,20 @@ RETURNING id
 """
 
 
-def insert_posts(conn: Connection, posts: Sequence[Post], roots: Mapping[str, str | None], now: float) -> set[str]:
+def insert_posts(
+    conn: Connection,
+    posts: Sequence[Post],
+    roots: Mapping[str, str | None],
+    now: float,
+    received: Mapping[str, str] | None = None,
+) -> set[str]:
     """Insert the posts that are not stored yet, each with its root (None: parked); returns
-    the ids this call inserted."""
-    rows = [
-        {
+    the ids this call inserted. `received`: post id -> the JSON text it came as, spliced in
+    as `raw` instead of serializing the parsed object again (a tenth of the worker's time)."""
+    received = received or {}
+    rows = []
+    for p in posts:
+        meta = {
             "id": p.id,
             "platform": p.platform,
             "author_id": p.author_id,
@@ -55,11 +64,12 @@ def insert_posts(conn: Connection, posts: Sequence[Post], roots: Mapping[str, st
             "lang": p.lang,
             "parent_id": p.parent_id,
             "root_id": roots[p.id],
-            "raw": p.raw,
         }
-        for p in posts
-    ]
-    params = {"rows": json.dumps(rows, ensure_ascii=False), "now": datetime.fromtimestamp(now, tz=timezone.utc)}
+        raw = received.get(p.id)
+        if raw is None or "\\u0000" in raw:  # NUL was removed from the parsed post only
+            raw = json.dumps(p.raw, ensure_ascii=False)
+        rows.append(json.dumps(meta, ensure_ascii=False)[:-1] + ', "raw": ' + raw + "}")
+    params = {"rows": "[" + ",".join(rows) + "]", "now": datetime.fromtimestamp(now, tz=timezone.utc)}
     return set(conn.execute(text(_INSERT_POSTS), params).scalars())
 
 
@@ -84,9 +94,10 @@ def store_batch(
     letters: Sequence[DeadLetter],
     now: float,
     policy: ConversationPolicy,
+    received: Mapping[str, str] | None = None,
 ) -> Stored:
     """Store a batch: dead letters, the ids of dropped replies, posts new to the database with
-    their roots where known, and the conversations they join."""
+    their roots where known, and the conversations they join. `received`: see insert_posts."""
     insert_dead_letters(conn, letters)
     dropped_replies = {d.post.id: d.reason for d in dropped if d.post.parent_id is not None}
     if dropped_replies:
@@ -103,7 +114,7 @@ def store_batch(
     if not new:
         return Stored([], [], [])
     # A copy another worker stored meanwhile is not new: it joins its conversation there.
-    inserted = insert_posts(conn, new, roots, now)
+    inserted = insert_posts(conn, new, roots, now, received)
     mine = [p for p in new if p.id in inserted]
     rooted = [p.id for p in mine if roots[p.id] is not None]
     parked = [p.id for p in mine if roots[p.id] is None]

@@ -81,8 +81,12 @@ class StreamWorker:
         now = time.time()
         outcomes = [normalize(m, now, self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes)
                     for m in messages]  # fmt: skip
+        received: dict[str, str] = {}  # the first copy of an id, as store_batch keeps it
+        for message, outcome in zip(messages, outcomes):
+            if isinstance(outcome, Post):
+                received.setdefault(outcome.id, message.payload.decode("utf-8"))
         try:
-            await self._store(outcomes, now)
+            await self._store(outcomes, now, received)
         except OperationalError:
             raise  # the stop event ended the retries: leave the batch unacked
         except Exception as exc:  # noqa: BLE001 - whatever a record does to the database, the stream goes on
@@ -101,12 +105,14 @@ class StreamWorker:
             await self.handle(messages[:half])
             await self.handle(messages[half:])
 
-    async def _store(self, outcomes: Sequence[Post | Dropped | DeadLetter], now: float) -> None:
+    async def _store(
+        self, outcomes: Sequence[Post | Dropped | DeadLetter], now: float, received: dict[str, str] | None = None
+    ) -> None:
         posts = [o for o in outcomes if isinstance(o, Post)]
         dropped = [o for o in outcomes if isinstance(o, Dropped)]
         letters = [o for o in outcomes if isinstance(o, DeadLetter)]
         stored = await self._in_transaction(
-            lambda conn: post_store.store_batch(conn, posts, dropped, letters, now, self.policy)
+            lambda conn: post_store.store_batch(conn, posts, dropped, letters, now, self.policy, received)
         )
         swept = await self._in_transaction(
             lambda conn: post_store.sweep(conn, stored.rooted, stored.parked, now, self.policy)

@@ -82,10 +82,10 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
     )
     stream_fetch_max_wait_ms: int = Field(
-        1500,
+        100,
         gt=0,
-        description="Longest a stream worker's fetch waits at the broker for records. Shorter cuts latency on "
-        "the embedded broker but lets faust skip records after a restart with a backlog (BENCHMARKS.md).",
+        description="Longest a stream worker's fetch waits at the broker for records (faust alone: 1500); "
+        "what a post waits for its worker on a quiet stream (BENCHMARKS.md).",
     )
     max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
     dead_letter_payload_max_bytes: int = Field(
