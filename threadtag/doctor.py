@@ -67,7 +67,7 @@ def check_broker(settings: Settings) -> Check:
         return Check(
             "broker", False, f"{settings.kafka_bootstrap_servers}: {first_line(exc)} (check KAFKA_BOOTSTRAP_SERVERS)"
         )
-    missing = sorted(set(stream_topics(settings).values()) - existing)
+    missing = sorted(set(stream_topics(settings)) - existing)
     topics = f"topics missing: {', '.join(missing)} (threadtag topics)" if missing else "the pipeline's topics exist"
     return Check("broker", True, f"{settings.kafka_bootstrap_servers} answers; {topics}")
 
