@@ -4,6 +4,7 @@ took them. Each function runs inside the caller's transaction and locks the rows
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime, timezone
@@ -28,19 +29,33 @@ def _conversation(row: Mapping[str, Any]) -> Conversation:
     return Conversation(**values)
 
 
+# Column types of `conversations` for unpacking a batch of rows sent as one JSON parameter.
+_TYPES = {
+    "root_id": "text", "root_arrived": "boolean", "n_replies": "int", "emitted_replies": "int", "last_seq": "int",
+    "last_reason": "text", "sent_seq": "int", "requested_at": "timestamptz", "last_change_at": "timestamptz",
+    "growth_due_at": "timestamptz", "closed_at": "timestamptz", "next_due_at": "timestamptz",
+}  # fmt: skip
+_UPDATE = (
+    "UPDATE conversations c SET "
+    + ", ".join(f"{name} = v.{name}" for name in _TYPES if name != "root_id")
+    + " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v("
+    + ", ".join(f"{name} {kind}" for name, kind in _TYPES.items())
+    + ") WHERE c.root_id = v.root_id"
+)
+
+
 def _write(conn: Connection, convs: Sequence[Conversation], policy: ConversationPolicy) -> None:
+    """Write the rows back in one statement."""
     if not convs:
         return
     rows = []
     for conv in convs:
         row: dict[str, Any] = asdict(conv)
-        for name in _TIMES:
-            row[name] = _ts(row[name])
-        row["next_due_at"] = _ts(next_due(conv, policy))
-        row["key"] = row.pop("root_id")
+        row["next_due_at"] = next_due(conv, policy)
+        for name in (*_TIMES, "next_due_at"):
+            row[name] = None if row[name] is None else _ts(row[name]).isoformat()  # type: ignore[union-attr]
         rows.append(row)
-    assignments = ", ".join(f"{name} = :{name}" for name in rows[0] if name != "key")
-    conn.execute(text(f"UPDATE conversations SET {assignments} WHERE root_id = :key"), rows)
+    conn.execute(text(_UPDATE), {"rows": json.dumps(rows)})
 
 
 Member = tuple[datetime, str]  # a reply's (created_at, id): replies joining together take positions in time order
