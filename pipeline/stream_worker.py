@@ -1,7 +1,8 @@
 """What a stream worker does with a batch of raw records and on each timer tick; the faust
 app (`pipeline/topology.py`) only feeds it. Order of effects for a batch:
 
-1. normalize every record (never raises: bad input is a dead letter);
+1. normalize every record (never raises: bad input is a dead letter), while the previous
+   batch is being stored;
 2. one transaction: dead letters, posts, roots, conversations, requests decided;
 3. one more: the sweep for parked replies (after the commit: see post_store.sweep);
 4. produce the requests and dead letters and wait for the broker's acks;
@@ -18,6 +19,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
@@ -38,6 +40,26 @@ T = TypeVar("T")
 
 # (topic, key, value) -> the broker's acknowledgement, awaited before offsets move on.
 Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[object]]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch of records with what normalize made of each."""
+
+    messages: list[RawMessage]
+    outcomes: list[Post | Dropped | DeadLetter]
+    now: float
+
+    def part(self, start: int, end: int) -> Prepared:
+        return Prepared(self.messages[start:end], self.outcomes[start:end], self.now)
+
+    def received(self) -> dict[str, str]:
+        """Post id -> the JSON text it came as (the first copy of an id, as store_batch keeps it)."""
+        texts: dict[str, str] = {}
+        for message, outcome in zip(self.messages, self.outcomes):
+            if isinstance(outcome, Post):
+                texts.setdefault(outcome.id, message.payload.decode("utf-8"))
+        return texts
 
 
 def policy_of(settings: Settings) -> ConversationPolicy:
@@ -75,35 +97,36 @@ class StreamWorker:
         if letters:
             log.warning("dead letters sent", count=len(letters), first_reason=letters[0].reason[:200])
 
-    async def handle(self, messages: Sequence[RawMessage]) -> None:
-        """Process a batch; a batch the database refuses on data is split until the records it
-        refuses are found, and those become dead letters."""
+    def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
+        """Normalize a batch (CPU only: the agent runs it while the previous batch is stored)."""
         now = time.time()
         outcomes = [normalize(m, now, self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes)
                     for m in messages]  # fmt: skip
-        received: dict[str, str] = {}  # the first copy of an id, as store_batch keeps it
-        for message, outcome in zip(messages, outcomes):
-            if isinstance(outcome, Post):
-                received.setdefault(outcome.id, message.payload.decode("utf-8"))
+        return Prepared(list(messages), outcomes, now)
+
+    async def store(self, batch: Prepared) -> None:
+        """Store a prepared batch; a batch the database refuses on data is split until the
+        records it refuses are found, and those become dead letters."""
         try:
-            await self._store(outcomes, now, received)
+            await self._store(batch.outcomes, batch.now, batch.received())
         except OperationalError:
             raise  # the stop event ended the retries: leave the batch unacked
         except Exception as exc:  # noqa: BLE001 - whatever a record does to the database, the stream goes on
-            if len(messages) == 1:
+            if len(batch.messages) == 1:
+                message, now = batch.messages[0], batch.now
                 reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                log.error("record dead-lettered", reason=reason, offset=messages[0].offset)
-                letter = dead_letter(messages[0], reason, now, self.settings.dead_letter_payload_max_bytes)
+                log.error("record dead-lettered", reason=reason, offset=message.offset)
+                letter = dead_letter(message, reason, now, self.settings.dead_letter_payload_max_bytes)
                 try:
                     await self._store([letter], now)
                 except OperationalError:
                     raise
                 except Exception:  # noqa: BLE001 - the payload itself is the trouble: keep only where it is
-                    await self._store([dead_letter(messages[0], reason, now, 0)], now)
+                    await self._store([dead_letter(message, reason, now, 0)], now)
                 return
-            half = len(messages) // 2
-            await self.handle(messages[:half])
-            await self.handle(messages[half:])
+            half = len(batch.messages) // 2
+            await self.store(batch.part(0, half))
+            await self.store(batch.part(half, len(batch.messages)))
 
     async def _store(
         self, outcomes: Sequence[Post | Dropped | DeadLetter], now: float, received: dict[str, str] | None = None

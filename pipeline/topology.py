@@ -10,6 +10,7 @@ committed and the broker acknowledged what it produced.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -79,22 +80,35 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
     @app.agent(topics[settings.tweets_topic])
     async def process(stream: faust.StreamT) -> None:
         wait = settings.stream_batch_wait_ms / 1000
-        async for events in stream.noack_take(settings.stream_batch_size, within=wait):
-            messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
-                        for e in events]  # fmt: skip
-            MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
+        # One batch is stored while the next is normalized; batches are stored and acked in order.
+        storing: asyncio.Task[None] | None = None
+        stored_events: list[Any] = []
+
+        async def finish() -> None:
             try:
-                await worker.handle(messages)
+                if storing is not None:
+                    await storing
             except Exception:
                 if worker.stop.is_set():
-                    return  # shutting down during a database outage: the batch stays unacked
-                # Input cannot get here (handle dead-letters it): the database or the broker
+                    raise  # shutting down during a database outage: the batch stays unacked
+                # Input cannot get here (store dead-letters it): the database or the broker
                 # failed for good. Exit unacked, for the supervisor to restart the worker,
                 # rather than leave a live process whose agent stopped.
                 log.exception("stream worker failed; exiting without committing the batch")
                 os._exit(1)
-            for event in events:
+            for event in stored_events:
                 await stream.ack(event)
+
+        async for events in stream.noack_take(settings.stream_batch_size, within=wait):
+            messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
+                        for e in events]  # fmt: skip
+            MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
+            batch = worker.prepare(messages)
+            await finish()
+            storing, stored_events = asyncio.create_task(worker.store(batch)), list(events)
+            if len(events) < settings.stream_batch_size:
+                await finish()  # a partial batch: the stream is quiet, so no latency is added waiting for the next
+                storing, stored_events = None, []
 
     @app.timer(settings.stream_tick_seconds)
     async def tick() -> None:
