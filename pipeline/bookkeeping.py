@@ -5,8 +5,9 @@ took them. Each function runs inside the caller's transaction and locks the rows
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -61,6 +62,71 @@ def _write(conn: Connection, convs: Sequence[Conversation], policy: Conversation
 Member = tuple[datetime, str]  # a reply's (created_at, id): replies joining together take positions in time order
 
 
+@dataclass
+class Joined:
+    """Conversations that posts joined in one transaction, before the policy ran."""
+
+    convs: dict[str, Conversation] = field(default_factory=dict)  # root id -> its row, locked, counts updated
+    arrived: set[str] = field(default_factory=set)  # roots whose root post came
+    replies: Counter[str] = field(default_factory=Counter)  # root id -> replies that joined
+
+    def settle(self, conn: Connection, now: float, policy: ConversationPolicy) -> list[AnnotationRequest]:
+        """Apply the policy once per conversation, write the rows back; the requests to send."""
+        changed, requests = [], []
+        for root, conv in sorted(self.convs.items()):
+            conv, out = on_joined(conv, root in self.arrived, self.replies[root], now, policy)
+            changed.append(conv)
+            requests += out
+        _write(conn, changed, policy)
+        return requests
+
+
+_RESERVE = """
+INSERT INTO conversations AS c (root_id, root_arrived, n_replies, emitted_replies, last_seq, sent_seq, last_change_at)
+SELECT k, k = ANY(CAST(:arrived AS text[])) OR EXISTS (SELECT 1 FROM posts p WHERE p.id = k), n, 0, 0, 0, :now
+FROM unnest(CAST(:keys AS text[]), CAST(:counts AS int[])) AS t(k, n)
+ON CONFLICT (root_id) DO UPDATE
+   SET n_replies = c.n_replies + excluded.n_replies, root_arrived = c.root_arrived OR excluded.root_arrived
+RETURNING c.*
+"""
+
+
+def reserve(
+    conn: Connection, joined: Joined, replies: Mapping[str, Sequence[Member]], roots: set[str], now: float
+) -> dict[str, int]:
+    """Root posts `roots` and `replies` (root id -> replies that got their root) join their
+    conversations: the rows are locked (in root order) and counted, into `joined`; returns
+    post id -> position (replies joining together in time order). A new row counts its root
+    as arrived when the root post is stored already (a database written before
+    conversations were kept)."""
+    keys = sorted(set(replies) | roots)
+    if not keys:
+        return {}
+    counts = [len(replies.get(key, ())) for key in keys]
+    params = {"keys": keys, "counts": counts, "arrived": sorted(roots), "now": _ts(now)}
+    positions: dict[str, int] = {}
+    for row in conn.execute(text(_RESERVE), params).mappings():
+        conv = _conversation(row)
+        members = sorted(replies.get(conv.root_id, ()))
+        first = conv.n_replies - len(members) + 1
+        positions.update({post_id: first + i for i, (_, post_id) in enumerate(members)})
+        joined.convs[conv.root_id] = conv
+        joined.replies[conv.root_id] += len(members)
+    joined.arrived |= roots
+    return positions
+
+
+def set_positions(conn: Connection, positions: Mapping[str, int]) -> None:
+    if positions:
+        conn.execute(
+            text(
+                "UPDATE posts SET conv_pos = v.pos FROM unnest(CAST(:ids AS text[]), CAST(:pos AS int[])) "
+                "AS v(id, pos) WHERE posts.id = v.id"
+            ),
+            {"ids": list(positions), "pos": list(positions.values())},
+        )
+
+
 def join(
     conn: Connection,
     replies: Mapping[str, Sequence[Member]],
@@ -68,47 +134,10 @@ def join(
     now: float,
     policy: ConversationPolicy,
 ) -> list[AnnotationRequest]:
-    """Root posts `roots` and `replies` (root id -> replies that just got their root) joined
-    their conversations: give the replies their positions, apply the policy, return the requests.
-    A new row counts its root as arrived when the root post is stored already (a database
-    written before conversations were kept)."""
-    keys = sorted(set(replies) | roots)
-    if not keys:
-        return []
-    upsert = text(
-        """
-        INSERT INTO conversations AS c (root_id, root_arrived, n_replies, emitted_replies, last_seq, sent_seq,
-                                        last_change_at)
-        SELECT k, k = ANY(CAST(:arrived AS text[])) OR EXISTS (SELECT 1 FROM posts p WHERE p.id = k), n, 0, 0, 0, :now
-        FROM unnest(CAST(:keys AS text[]), CAST(:counts AS int[])) AS t(k, n)
-        ON CONFLICT (root_id) DO UPDATE
-           SET n_replies = c.n_replies + excluded.n_replies, root_arrived = c.root_arrived OR excluded.root_arrived
-        RETURNING c.*
-        """
-    )
-    counts = [len(replies.get(key, ())) for key in keys]
-    found = conn.execute(upsert, {"keys": keys, "counts": counts, "arrived": sorted(roots), "now": _ts(now)}).mappings()
-    ids, positions = [], []
-    changed, requests = [], []
-    for row in found:
-        conv = _conversation(row)
-        members = sorted(replies.get(conv.root_id, ()))
-        first = conv.n_replies - len(members) + 1
-        ids += [post_id for _, post_id in members]
-        positions += range(first, first + len(members))
-        conv, out = on_joined(conv, conv.root_id in roots, len(members), now, policy)
-        changed.append(conv)
-        requests += out
-    if ids:
-        conn.execute(
-            text(
-                "UPDATE posts SET conv_pos = v.pos FROM unnest(CAST(:ids AS text[]), CAST(:pos AS int[])) "
-                "AS v(id, pos) WHERE posts.id = v.id"
-            ),
-            {"ids": ids, "pos": positions},
-        )
-    _write(conn, changed, policy)
-    return requests
+    """Stored posts joined their conversations: positions, policy, requests."""
+    joined = Joined()
+    set_positions(conn, reserve(conn, joined, replies, roots, now))
+    return joined.settle(conn, now, policy)
 
 
 def _locked(conn: Connection, where: str, order: str, params: dict[str, Any]) -> list[Conversation]:

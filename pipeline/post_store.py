@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,10 +33,10 @@ class Stored:
 # statement cost more to build and parse on the client than the insert itself (py-spy).
 _INSERT_POSTS = """
 INSERT INTO posts (id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw, ingested_at)
-SELECT r.id, r.platform, r.author_id, r.created_at, r.text, r.lang, r.parent_id, r.root_id,
-       CASE WHEN r.root_id = r.id THEN 0 END, r.raw, :now
+SELECT r.id, r.platform, r.author_id, r.created_at, r.text, r.lang, r.parent_id, r.root_id, r.conv_pos, r.raw, :now
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id text, platform text, author_id text, created_at timestamptz,
-                                                 text text, lang text, parent_id text, root_id text, raw jsonb)
+                                                 text text, lang text, parent_id text, root_id text, conv_pos int,
+                                                 raw jsonb)
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
@@ -48,10 +48,12 @@ def insert_posts(
     roots: Mapping[str, str | None],
     now: float,
     received: Mapping[str, str] | None = None,
+    positions: Mapping[str, int] | None = None,
 ) -> set[str]:
-    """Insert the posts that are not stored yet, each with its root (None: parked); returns
-    the ids this call inserted. `received`: post id -> the JSON text it came as, spliced in
-    as `raw` instead of serializing the parsed object again (a tenth of the worker's time)."""
+    """Insert the posts that are not stored yet, each with its root (None: parked) and its
+    position in the conversation (a root's is 0); returns the ids this call inserted.
+    `received`: post id -> the JSON text it came as, spliced in as `raw` instead of
+    serializing the parsed object again (a tenth of the worker's time)."""
     received = received or {}
     rows = []
     for p in posts:
@@ -64,6 +66,7 @@ def insert_posts(
             "lang": p.lang,
             "parent_id": p.parent_id,
             "root_id": roots[p.id],
+            "conv_pos": 0 if roots[p.id] == p.id else (positions or {}).get(p.id),
         }
         raw = received.get(p.id)
         if raw is None or "\\u0000" in raw:  # NUL was removed from the parsed post only
@@ -113,19 +116,49 @@ def store_batch(
     roots = resolve_roots(new, stored)
     if not new:
         return Stored([], [], [])
-    # A copy another worker stored meanwhile is not new: it joins its conversation there.
-    inserted = insert_posts(conn, new, roots, now, received)
-    mine = [p for p in new if p.id in inserted]
-    rooted = [p.id for p in mine if roots[p.id] is not None]
-    parked = [p.id for p in mine if roots[p.id] is None]
-    # Replies parked by earlier batches join now too, so a root's first request carries them.
-    replies = _resolve_parked(conn, rooted, [])
-    for post in mine:
+    replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
+    for post in new:
         root = roots[post.id]
         if root is not None and root != post.id:
             replies[root].append((post.created_at, post.id))
-    arrived = {p.id for p in mine if roots[p.id] == p.id}
-    return Stored(bookkeeping.join(conn, replies, arrived, now, policy), rooted, parked)
+    arrived = {p.id for p in new if roots[p.id] == p.id}
+    # Positions are taken (the conversation rows locked) before the insert, so the rows go in
+    # complete: setting them on every reply afterwards doubled what PostgreSQL wrote.
+    joined = bookkeeping.Joined()
+    positions = bookkeeping.reserve(conn, joined, replies, arrived, now)
+    inserted = insert_posts(conn, new, roots, now, received, positions)
+    mine = [p for p in new if p.id in inserted]
+    if len(mine) < len(new):  # another worker stored a copy meanwhile: it joined the conversation there
+        _close_gaps(conn, joined, replies, {p.id for p in new} - inserted, positions)
+    rooted = [p.id for p in mine if roots[p.id] is not None]
+    parked = [p.id for p in mine if roots[p.id] is None]
+    # Replies parked by earlier batches join now too, so a root's first request carries them.
+    swept = _resolve_parked(conn, rooted, [])
+    bookkeeping.set_positions(conn, bookkeeping.reserve(conn, joined, swept, set(), now))
+    return Stored(joined.settle(conn, now, policy), rooted, parked)
+
+
+def _close_gaps(
+    conn: Connection,
+    joined: bookkeeping.Joined,
+    replies: Mapping[str, Sequence[bookkeeping.Member]],
+    lost: set[str],
+    positions: Mapping[str, int],
+) -> None:
+    """Replies reserved but not inserted leave their positions: the others of their
+    conversation move down, so positions stay 1..n without gaps."""
+    moved: dict[str, int] = {}
+    for root, members in replies.items():
+        gone = [post_id for _, post_id in members if post_id in lost]
+        if not gone:
+            continue
+        kept = sorted((positions[post_id], post_id) for _, post_id in members if post_id not in lost)
+        first = min(positions[post_id] for _, post_id in members)
+        moved.update({post_id: first + i for i, (_, post_id) in enumerate(kept)})
+        conv = joined.convs[root]
+        joined.convs[root] = replace(conv, n_replies=conv.n_replies - len(gone))
+        joined.replies[root] -= len(gone)
+    bookkeeping.set_positions(conn, moved)
 
 
 _RESOLVE = """

@@ -135,3 +135,30 @@ def test_a_thousand_reply_thread_stays_exact(engine):
         ).one()
     assert n == positions == 1000
     assert len(thread(engine, 1, 1000)) == 1001
+
+
+def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engine):
+    """Worker A looked the reply up before B committed it: A's insert skips it, and A's other
+    replies move down so that positions stay 1..n."""
+    import threading
+
+    store(engine, [post(1)])
+    other = engine.connect()
+    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY)  # B, not committed yet
+
+    def worker_a() -> None:
+        with engine.begin() as conn:  # waits on B's lock on the conversation, then on the reply's key
+            post_store.store_batch(conn, [post(2, 1, minute=2), post(3, 1, minute=3), post(4, 1, minute=4)], [], [],
+                                   0.0, POLICY)  # fmt: skip
+
+    a = threading.Thread(target=worker_a)
+    a.start()
+    a.join(timeout=1.0)
+    assert a.is_alive()  # A is waiting for B
+    other.commit()
+    other.close()
+    a.join(timeout=30)
+    with engine.connect() as conn:
+        positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
+        n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
+    assert positions == {"3": 1, "2": 2, "4": 3} and n == 3
