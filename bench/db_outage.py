@@ -21,12 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from threadtag.models.corpus import open_text
 from threadtag.pipeline.broker import EmbeddedBroker
 from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
-from bench.stream_backlog import TWEETS, expected_replies, fresh_database, generated_stream, paced, replicate
+from bench.stream_backlog import expected_replies, fresh_database, paced, replicate, source_posts
 from tests.tcp_proxy import TcpProxy
 from threadtag import recipes
 from threadtag.processes import CommandProcess, child_env
@@ -39,8 +38,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--posts", type=int, default=6000)
     args = parser.parse_args()
-    source = [line.rstrip("\n").encode() for line in open_text(TWEETS) if line.strip()] if TWEETS.exists() else []
-    lines = replicate(source or generated_stream(), args.posts)
+    lines = replicate(source_posts(), args.posts)
     tmp = Path(tempfile.mkdtemp(prefix="bench-outage-"))
     model = tmp / "sample.pt"
     recipes.train_sample_model(Settings(), model, progress=False)

@@ -20,13 +20,12 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
-from threadtag.models.corpus import open_text
 from threadtag.pipeline.broker import EmbeddedBroker
 from threadtag.pipeline.normalize import Dropped, RawMessage, normalize
 from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
-from bench.stream_backlog import TWEETS, fresh_database, generated_stream, replicate
+from bench.stream_backlog import fresh_database, replicate, source_posts
 from tests.hostile import CLASSES
 from tests.streaming import tweet
 from threadtag import recipes
@@ -64,9 +63,8 @@ def main() -> None:
     parser.add_argument("--stream-workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
-    source = [line.rstrip("\n").encode() for line in open_text(TWEETS) if line.strip()] if TWEETS.exists() else []
     # One copy of each id: a duplicate is stored once, which the count below would call lost.
-    unique = {json.loads(line).get("id_str"): line for line in source or generated_stream()}
+    unique = {json.loads(line).get("id_str"): line for line in source_posts()}
     good = replicate(list(unique.values()), args.messages)
     messages, per_class = mix(good, args.messages)
     dropped = sum(1 for m in messages

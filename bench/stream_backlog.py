@@ -96,6 +96,13 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def source_posts(path: Path | None = TWEETS) -> list[bytes]:
+    """The lines of a tweets file (the real threads of ../shared by default), else generated threads."""
+    if path is not None and path.exists():
+        return [line.rstrip("\n").encode() for line in open_text(path) if line.strip()]
+    return generated_stream()
+
+
 def replicate(lines: list[bytes], posts: int) -> list[bytes]:
     """Copies of the threads with ids offset per copy, until there are `posts` lines."""
     out: list[bytes] = []
@@ -333,12 +340,8 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--skip", nargs="*", default=[], choices=["backlog", "latency"])
     args = parser.parse_args()
-    if args.file:
-        lines = [line.rstrip("\n").encode() for line in open_text(args.file) if line.strip()]
-        source = str(args.file)
-    else:
-        lines = generated_stream()
-        source = "generated threads (../shared/data/tweets/ absent)"
+    lines = source_posts(args.file)
+    source = str(args.file) if args.file else "generated threads (../shared/data/tweets/ absent)"
     tmp = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     rows = []
     with EmbeddedBroker() as broker:

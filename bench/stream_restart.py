@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from threadtag.models.corpus import assemble_threads, open_text
+from threadtag.models.corpus import assemble_threads
 from threadtag.pipeline.broker import EmbeddedBroker
 from threadtag.pipeline.normalize import is_kept
 from threadtag.pipeline.topology import create_topics
@@ -29,13 +29,12 @@ from threadtag.schemas.posts import parse_post
 
 from bench.common import machine, table
 from bench.stream_backlog import (
-    TWEETS,
     count_records,
     expected_replies,
     fresh_database,
-    generated_stream,
     produce_all,
     replicate,
+    source_posts,
 )
 from threadtag.processes import CommandProcess, child_env
 from threadtag.settings import Settings
@@ -109,10 +108,7 @@ def main() -> None:
     parser.add_argument("--fetch-wait", type=int, default=100, help="STREAM_FETCH_MAX_WAIT_MS")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if TWEETS.exists():
-        lines = replicate([line.rstrip("\n").encode() for line in open_text(TWEETS) if line.strip()], args.posts)
-    else:
-        lines = replicate(generated_stream(), args.posts)
+    lines = replicate(source_posts(), args.posts)
     rng = random.Random(args.seed)
     results = []
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
