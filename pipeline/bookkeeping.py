@@ -146,7 +146,7 @@ def _locked(conn: Connection, where: str, order: str, params: dict[str, Any]) ->
     return [_conversation(row) for row in conn.execute(text(query), params).mappings()]
 
 
-def take_due(conn: Connection, now: float, policy: ConversationPolicy, limit: int) -> list[Conversation]:
+def take_due(conn: Connection, now: float, limit: int) -> list[Conversation]:
     """Conversations whose timer passed."""
     return _locked(conn, "next_due_at <= :now", "next_due_at", {"now": _ts(now), "limit": limit})
 

@@ -55,6 +55,7 @@ def insert_posts(
     `received`: post id -> the JSON text it came as, spliced in as `raw` instead of
     serializing the parsed object again (a tenth of the worker's time)."""
     received = received or {}
+    positions = positions or {}
     rows = []
     for p in posts:
         meta = {
@@ -66,7 +67,7 @@ def insert_posts(
             "lang": p.lang,
             "parent_id": p.parent_id,
             "root_id": roots[p.id],
-            "conv_pos": 0 if roots[p.id] == p.id else (positions or {}).get(p.id),
+            "conv_pos": 0 if roots[p.id] == p.id else positions.get(p.id),
         }
         raw = received.get(p.id)
         if raw is None or "\\u0000" in raw:  # NUL was removed from the parsed post only
@@ -107,15 +108,13 @@ def store_batch(
         rows = [{"id": i, "reason": r} for i, r in sorted(dropped_replies.items())]
         conn.execute(insert(DroppedPostRow).on_conflict_do_nothing(index_elements=["id"]), rows)
     unique = list({post.id: post for post in reversed(posts)}.values())  # the first copy of each id wins
-    if not unique:
-        return Stored([], [], [])
     wanted = sorted({p.id for p in unique} | {p.parent_id for p in unique if p.parent_id})
     found = conn.execute(text("SELECT id, root_id FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": wanted})
     stored: dict[str, str | None] = {row.id: row.root_id for row in found}
     new = sorted((p for p in unique if p.id not in stored), key=lambda p: p.id)
-    roots = resolve_roots(new, stored)
     if not new:
         return Stored([], [], [])
+    roots = resolve_roots(new, stored)
     replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
     for post in new:
         root = roots[post.id]

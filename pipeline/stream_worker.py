@@ -144,24 +144,23 @@ class StreamWorker:
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
 
     async def tick(self) -> None:
-        """Due growth and final requests, expired orphans, requests never acknowledged."""
+        """Due growth and final requests, expired orphans, requests never acknowledged: one
+        transaction, then the sends."""
         now = time.time()
         limit = self.settings.stream_timer_batch
         source = self.settings.tweets_topic
         max_payload = self.settings.dead_letter_payload_max_bytes
+        before = now - self.settings.stream_resend_after_seconds
 
-        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter]]:
-            due = bookkeeping.take_due(conn, now, self.policy, limit)
+        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter], int]:
+            due = bookkeeping.take_due(conn, now, limit)
             rootless = [c.root_id for c in due if orphaned(c, now, self.policy)]
             letters = post_store.expire_rootless(conn, rootless, now, self.policy, source, max_payload)
             requests = bookkeeping.fire(conn, [c for c in due if c.root_id not in rootless], now, self.policy)
             letters += post_store.expire_parked(conn, now, self.policy, limit, source, max_payload)
-            return requests, letters
+            requests += bookkeeping.unsent(conn, before, limit)
+            return requests, letters, post_store.count_parked(conn)
 
-        requests, letters = await self._in_transaction(timers)
-        metrics.PARKED_POSTS.set(await self._in_transaction(post_store.count_parked))
-        if letters:
-            log.warning("orphan replies dead-lettered", count=len(letters))
-        before = now - self.settings.stream_resend_after_seconds
-        requests += await self._in_transaction(lambda conn: bookkeeping.unsent(conn, before, limit))
+        requests, letters, parked = await self._in_transaction(timers)
+        metrics.PARKED_POSTS.set(parked)
         await self._publish(requests, letters)

@@ -95,15 +95,15 @@ def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
 def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine):
     store(engine, [post(1), post(2, 1)], now=0.0)
     with engine.begin() as conn:
-        assert bookkeeping.take_due(conn, 9.0, POLICY, 10) == []
-        due = bookkeeping.take_due(conn, 10.0, POLICY, 10)
+        assert bookkeeping.take_due(conn, 9.0, 10) == []
+        due = bookkeeping.take_due(conn, 10.0, 10)
         finals = bookkeeping.fire(conn, due, 10.0, POLICY)
     assert [(r.seq, r.reason, r.cutoff) for r in finals] == [(2, "final", 1)]
     with engine.begin() as conn:
         assert [r.seq for r in bookkeeping.unsent(conn, older_than=11.0, limit=10)] == [2]
         bookkeeping.mark_sent(conn, finals)
         assert bookkeeping.unsent(conn, older_than=11.0, limit=10) == []
-        assert bookkeeping.take_due(conn, 1000.0, POLICY, 10) == []  # closed until a reply comes
+        assert bookkeeping.take_due(conn, 1000.0, 10) == []  # closed until a reply comes
 
 
 def test_orphans_become_dead_letters_that_say_why(engine):
@@ -113,7 +113,7 @@ def test_orphans_become_dead_letters_that_say_why(engine):
     with engine.begin() as conn:
         assert post_store.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
         parked = post_store.expire_parked(conn, 61.0, POLICY, 100, "tweets", 1000)
-        due = bookkeeping.take_due(conn, 61.0, POLICY, 10)
+        due = bookkeeping.take_due(conn, 61.0, 10)
         rootless = post_store.expire_rootless(conn, [c.root_id for c in due], 61.0, POLICY, "tweets", 1000)
     reasons = {letter.payload(): letter.reason for letter in parked + rootless}
     assert reasons[b'{"id": 21}'] == "orphan reply: its parent 20 was dropped (reply without content)"
