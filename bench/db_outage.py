@@ -20,12 +20,11 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from threadtag.pipeline.broker import EmbeddedBroker
 from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
-from bench.stream_backlog import expected_replies, fresh_database, paced, replicate, source_posts
+from bench.stream_backlog import bench_settings, expected_replies, fresh_database, paced, replicate, source_posts
 from tests.tcp_proxy import TcpProxy
 from threadtag import recipes
 from threadtag.processes import CommandProcess, child_env
@@ -42,20 +41,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-outage-"))
     model = tmp / "sample.pt"
     recipes.train_sample_model(Settings(), model, progress=False)
-    url = make_url(fresh_database())
-    proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
-    proxy.up()
+    direct = fresh_database()
+    proxy, through_proxy = TcpProxy.in_front_of(direct)
     with EmbeddedBroker() as broker:
-        settings = Settings(
-            kafka_bootstrap_servers=broker.bootstrap,
-            kafka_session_timeout_s=6,
-            kafka_heartbeat_interval_s=1,
-            database_url=url.set(port=proxy.port).render_as_string(hide_password=False),
+        settings = bench_settings(
+            broker.bootstrap,
+            tmp,
+            database_url=through_proxy,
             model_path=model,
             conversation_close_seconds=5,
-            stream_data_dir=tmp / "stream",
-            metrics_port=0,
-            log_level="INFO",
+            log_level="INFO",  # the retry lines in the logs are part of what it shows
         ).namespaced(uuid.uuid4().hex[:6])
         create_topics(settings, broker.bootstrap)
         env = child_env(settings)
@@ -78,7 +73,7 @@ def main() -> None:
         paced(broker.bootstrap, settings.tweets_topic, lines, args.rate)
         cutter.join()
         want = expected_replies(lines, settings)
-        engine = create_engine(url.render_as_string(hide_password=False))
+        engine = create_engine(direct)
         conversations = text("SELECT root_id, n_replies FROM conversations WHERE root_arrived")
         annotated = text(
             "SELECT count(DISTINCT root_id), count(*), count(DISTINCT (root_id, request_seq)) FROM annotations"

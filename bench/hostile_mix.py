@@ -25,7 +25,7 @@ from threadtag.pipeline.normalize import Dropped, RawMessage, normalize
 from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
-from bench.stream_backlog import fresh_database, replicate, source_posts
+from bench.stream_backlog import bench_settings, fresh_database, replicate, source_posts
 from tests.hostile import CLASSES
 from tests.streaming import tweet
 from threadtag import recipes
@@ -73,17 +73,13 @@ def main() -> None:
     model = tmp / "sample.pt"
     recipes.train_sample_model(Settings(), model, progress=False)
     with EmbeddedBroker() as broker:
-        settings = Settings(
-            kafka_bootstrap_servers=broker.bootstrap,
-            kafka_session_timeout_s=6,
-            kafka_heartbeat_interval_s=1,
+        settings = bench_settings(
+            broker.bootstrap,
+            tmp,
             database_url=fresh_database(),
             model_path=model,
             orphan_ttl_seconds=5,
             conversation_close_seconds=5,
-            stream_data_dir=tmp / "stream",
-            metrics_port=0,
-            log_level="WARNING",
         ).namespaced(uuid.uuid4().hex[:6])
         create_topics(settings, broker.bootstrap)
         env = child_env(settings)

@@ -28,6 +28,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import create_engine, text
@@ -45,6 +46,20 @@ from threadtag.settings import Settings
 
 TWEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tweets" / "rumoureval2017-traindev.jsonl.gz"
 ADMIN = Settings().local_database_url
+
+
+def bench_settings(bootstrap: str, tmp: Path, **overrides: Any) -> Settings:
+    """Settings of a benchmark's workers on the embedded broker: short group timeouts (Tansu
+    waits out the session timeout on joins), no metrics ports, quiet logs."""
+    base: dict[str, Any] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_session_timeout_s": 6,
+        "kafka_heartbeat_interval_s": 1,
+        "stream_data_dir": tmp / "stream",
+        "metrics_port": 0,
+        "log_level": "WARNING",
+    }
+    return Settings(**{**base, **overrides})
 
 
 def generated_stream(threads: int = 300, replies: int = 14, seed: int = 7) -> list[bytes]:
@@ -345,15 +360,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     rows = []
     with EmbeddedBroker() as broker:
-        base = Settings(
-            kafka_bootstrap_servers=broker.bootstrap,
-            kafka_session_timeout_s=6,
-            kafka_heartbeat_interval_s=1,
-            conversation_close_seconds=5,
-            stream_data_dir=tmp / "stream",
-            metrics_port=0,
-            log_level="WARNING",
-        )
+        base = bench_settings(broker.bootstrap, tmp, conversation_close_seconds=5)
         if "backlog" not in args.skip:
             backlog_lines = replicate(lines, args.posts)
             base_rate = consume_only(broker.bootstrap, backlog_lines, base.kafka_partitions)

@@ -29,6 +29,7 @@ from threadtag.schemas.posts import parse_post
 
 from bench.common import machine, table
 from bench.stream_backlog import (
+    bench_settings,
     count_records,
     expected_replies,
     fresh_database,
@@ -112,15 +113,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     results = []
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
-        base = Settings(
-            kafka_bootstrap_servers=broker.bootstrap,
-            kafka_session_timeout_s=6,
-            kafka_heartbeat_interval_s=1,
-            stream_data_dir=Path(tmp) / "stream",
-            stream_fetch_max_wait_ms=args.fetch_wait,
-            metrics_port=0,
-            log_level="WARNING",
-        )
+        base = bench_settings(broker.bootstrap, Path(tmp), stream_fetch_max_wait_ms=args.fetch_wait)
         for run in range(args.runs):
             result = one_restart(base, lines, Path(tmp), rng)
             print(f"run {run + 1}: {result}", flush=True)

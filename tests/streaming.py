@@ -12,9 +12,11 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 from threadtag.pipeline import post_store
-from threadtag.pipeline.normalize import is_kept
+from threadtag.pipeline.conversations import ConversationPolicy
+from threadtag.pipeline.normalize import Dropped, is_kept
 from threadtag.pipeline.stream_worker import policy_of
 from threadtag.pipeline.topology import create_topics
+from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
 
 from threadtag.processes import CommandProcess, child_env
@@ -143,10 +145,19 @@ def final_conversations(bootstrap: str, topic: str, database_url: str) -> dict[s
         engine.dispose()
 
 
-def store_posts(engine: Engine, posts: Iterable[Post], now: float | None = None) -> None:
-    """Store posts as a stream worker would (one batch), without the broker."""
+def store_posts(
+    engine: Engine,
+    posts: Iterable[Post],
+    now: float | None = None,
+    policy: ConversationPolicy | None = None,
+    dropped: Iterable[Dropped] = (),
+) -> list[AnnotationRequest]:
+    """Store posts as a stream worker stores one batch, without the broker: store, commit,
+    sweep, commit; returns the requests it would send."""
     kept = [p for p in posts if is_kept(p)]
+    now = time.time() if now is None else now
+    policy = policy or policy_of(Settings())
     with engine.begin() as conn:
-        stored = post_store.store_batch(conn, kept, [], [], now or time.time(), policy_of(Settings()))
+        stored = post_store.store_batch(conn, kept, list(dropped), [], now, policy)
     with engine.begin() as conn:
-        post_store.sweep(conn, stored.rooted, stored.parked, now or time.time(), policy_of(Settings()))
+        return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, policy)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from sqlalchemy.engine import make_url
+
 
 class TcpProxy:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
@@ -15,6 +17,14 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+
+    @classmethod
+    def in_front_of(cls, database_url: str) -> tuple[TcpProxy, str]:
+        """A proxy, up, to the server of `database_url`, and the same URL through the proxy."""
+        url = make_url(database_url)
+        proxy = cls(url.port or 5432, url.host or "127.0.0.1")
+        proxy.up()
+        return proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
 
     def up(self) -> None:
         listener = socket.socket()

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.schemas.events import AnnotationRequest
 
@@ -118,10 +117,7 @@ def test_killed_worker_annotates_every_request_exactly_once(broker, database_url
 
 
 def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_model, tmp_path):
-    url = make_url(database_url)
-    proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
-    proxy.up()
-    through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
+    proxy, through_proxy = TcpProxy.in_front_of(database_url)
     # An outage three times the poll interval: the worker must poll on (paused) to stay in its group.
     env = _worker_env(broker, through_proxy, sample_model, tmp_path, kafka_max_poll_interval_s=4)
     batch = requests(database_url, copies=6)  # 144 requests

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from threadtag.schemas.events import DeadLetter
 
 from tests.streaming import (
@@ -119,11 +118,12 @@ def test_two_workers_give_the_same_conversations(broker, database_url, tmp_path)
             worker.stop()
 
 
-def _parked(database_url: str) -> int:
+def _count(database_url: str, where: str = "true") -> int:
+    """Posts stored that match `where` (0 before the worker migrated)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar())
+            return int(conn.execute(text(f"SELECT count(*) FROM posts WHERE {where}")).scalar())
     except Exception:  # noqa: BLE001 - before the worker migrated
         return 0
     finally:
@@ -140,7 +140,7 @@ def test_worker_killed_mid_stream_finds_the_parked_replies_in_the_database(broke
     second = [(0, None, root) for root in sorted(roots)]
     worker = stream_worker(env, log).start()
     produce(broker, env["TWEETS_TOPIC"], first)
-    wait_for(lambda: _parked(database_url) == 9, 90, "the replies of threads 100 and 200 parked", log)
+    wait_for(lambda: _count(database_url, "root_id IS NULL") == 9, 90, "the replies of threads 100 and 200 parked", log)
     wait_for(lambda: fully_committed(broker, env["STREAM_APP_ID"], env["TWEETS_TOPIC"]), 60, "committed offsets", log)
     worker.kill()
     produce(broker, env["TWEETS_TOPIC"], second)
@@ -178,18 +178,15 @@ def test_orphans_are_dead_lettered_with_the_reason_and_a_late_reply_reopens_its_
 
 def test_a_database_outage_of_three_poll_intervals_loses_nothing(broker, database_url, tmp_path):
     """The worker waits out the outage by itself (in its group or rejoining it) and ends exact."""
-    url = make_url(database_url)
     migrate(database_url)
-    proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1")
-    proxy.up()
-    through_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
+    proxy, through_proxy = TcpProxy.in_front_of(database_url)
     env = stream_env(broker, tmp_path, through_proxy, kafka_max_poll_interval_s=6, db_max_backoff_seconds=1)
     log = tmp_path / "worker.log"
     worker = stream_worker(env, log).start()
     ordered = messages(seed=4)
     try:
         produce(broker, env["TWEETS_TOPIC"], ordered[: len(ordered) // 2])
-        wait_for(lambda: _stored(database_url) > 0, 90, "posts before the outage", log)
+        wait_for(lambda: _count(database_url) > 0, 90, "posts before the outage", log)
         proxy.down()
         produce(broker, env["TWEETS_TOPIC"], ordered[len(ordered) // 2 :])
         wait_for(lambda: "database unavailable" in log.read_text(), 60, "the worker noticing the outage", log)
@@ -201,12 +198,3 @@ def test_a_database_outage_of_three_poll_intervals_loses_nothing(broker, databas
     finally:
         worker.stop()
         proxy.down()
-
-
-def _stored(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM posts")).scalar())
-    finally:
-        engine.dispose()

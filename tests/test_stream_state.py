@@ -4,6 +4,7 @@ batches and workers, conversations counted exactly, timers, orphans and unsent r
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,6 +14,7 @@ from threadtag.pipeline.normalize import Dropped
 from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
 
+from tests.streaming import store_posts
 from threadtag.database import migrate
 
 POLICY = ConversationPolicy(every_replies=3, quiet_seconds=0, close_seconds=10.0, orphan_ttl=60.0)
@@ -39,12 +41,7 @@ def engine(database_url):
     engine.dispose()
 
 
-def store(engine, posts, now=0.0, dropped=()):
-    """One batch as a stream worker runs it: store, commit, sweep, commit."""
-    with engine.begin() as conn:
-        stored = post_store.store_batch(conn, posts, list(dropped), [], now, POLICY)
-    with engine.begin() as conn:
-        return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, POLICY)
+store = partial(store_posts, now=0.0, policy=POLICY)  # one batch as a stream worker runs it
 
 
 def thread(engine, root: int, cutoff: int) -> list[str]:
