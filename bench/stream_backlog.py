@@ -191,21 +191,29 @@ def backlog(base: Settings, lines: list[bytes], count: int, tmp: Path) -> dict[s
     joined_posts = len(want) + sum(want.values())
     produce_all(settings.kafka_bootstrap_servers or "", settings.tweets_topic, lines)
     engine = create_engine(settings.database_url or "")
-    query = text("SELECT count(*) FILTER (WHERE conv_pos IS NOT NULL), min(ingested_at) FROM posts")
-    sent_requests = text("SELECT count(*) FROM conversations WHERE root_arrived AND sent_seq >= 1")
+    # Progress from `conversations` (a row a thread): counting `posts` every poll cost PostgreSQL
+    # 30 ms a time, a sixth of a core taken from the worker under test. `posts` is read once at the end.
+    progress = text(
+        "SELECT coalesce(sum(1 + n_replies) FILTER (WHERE root_arrived), 0), "
+        "count(*) FILTER (WHERE root_arrived AND sent_seq >= 1) FROM conversations"
+    )
+    stored = text("SELECT count(*) FILTER (WHERE conv_pos IS NOT NULL), min(ingested_at) FROM posts")
     procs = workers(settings, count, tmp)
     try:
         deadline = time.time() + 1800
         while time.time() < deadline:
             with engine.connect() as conn:
-                joined, first = conn.execute(query).one()
-                asked = conn.execute(sent_requests).scalar_one()
+                joined, asked = conn.execute(progress).one()
             if joined >= joined_posts and asked >= len(want):
                 done = time.time()
                 break
             time.sleep(0.2)
         else:
             raise RuntimeError(f"backlog not done: {joined}/{joined_posts} posts joined; logs in {tmp}")
+        with engine.connect() as conn:
+            positioned, first = conn.execute(stored).one()
+        if positioned != joined_posts:
+            raise RuntimeError(f"{positioned} posts have a position, {joined_posts} should; logs in {tmp}")
         seconds = done - first.timestamp()
         time.sleep(settings.conversation_close_seconds + 3 * settings.stream_tick_seconds + 2)  # the finals
         requests = count_records(settings.kafka_bootstrap_servers or "", settings.requests_topic)
