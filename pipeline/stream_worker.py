@@ -1,8 +1,8 @@
 """What a stream worker does with a batch of raw records and on each timer tick; the faust
 app (`pipeline/topology.py`) only feeds it. Order of effects for a batch:
 
-1. normalize every record (never raises: bad input is a dead letter), while the previous
-   batch is being stored;
+1. normalize every record (never raises: bad input is a dead letter), while earlier
+   batches are being stored;
 2. one transaction: dead letters, posts, roots, conversations, requests decided;
 3. one more: the sweep for parked replies (after the commit: see post_store.sweep);
 4. produce the requests and dead letters and wait for the broker's acks;
@@ -98,7 +98,7 @@ class StreamWorker:
             log.warning("dead letters sent", count=len(letters), first_reason=letters[0].reason[:200])
 
     def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
-        """Normalize a batch (CPU only: the agent runs it while the previous batch is stored)."""
+        """Normalize a batch (CPU only: the agent runs it while earlier batches are stored)."""
         now = time.time()
         outcomes = [normalize(m, now, self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes)
                     for m in messages]  # fmt: skip

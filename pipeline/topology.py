@@ -21,7 +21,7 @@ from threadtag.pipeline.broker import ensure_topics
 from threadtag.pipeline.faust_transport import StreamApp
 from threadtag.pipeline.kafka_security import faust_credentials, kafka_python_options
 from threadtag.pipeline.normalize import RawMessage
-from threadtag.pipeline.stream_worker import StreamWorker
+from threadtag.pipeline.stream_worker import Prepared, StreamWorker
 
 from threadtag.metrics import MESSAGES_IN, set_ready
 from threadtag.settings import Settings
@@ -80,35 +80,35 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
     @app.agent(topics[settings.tweets_topic])
     async def process(stream: faust.StreamT) -> None:
         wait = settings.stream_batch_wait_ms / 1000
-        # One batch is stored while the next is normalized; batches are stored and acked in order.
-        storing: asyncio.Task[None] | None = None
-        stored_events: list[Any] = []
+        # Batches are taken and normalized here while one task stores them, in order, and acks
+        # each after its commit: the event loop has the next batches ready while PostgreSQL works.
+        ready: asyncio.Queue[tuple[Prepared, list[Any]]] = asyncio.Queue(settings.stream_batches_ahead)
 
-        async def finish() -> None:
-            try:
-                if storing is not None:
-                    await storing
-            except Exception:
-                if worker.stop.is_set():
-                    raise  # shutting down during a database outage: the batch stays unacked
-                # Input cannot get here (store dead-letters it): the database or the broker
-                # failed for good. Exit unacked, for the supervisor to restart the worker,
-                # rather than leave a live process whose agent stopped.
-                log.exception("stream worker failed; exiting without committing the batch")
-                os._exit(1)
-            for event in stored_events:
-                await stream.ack(event)
+        async def store_in_order() -> None:
+            while True:
+                batch, events = await ready.get()
+                try:
+                    await worker.store(batch)
+                except Exception:
+                    if worker.stop.is_set():
+                        raise  # shutting down during a database outage: the batch stays unacked
+                    # Input cannot get here (store dead-letters it): the database or the broker
+                    # failed for good. Exit unacked, for the supervisor to restart the worker,
+                    # rather than leave a live process whose agent stopped.
+                    log.exception("stream worker failed; exiting without committing the batch")
+                    os._exit(1)
+                for event in events:
+                    await stream.ack(event)
 
-        async for events in stream.noack_take(settings.stream_batch_size, within=wait):
-            messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
-                        for e in events]  # fmt: skip
-            MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
-            batch = worker.prepare(messages)
-            await finish()
-            storing, stored_events = asyncio.create_task(worker.store(batch)), list(events)
-            if len(events) < settings.stream_batch_size:
-                await finish()  # a partial batch: the stream is quiet, so no latency is added waiting for the next
-                storing, stored_events = None, []
+        storing = asyncio.create_task(store_in_order())
+        try:
+            async for events in stream.noack_take(settings.stream_batch_size, within=wait):
+                messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
+                            for e in events]  # fmt: skip
+                MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
+                await ready.put((worker.prepare(messages), list(events)))
+        finally:
+            storing.cancel()  # what it had not acked is read again by whoever gets the partitions
 
     @app.timer(settings.stream_tick_seconds)
     async def tick() -> None:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     stream_batch_wait_ms: int = Field(
         50, gt=0, description="Longest a stream worker waits for its batch to fill (latency at low rates)."
     )
+    stream_batches_ahead: int = Field(
+        2, gt=0, description="Batches a stream worker takes and normalizes ahead of the one it is storing."
+    )
     stream_timer_batch: int = Field(1000, gt=0, description="Most due conversations or orphans per timer tick.")
     stream_resend_after_seconds: float = Field(
         30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
