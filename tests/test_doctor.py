@@ -20,14 +20,18 @@ def environment(monkeypatch):
     get_settings.cache_clear()
 
 
+def _checks(output: str) -> dict[str, str]:
+    """Check name -> its line. Only the checks' lines: once in a full run a log line of
+    another thread (`[info] ...`) was captured with them."""
+    checks = [line for line in output.splitlines() if line.split()[:1] in (["ok"], ["warn"], ["FAIL"])]
+    return {line.split()[1]: line for line in checks}
+
+
 def test_everything_in_place(environment, database_url, broker, sample_model):
     environment(DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=broker, MODEL_PATH=str(sample_model))
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
-    # The checks' lines only: once in a full run a log line of another thread (`[info] ...`)
-    # was captured with them.
-    checks = [line for line in result.output.splitlines() if line.split()[:1] in (["ok"], ["warn"], ["FAIL"])]
-    lines = {line.split()[1]: line for line in checks}
+    lines = _checks(result.output)
     assert lines["database"].startswith("ok") and "no schema yet" in lines["database"]
     assert lines["broker"].startswith("ok") and broker in lines["broker"]
     assert lines["model"].startswith("ok") and "en" in lines["model"]
@@ -40,10 +44,7 @@ def test_a_database_that_does_not_answer_and_a_corrupt_model_fail(environment, t
     environment(DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", MODEL_PATH=str(model))
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 3
-    # The checks' lines only: once in a full run a log line of another thread (`[info] ...`)
-    # was captured with them.
-    checks = [line for line in result.output.splitlines() if line.split()[:1] in (["ok"], ["warn"], ["FAIL"])]
-    lines = {line.split()[1]: line for line in checks}
+    lines = _checks(result.output)
     assert lines["database"].startswith("FAIL") and "DATABASE_URL" in lines["database"]
     assert lines["model"].startswith("FAIL") and "not a threadtag checkpoint" in lines["model"]
     assert lines["broker"].startswith("ok")  # unset: the embedded broker
