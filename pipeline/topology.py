@@ -91,7 +91,7 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
                     await worker.store(batch)
                 except Exception:
                     if worker.stop.is_set():
-                        raise  # shutting down during a database outage: the batch stays unacked
+                        return  # shutting down during a database outage: the batch stays unacked
                     # Input cannot get here (store dead-letters it): the database or the broker
                     # failed for good. Exit unacked, for the supervisor to restart the worker,
                     # rather than leave a live process whose agent stopped.
