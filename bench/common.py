@@ -7,6 +7,7 @@ import platform
 from collections.abc import Sequence
 
 import torch
+
 from threadtag.models.evaluation import markdown_table
 
 

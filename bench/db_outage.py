@@ -20,15 +20,14 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from threadtag.pipeline.broker import EmbeddedBroker
-from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
 from bench.stream_backlog import bench_settings, expected_replies, fresh_database, paced, replicate, source_posts
 from tests.tcp_proxy import TcpProxy
 from threadtag import recipes
+from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.core.settings import Settings
 from threadtag.processes import CommandProcess, child_env
-from threadtag.settings import Settings
 
 
 def main() -> None:

@@ -21,11 +21,10 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
-from threadtag.models.corpus import load_weibo
-
 from bench.common import machine
-from threadtag.logging_setup import configure_logging
-from threadtag.settings import Settings
+from threadtag.core.logging_setup import configure_logging
+from threadtag.core.settings import Settings
+from threadtag.models.corpus import load_weibo
 from threadtag.validation import RunResult, Split, plan, report, train_and_score
 
 WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"

@@ -20,17 +20,16 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
-from threadtag.pipeline.broker import EmbeddedBroker
-from threadtag.pipeline.normalize import Dropped, RawMessage, normalize
-from threadtag.pipeline.topology import create_topics
 
 from bench.common import machine, table
 from bench.stream_backlog import bench_settings, fresh_database, replicate, source_posts
 from tests.hostile import CLASSES
 from tests.streaming import tweet
 from threadtag import recipes
+from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.core.settings import Settings
+from threadtag.pipeline.normalize import Dropped, RawMessage, normalize
 from threadtag.processes import CommandProcess, child_env
-from threadtag.settings import Settings
 
 BIG = "a 5 MB message"
 

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import torch
-from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import load_weibo
 
 from bench.common import machine, table
 from threadtag import recipes
-from threadtag.logging_setup import configure_logging
-from threadtag.settings import get_settings
+from threadtag.core.logging_setup import configure_logging
+from threadtag.core.settings import get_settings
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import load_weibo
 
 WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 

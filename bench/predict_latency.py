@@ -14,12 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from threadtag.models.checkpoint import Checkpoint
-
 from bench.common import machine, table
 from threadtag import recipes
-from threadtag.logging_setup import configure_logging
-from threadtag.settings import get_settings
+from threadtag.core.logging_setup import configure_logging
+from threadtag.core.settings import get_settings
+from threadtag.models.checkpoint import Checkpoint
 
 POST = "This Azarenka woman needs a talking to from the umpire, her weird noises are totes inappropes"
 REPLIES = [

@@ -21,11 +21,6 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from threadtag.models.corpus import assemble_threads
-from threadtag.pipeline.broker import EmbeddedBroker
-from threadtag.pipeline.normalize import is_kept
-from threadtag.pipeline.topology import create_topics
-from threadtag.schemas.posts import parse_post
 
 from bench.common import machine, table
 from bench.stream_backlog import (
@@ -37,8 +32,12 @@ from bench.stream_backlog import (
     replicate,
     source_posts,
 )
+from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.core.settings import Settings
+from threadtag.models.corpus import assemble_threads
+from threadtag.pipeline.normalize import is_kept
 from threadtag.processes import CommandProcess, child_env
-from threadtag.settings import Settings
+from threadtag.schemas.posts import parse_post
 
 DONE_WAIT_S = 120.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+
 from threadtag.schemas.tables import Base
 
 config = context.config
@@ -11,7 +12,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    given = config.attributes.get("connection")  # threadtag.database passes one holding the lock
+    given = config.attributes.get("connection")  # threadtag.core.database passes one holding the lock
     if given is not None:
         context.configure(connection=given, target_metadata=target_metadata)
         with context.begin_transaction():

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import torch
+from torch import Tensor
+
 from threadtag.models.corpus import Example
 from threadtag.models.vocab import Vocab
-from torch import Tensor
 
 
 @dataclass(frozen=True)

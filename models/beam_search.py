@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from threadtag.models.network import HashtagGenerator
 from torch import Tensor
+
+from threadtag.models.network import HashtagGenerator
 
 
 @dataclass(frozen=True)

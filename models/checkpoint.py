@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from threadtag.models.batching import TextLimits
 from threadtag.models.network import HashtagGenerator, ModelConfig
 from threadtag.models.vocab import Vocab

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+
 from threadtag.models.corpus import Example, tag_text
 from threadtag.models.evaluation import score_ranked
 from threadtag.models.metrics import Scores

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from threadtag.models.corpus import Example, tag_text
 from threadtag.models.metrics import Scores, score
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
-from tqdm import tqdm
 
 TABLE_COLUMNS = (
     ("F1@1", "f1_at_1"),

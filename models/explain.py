@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 import torch
+
 from threadtag.models.batching import input_tensors
 from threadtag.models.corpus import Example
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag

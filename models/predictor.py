@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+
 from threadtag.models.batching import decode_tag, encode_input, make_batch
 from threadtag.models.beam_search import SpecialIds, beam_search
 from threadtag.models.checkpoint import Checkpoint

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass
 
 import structlog
 import torch
+from tqdm import tqdm
+
 from threadtag.models.batching import Batch, EncodedPair, TextLimits, make_batch, training_pairs
 from threadtag.models.checkpoint import Checkpoint, new_version_id
 from threadtag.models.corpus import Example, example_key
 from threadtag.models.network import HashtagGenerator, ModelConfig
 from threadtag.models.vocab import Vocab
-from tqdm import tqdm
 
 log = structlog.get_logger(__name__)
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, text
+
 from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined
 from threadtag.schemas.events import AnnotationRequest
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
+from tqdm import tqdm
+
 from threadtag.models.corpus import open_text
 from threadtag.schemas.posts import InvalidPost, parse_post
-from tqdm import tqdm
 
 
 @dataclass(frozen=True)

@@ -25,15 +25,15 @@ from typing import TypeVar
 import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
+
+from threadtag.core import metrics
+from threadtag.core.retries import with_db_retry
+from threadtag.core.settings import Settings
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy, orphaned
 from threadtag.pipeline.normalize import Dropped, RawMessage, dead_letter, normalize
 from threadtag.schemas.events import AnnotationRequest, DeadLetter
 from threadtag.schemas.posts import Post
-from threadtag.workers.batches import with_db_retry
-
-from threadtag import metrics
-from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -17,32 +17,16 @@ from typing import Any
 import faust
 import structlog
 from sqlalchemy import Engine
-from threadtag.pipeline.broker import ensure_topics
+
+from threadtag.core.broker import stream_topics
+from threadtag.core.kafka_security import faust_credentials
+from threadtag.core.metrics import MESSAGES_IN, set_ready
+from threadtag.core.settings import Settings
 from threadtag.pipeline.faust_transport import StreamApp
-from threadtag.pipeline.kafka_security import faust_credentials, kafka_python_options
 from threadtag.pipeline.normalize import RawMessage
 from threadtag.pipeline.stream_worker import Prepared, StreamWorker
 
-from threadtag.metrics import MESSAGES_IN, set_ready
-from threadtag.settings import Settings
-
 log = structlog.get_logger(__name__)
-
-
-def stream_topics(settings: Settings) -> list[str]:
-    """Every topic this pipeline reads or writes."""
-    return [settings.tweets_topic, settings.requests_topic, settings.dead_letter_topic]
-
-
-def create_topics(settings: Settings, bootstrap: str) -> None:
-    """Create the pipeline's topics before any client can auto-create them with other counts."""
-    ensure_topics(
-        bootstrap,
-        stream_topics(settings),
-        settings.kafka_partitions,
-        settings.kafka_replication_factor,
-        security=kafka_python_options(settings),
-    )
 
 
 def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 from sqlalchemy import create_engine, text
-from threadtag.models.network import HashtagGenerator, ModelConfig
 
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
+from threadtag.models.network import HashtagGenerator, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_DB = Settings().local_database_url
@@ -20,7 +20,7 @@ SAMPLE_THREADS = ROOT / "samples" / "threads.jsonl"
 @pytest.fixture(scope="session")
 def broker() -> Iterator[str]:
     """A real Kafka-protocol broker (embedded Tansu) shared by the tests; its address."""
-    from threadtag.pipeline.broker import EmbeddedBroker
+    from threadtag.core.broker import EmbeddedBroker
 
     with EmbeddedBroker() as running:
         yield running.bootstrap

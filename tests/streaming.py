@@ -11,16 +11,16 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
+
+from threadtag.core.broker import create_topics
+from threadtag.core.settings import Settings
 from threadtag.pipeline import post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped, is_kept
 from threadtag.pipeline.stream_worker import policy_of
-from threadtag.pipeline.topology import create_topics
+from threadtag.processes import CommandProcess, child_env
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
-
-from threadtag.processes import CommandProcess, child_env
-from threadtag.settings import Settings
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -75,7 +75,7 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[int, bytes | None, 
 def read_records(bootstrap: str, topic: str, timeout: float = 15.0) -> list[tuple[bytes | None, bytes | None]]:
     """Every (key, value) of `topic`: up to the end offsets taken at the start, then on until
     a poll brings nothing (the embedded broker's end offsets can fall short of a batch's
-    last records; see pipeline/broker.py)."""
+    last records; see threadtag/core/broker.py)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
     if not tps:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, event, text
-from threadtag.workers.annotation_sink import AnnotationSink
 
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.workers.annotation_sink import AnnotationSink
 
 
 def test_a_failed_commit_keeps_the_dead_letters_for_the_retry(database_url):

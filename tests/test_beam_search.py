@@ -5,9 +5,9 @@ import itertools
 
 import pytest
 import torch
-from threadtag.models.beam_search import SpecialIds, beam_search
 
 from tests.conftest import tiny_model
+from threadtag.models.beam_search import SpecialIds, beam_search
 
 SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))
 WORDS = [4, 5, 6]  # vocabulary: 4 specials + 3 words

@@ -1,10 +1,10 @@
 import pytest
 import torch
+
+from tests.conftest import tiny_model
 from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint, new_version_id
 from threadtag.models.vocab import SPECIALS, Vocab
-
-from tests.conftest import tiny_model
 
 
 def test_round_trip_keeps_weights_vocab_config_and_version(tmp_path):

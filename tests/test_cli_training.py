@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_THREADS
 from threadtag.cli import app
-from threadtag.settings import get_settings
+from threadtag.core.settings import get_settings
 
 TINY = {  # the paper sizes would take minutes here
     "EMBED_DIM": "64",

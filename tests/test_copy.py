@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from threadtag.models.corpus import Example
 
 from threadtag import recipes
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
+from threadtag.models.corpus import Example
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import yaml
 
 from tests.conftest import ROOT
 from threadtag.cli import app
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 DOCKER = ROOT / "docker"
 _VAR_RE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")

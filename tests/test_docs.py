@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from threadtag.cli import app
-from threadtag.settings import get_settings
+from threadtag.core.settings import get_settings
 
 
 @pytest.fixture

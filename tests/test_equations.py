@@ -14,8 +14,9 @@ import math
 
 import pytest
 import torch
-from threadtag.models.network import HashtagGenerator, ModelConfig
 from torch import Tensor
+
+from threadtag.models.network import HashtagGenerator, ModelConfig
 
 PAD, UNK = 1, 0
 POSTS = [[4, 5, 6, 7], [8, 9], [5, 10, 11, 4, 6]]

@@ -6,12 +6,12 @@ import random
 from pathlib import Path
 
 import pytest
-from threadtag.models.corpus import load_weibo, weibo_layout
-from threadtag.models.splits import kfold, tail_split
 from typer.testing import CliRunner
 
 from tests.test_cli_training import tiny_settings  # noqa: F401  (fixture)
 from threadtag.cli import app
+from threadtag.models.corpus import load_weibo, weibo_layout
+from threadtag.models.splits import kfold, tail_split
 
 TOPICS = {"马航": ["飞机", "失联", "祈祷"], "世界杯": ["进球", "球队", "比赛"], "高考": ["考生", "加油", "分数"]}
 

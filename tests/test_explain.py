@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from threadtag.models.corpus import Example, thread_example
-from threadtag.models.explain import _font, draw_heatmap, explain
 
 from threadtag import recipes
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
+from threadtag.models.corpus import Example, thread_example
+from threadtag.models.explain import _font, draw_heatmap, explain
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

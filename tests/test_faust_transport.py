@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from threadtag.core.settings import Settings
 from threadtag.pipeline.topology import build_app
-
-from threadtag.settings import Settings
 
 
 def test_the_stream_consumer_waits_as_long_as_the_setting_says(tmp_path):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from threadtag.pipeline.broker import free_port
-
-from threadtag import metrics
+from threadtag.core import metrics
+from threadtag.core.broker import free_port
 
 
 def _get(port: int, path: str) -> tuple[int, str]:

@@ -9,11 +9,11 @@ import time
 import pytest
 from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
-from threadtag.schemas.events import DeadLetter
 
 from tests.hostile import CLASSES
 from tests.streaming import read_all, stream_env, stream_worker, tweet, wait_for
 from threadtag.processes import CommandProcess
+from threadtag.schemas.events import DeadLetter
 
 pytestmark = pytest.mark.slow
 

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.models.corpus import assemble_threads, read_tweets
-from threadtag.schemas.events import AnnotationRequest
 
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import produce, store_posts, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.processes import CommandProcess
+from threadtag.schemas.events import AnnotationRequest
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import faust
 from faust.types.auth import AuthProtocol, SASLMechanism
-from threadtag.pipeline.kafka_security import faust_credentials, kafka_python_options
 
-from threadtag.settings import Settings
+from threadtag.core.kafka_security import faust_credentials, kafka_python_options
+from threadtag.core.settings import Settings
 
 
 def test_plaintext_is_the_default_and_adds_nothing():

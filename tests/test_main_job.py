@@ -8,10 +8,10 @@ import sys
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.workers.model_registry import register_model_version
 
 from tests.conftest import ROOT
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.workers.model_registry import register_model_version
 
 pytestmark = pytest.mark.slow
 

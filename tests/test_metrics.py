@@ -1,6 +1,7 @@
 """Each metric on cases computed by hand (values in the comments)."""
 
 import pytest
+
 from threadtag.models.metrics import _su_grams, average_precision, normalize_tag, rouge_1_f1, rouge_su_f1, score
 
 PREDS = [["aus open", "tennis", "murray", "nadal", "bbc sport"], ["snow", "snow day", "winter"]]

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from threadtag.database import downgrade, migrate
-from threadtag.settings import Settings
+from threadtag.core.database import downgrade, migrate
+from threadtag.core.settings import Settings
 
 ADMIN = Settings().local_database_url
 
@@ -86,6 +86,7 @@ def test_concurrent_migrations_do_not_collide(database_url):
 def test_migrations_build_the_schema_the_code_declares(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
     from threadtag.schemas.tables import Base
 
     migrate(database_url)
@@ -100,7 +101,7 @@ def test_migrate_says_where_the_database_is_not_what_was_asked(database_url, mon
     from typer.testing import CliRunner
 
     from threadtag.cli import app
-    from threadtag.settings import get_settings
+    from threadtag.core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()

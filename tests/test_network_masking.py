@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from threadtag.models.beam_search import SpecialIds, beam_search
-from threadtag.models.network import VARIANTS, concat_padded, length_mask, masked_softmax
 
 from tests.conftest import tiny_model
+from threadtag.models.beam_search import SpecialIds, beam_search
+from threadtag.models.network import VARIANTS, concat_padded, length_mask, masked_softmax
 
 PAD = 1
 SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))

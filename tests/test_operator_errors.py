@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 
 def _threadtag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.pipeline.replay import replay
 
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
+from threadtag.pipeline.replay import replay
 from threadtag.processes import CommandProcess
 
 pytestmark = pytest.mark.slow

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from tests.conftest import SAMPLE_THREADS
 from threadtag.models.batching import TextLimits
 from threadtag.models.comparison import bucket_of, by_frequency, run_systems, unseen
 from threadtag.models.corpus import Example, load_tweet_threads
@@ -12,8 +14,6 @@ from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker,
 from threadtag.models.rankers.lda import LdaRanker
 from threadtag.models.rankers.random_ranker import RandomRanker
 from threadtag.models.rankers.tfidf import TfidfRanker, ngrams
-
-from tests.conftest import SAMPLE_THREADS
 
 K = 5
 LIMITS = TextLimits(35, 100, 10)
@@ -105,7 +105,7 @@ def test_frequency_buckets_and_unseen_posts():
 
 def test_compare_writes_every_table_and_a_png(split, tmp_path):
     from threadtag.compare import ABLATION_NAMES, run_compare
-    from threadtag.settings import Settings
+    from threadtag.core.settings import Settings
 
     train, test = split
     settings = Settings(embed_dim=16, hidden_size=16, encoder_layers=1, train_max_epochs=1, beam_size=5,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import create_engine, text
-from threadtag.models.corpus import read_tweets
 
 from tests.conftest import ROOT, SAMPLE_THREADS
 from tests.streaming import store_posts
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.models.corpus import read_tweets
 
 
 def readme_queries() -> list[str]:

@@ -10,17 +10,17 @@ import sys
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.models.checkpoint import Checkpoint
-from threadtag.pipeline.replay import replay
-from threadtag.workers.model_registry import active_model, register_model_version
-from threadtag.workers.retraining import retrain, trainer_lock
 
 from tests.conftest import ROOT, SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
 from tests.test_retrain_data import store_threads
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.core.settings import Settings
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.pipeline.replay import replay
 from threadtag.processes import CommandProcess
-from threadtag.settings import Settings
+from threadtag.workers.model_registry import active_model, register_model_version
+from threadtag.workers.retraining import retrain, trainer_lock
 
 pytestmark = pytest.mark.slow
 
@@ -200,9 +200,8 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
 
 
 def test_a_worker_keeps_serving_when_the_active_file_cannot_be_loaded(stored_sample, sample_model):
-    from threadtag.workers.inference import ServedModel
-
     from threadtag import recipes
+    from threadtag.workers.inference import ServedModel
 
     settings = Settings()
     served = ServedModel(

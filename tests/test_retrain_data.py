@@ -7,6 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.conftest import SAMPLE_THREADS
+from tests.streaming import store_posts
+from threadtag.core.database import migrate
+from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example, assemble_threads, read_tweets
 from threadtag.workers.schedule import next_time, parse_every, run_periodically
 from threadtag.workers.training_set import (
@@ -17,11 +22,6 @@ from threadtag.workers.training_set import (
     stream_candidates,
     vocab_coverage,
 )
-
-from tests.conftest import SAMPLE_THREADS
-from tests.streaming import store_posts
-from threadtag.database import migrate
-from threadtag.settings import Settings
 
 
 def store_threads(engine, path=SAMPLE_THREADS) -> int:
@@ -170,10 +170,9 @@ def test_the_gate_leaves_out_what_the_active_model_trained_on():
 
 
 def test_training_records_what_it_trained_on(sample_model):
+    from threadtag import recipes
     from threadtag.models.checkpoint import Checkpoint
     from threadtag.models.corpus import example_key, load_tweet_threads
-
-    from threadtag import recipes
 
     checkpoint = Checkpoint.load(sample_model)
     examples = load_tweet_threads(recipes.SAMPLE_THREADS)

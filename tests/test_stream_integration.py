@@ -8,7 +8,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.schemas.events import DeadLetter
 
 from tests.streaming import (
     final_conversations,
@@ -21,7 +20,8 @@ from tests.streaming import (
     wait_for,
 )
 from tests.tcp_proxy import TcpProxy
-from threadtag.database import migrate
+from threadtag.core.database import migrate
+from threadtag.schemas.events import DeadLetter
 
 pytestmark = pytest.mark.slow
 

@@ -8,14 +8,14 @@ from functools import partial
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.streaming import store_posts
+from threadtag.core.database import migrate
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
 from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
-
-from tests.streaming import store_posts
-from threadtag.database import migrate
 
 POLICY = ConversationPolicy(every_replies=3, quiet_seconds=0, close_seconds=10.0, orphan_ttl=60.0)
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)

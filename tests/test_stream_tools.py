@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from threadtag.pipeline.broker import ensure_topics
-from threadtag.pipeline.replay import read_lines, replay
 from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import read_all
 from threadtag.cli import app
+from threadtag.core.broker import ensure_topics
+from threadtag.pipeline.replay import read_lines, replay
 
 
 def test_replay_sends_every_line_keyed_by_post_id(broker, tmp_path):
@@ -36,7 +36,7 @@ def test_read_lines_keys_valid_posts_and_keeps_broken_ones(tmp_path):
 
 def test_replay_without_a_cluster_says_what_to_set(monkeypatch):
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    from threadtag.settings import get_settings
+    from threadtag.core.settings import get_settings
 
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["replay", str(SAMPLE_THREADS)])

@@ -7,12 +7,12 @@ from __future__ import annotations
 import random
 
 import torch
+
+from threadtag import recipes
+from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example
 from threadtag.models.network import HashtagGenerator
 from threadtag.models.training import set_seed
-
-from threadtag import recipes
-from threadtag.settings import Settings
 
 WORDS = ["storm", "snow", "cold", "match", "goal", "team", "vote", "poll", "party", "rain"]
 TOPICS = {"storm": ["weather"], "match": ["football"], "vote": ["election"]}

@@ -1,11 +1,11 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from tests.conftest import SAMPLE_THREADS
 from threadtag.models.corpus import assemble_threads, load_tweet_threads, load_weibo
 from threadtag.models.vocab import SPECIALS, Vocab
 from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
-
-from tests.conftest import SAMPLE_THREADS
 
 
 def test_vocab_orders_by_frequency_and_maps_unknowns():
@@ -50,6 +50,7 @@ def test_twitter_times_parse_as_strptime_does():
     from datetime import datetime
 
     import pytest
+
     from threadtag.schemas.posts import _TWITTER_TIME, twitter_time
 
     good = ("Mon Mar 02 09:45:10 +0000 2015", "Fri May 01 12:00:00 +0200 2026", "Thu Feb 29 00:00:00 +0000 2024",

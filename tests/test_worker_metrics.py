@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
-from threadtag.pipeline.broker import free_port
-from threadtag.schemas.events import AnnotationRequest
-from threadtag.schemas.posts import Post
 
 from tests.conftest import ROOT
 from tests.streaming import produce, store_posts, stream_env, stream_worker, tweet, wait_for
-from threadtag.database import migrate
+from threadtag.core.broker import free_port
+from threadtag.core.database import migrate
 from threadtag.processes import CommandProcess
+from threadtag.schemas.events import AnnotationRequest
+from threadtag.schemas.posts import Post
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 import structlog
 import typer
 
-from threadtag.failures import EXIT_CONFIG
-from threadtag.logging_setup import configure_logging, stdlib_handler
-from threadtag.settings import Settings, get_settings
+from threadtag.core.failures import EXIT_CONFIG
+from threadtag.core.logging_setup import configure_logging, stdlib_handler
+from threadtag.core.settings import Settings, get_settings
 
 app = typer.Typer(
     help="Hashtags for microblog threads, generated from the post and its conversation.", no_args_is_help=True
@@ -416,8 +416,7 @@ def broker(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9092,
 ) -> None:
     """Run the embedded Tansu broker in the foreground (for running several workers by hand)."""
-    from threadtag.pipeline.broker import EmbeddedBroker
-    from threadtag.pipeline.topology import create_topics
+    from threadtag.core.broker import EmbeddedBroker, create_topics
 
     settings = get_settings()
     with EmbeddedBroker(port) as running:
@@ -435,7 +434,7 @@ def broker(
 def topics() -> None:
     """Create the pipeline's topics with KAFKA_PARTITIONS partitions (those missing), and check
     the co-partitioned ones; a deployment runs it once before the stream workers."""
-    from threadtag.pipeline.topology import create_topics, stream_topics
+    from threadtag.core.broker import create_topics, stream_topics
 
     _quiet_kafka_client()
     settings = get_settings()
@@ -461,9 +460,9 @@ def stream() -> None:
     Start several with the same KAFKA_BOOTSTRAP_SERVERS and database to share the partitions."""
     import faust
 
-    from threadtag.metrics import start_metrics
-    from threadtag.pipeline.broker import kafka_endpoint
-    from threadtag.pipeline.topology import build_app, create_topics
+    from threadtag.core.broker import create_topics, kafka_endpoint
+    from threadtag.core.metrics import start_metrics
+    from threadtag.pipeline.topology import build_app
 
     settings = get_settings()
     engine = _migrated_engine(settings)
@@ -496,7 +495,7 @@ def replay(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Produce a file of raw posts to the tweets topic (needs KAFKA_BOOTSTRAP_SERVERS)."""
-    from threadtag.pipeline.kafka_security import kafka_python_options
+    from threadtag.core.kafka_security import kafka_python_options
     from threadtag.pipeline.replay import replay as run_replay
 
     _quiet_kafka_client()
@@ -530,8 +529,9 @@ def infer(
     INFER_FOLLOW_ACTIVE it then serves whichever version is active. Start several (same
     INFER_GROUP_ID) to share the requests' partitions."""
     from threadtag import recipes
-    from threadtag.metrics import start_metrics
-    from threadtag.workers import batches, inference
+    from threadtag.core import kafka_clients
+    from threadtag.core.metrics import start_metrics
+    from threadtag.workers import inference
     from threadtag.workers.annotation_sink import AnnotationSink
     from threadtag.workers.model_registry import active_model, register_checkpoint
 
@@ -555,7 +555,7 @@ def infer(
     )
     register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
     sink = AnnotationSink(engine, served.version)
-    consumer = batches.consumer(settings, [settings.requests_topic], settings.infer_group_id)
+    consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
     start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
     stop = _stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
@@ -581,9 +581,9 @@ def _migrated_engine(settings: Settings):  # type: ignore[no-untyped-def]
 
     from sqlalchemy import create_engine
 
-    from threadtag.database import migrate as run_migrate
-    from threadtag.database import resolve_database_url
-    from threadtag.workers.batches import with_db_retry
+    from threadtag.core.database import migrate as run_migrate
+    from threadtag.core.database import resolve_database_url
+    from threadtag.core.retries import with_db_retry
 
     url = resolve_database_url(settings)
     # A worker started before its database waits for it (a log line a retry), as it does
@@ -669,8 +669,8 @@ def migrate(
     revision: Annotated[str, typer.Option(help="Target revision; head = newest.")] = "head",
 ) -> None:
     """Bring the database (DATABASE_URL, else local, else embedded) to the given schema revision."""
-    from threadtag.database import current_revision, resolve_database_url
-    from threadtag.database import migrate as run_migrate
+    from threadtag.core.database import current_revision, resolve_database_url
+    from threadtag.core.database import migrate as run_migrate
 
     url = resolve_database_url(get_settings())
     before = current_revision(url)
@@ -687,8 +687,8 @@ def doctor() -> None:
     """Check what a deployment needs, one line each: the database (DATABASE_URL), the broker
     (KAFKA_BOOTSTRAP_SERVERS), the model file (MODEL_PATH) and a CJK font for `explain`.
     Exit code 3 when a required check fails."""
+    from threadtag.core.failures import EXIT_CONNECTION
     from threadtag.doctor import run_checks
-    from threadtag.failures import EXIT_CONNECTION
 
     _quiet_kafka_client()
     checks = run_checks(get_settings())
@@ -721,7 +721,7 @@ def console_main() -> None:
     import os
     import sys
 
-    from threadtag.failures import describe
+    from threadtag.core.failures import describe
 
     try:
         app()

@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from threadtag import recipes
+from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.comparison import (
     SystemResult,
@@ -26,7 +27,6 @@ from threadtag.models.rankers.generator import GeneratorRanker
 from threadtag.models.rankers.lda import LdaRanker
 from threadtag.models.rankers.random_ranker import RandomRanker
 from threadtag.models.rankers.tfidf import TfidfRanker
-from threadtag.settings import Settings
 
 SEQ2SEQ, COPY, OURS = "SEQ2SEQ", "SEQ2SEQ-COPY", "OUR MODEL (full)"
 # Table 6 rows in the paper's order; the first and the last are SEQ2SEQ and OUR MODEL of Table 4.

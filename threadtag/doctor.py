@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from threadtag.failures import first_line
-from threadtag.settings import Settings
+from threadtag.core.failures import first_line
+from threadtag.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Check:
 def check_database(settings: Settings) -> Check:
     from sqlalchemy.engine import make_url
 
-    from threadtag.database import current_revision
+    from threadtag.core.database import current_revision
 
     url = settings.database_url or settings.local_database_url
     shown = make_url(url).render_as_string(hide_password=True)
@@ -50,8 +50,8 @@ def check_broker(settings: Settings) -> Check:
         )
     from kafka.admin import KafkaAdminClient
 
-    from threadtag.pipeline.kafka_security import kafka_python_options
-    from threadtag.pipeline.topology import stream_topics
+    from threadtag.core.broker import stream_topics
+    from threadtag.core.kafka_security import kafka_python_options
 
     try:
         admin = KafkaAdminClient(

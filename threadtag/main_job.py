@@ -11,17 +11,16 @@ from sqlalchemy import Engine, create_engine, text
 from tqdm import tqdm
 
 from threadtag import recipes
-from threadtag.database import migrate, resolve_database_url
+from threadtag.core.broker import create_topics, kafka_endpoint
+from threadtag.core.database import migrate, resolve_database_url
+from threadtag.core.kafka_security import kafka_python_options
+from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import read_tweets
 from threadtag.models.text import display_hashtag
-from threadtag.pipeline.broker import kafka_endpoint
-from threadtag.pipeline.kafka_security import kafka_python_options
 from threadtag.pipeline.normalize import replies_per_root
 from threadtag.pipeline.replay import replay
-from threadtag.pipeline.topology import create_topics
 from threadtag.processes import CommandProcess, child_env
-from threadtag.settings import Settings
 from threadtag.workers.model_registry import active_model, register_checkpoint
 
 log = structlog.get_logger(__name__)

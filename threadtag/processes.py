@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 
 def child_env(settings: Settings) -> dict[str, str]:

@@ -7,13 +7,13 @@ from pathlib import Path
 import torch
 
 from threadtag import samples
+from threadtag.core.settings import Settings
 from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example, load_tweet_threads
 from threadtag.models.device import resolve_device
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.models.training import TrainConfig, VocabConfig, train
-from threadtag.settings import Settings
 
 SAMPLE_THREADS = Path(samples.__file__).parent / "threads.jsonl"
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from threadtag import recipes
+from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table
 from threadtag.models.splits import kfold, tail_split
-from threadtag.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import insert
-from threadtag.schemas.tables import AnnotationRow, DeadLetterRow
 
-from threadtag import metrics
+from threadtag.core import metrics
+from threadtag.schemas.tables import AnnotationRow, DeadLetterRow
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""What every sink worker shares: dynamic batches from Kafka, and database retries with backoff."""
+"""What every sink worker shares: dynamic batches from Kafka, written with database retries."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError
-from sqlalchemy.exc import OperationalError
-from threadtag.pipeline.kafka_security import kafka_python_options
 
-from threadtag import metrics
-from threadtag.settings import Settings
+from threadtag.core import metrics
+from threadtag.core.retries import with_db_retry
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -25,21 +23,6 @@ class Retry(Protocol):
     """Runs database work until it succeeds, as run_sink retries its writes."""
 
     def __call__(self, work: Callable[[], T]) -> T: ...
-
-
-def consumer(settings: Settings, topics: list[str], group_id: str) -> KafkaConsumer:
-    """A consumer that never commits on its own: sinks commit after their rows are stored."""
-    return KafkaConsumer(
-        *topics,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
-        heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
-        max_poll_interval_ms=int(settings.kafka_max_poll_interval_s * 1000),
-        **kafka_python_options(settings),
-    )
 
 
 def collect(source: KafkaConsumer, max_records: int, wait_ms: int) -> list[ConsumerRecord]:
@@ -55,24 +38,6 @@ def collect(source: KafkaConsumer, max_records: int, wait_ms: int) -> list[Consu
         if deadline is None or time.monotonic() >= deadline:
             break
     return records
-
-
-def with_db_retry(
-    write: Callable[[], T], max_backoff: float, stop: threading.Event, waiting: Callable[[float], bool] | None = None
-) -> T:
-    """Run `write` until the database takes it; back off while it refuses connections, with
-    a log line a retry. `waiting(seconds)` spends each wait (default: sleeping) and returns
-    True to give up; without it, `stop` ends the retries."""
-    delay = 0.5
-    while True:
-        try:
-            return write()
-        except OperationalError as exc:
-            metrics.set_ready(False)
-            log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
-            if waiting(delay) if waiting is not None else stop.wait(delay):
-                raise
-            delay = min(max_backoff, delay * 2)
 
 
 def keep_polling(source: KafkaConsumer, stop: threading.Event) -> Callable[[float], bool]:

@@ -27,6 +27,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+
+from threadtag.core import metrics
 from threadtag.models.corpus import lang_of, thread_example
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.events import AnnotationRequest
@@ -34,8 +36,6 @@ from threadtag.workers.annotation_sink import Annotation, AnnotationSink
 from threadtag.workers.batches import Retry, run_sink
 from threadtag.workers.model_registry import active_model
 from threadtag.workers.thread_reader import Thread, read_threads
-
-from threadtag import metrics
 
 log = structlog.get_logger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
+
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.schemas.tables import ModelVersionRow
 

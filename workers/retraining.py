@@ -15,6 +15,9 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
+
+from threadtag import recipes
+from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import evaluate
@@ -28,9 +31,6 @@ from threadtag.workers.training_set import (
     unseen_by,
     vocab_coverage,
 )
-
-from threadtag import recipes
-from threadtag.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
+
 from threadtag.schemas.events import AnnotationRequest
 
 _THREADS = """

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import (
     Example,
@@ -28,10 +30,8 @@ from threadtag.models.corpus import (
     read_tweets,
     thread_example,
 )
-from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
-
 from threadtag.recipes import SAMPLE_THREADS
-from threadtag.settings import Settings
+from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
 
 # Roots in time order, each with its stored replies in time order (parked replies, whose
 # root is not known yet, are left out).

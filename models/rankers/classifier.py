@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor, nn
+
 from threadtag.models.batching import TextLimits, input_tensors
 from threadtag.models.corpus import Example, tag_text
 from threadtag.models.network import length_mask, masked_softmax
 from threadtag.models.rankers.fitting import fit_best_by_dev
 from threadtag.models.training import build_vocab, set_seed
 from threadtag.models.vocab import Vocab
-from torch import Tensor, nn
 
 
 @dataclass(frozen=True)

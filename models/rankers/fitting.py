@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import torch
-from threadtag.models.training import set_seed
 from torch import Tensor, nn
+
+from threadtag.models.training import set_seed
 
 T = TypeVar("T")
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
+
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
 from threadtag.models.predictor import HashtagPredictor

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer
+
 from threadtag.models.corpus import Example
 from threadtag.models.rankers.base import is_content_word
 

@@ -31,8 +31,8 @@ def describe(exc: BaseException) -> Failure | None:
     from kafka.errors import KafkaConnectionError, KafkaTimeoutError
     from sqlalchemy.exc import OperationalError
 
+    from threadtag.core.broker import BrokerStartError
     from threadtag.models.checkpoint import CheckpointError
-    from threadtag.pipeline.broker import BrokerStartError
 
     if isinstance(exc, (OperationalError, psycopg.OperationalError)):
         return Failure(

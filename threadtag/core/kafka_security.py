@@ -8,7 +8,7 @@ from typing import Any
 
 import faust
 
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:

@@ -24,6 +24,9 @@ import structlog
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from threadtag.core.kafka_security import kafka_python_options
+from threadtag.core.settings import Settings
+
 log = structlog.get_logger(__name__)
 
 # Tansu binds in well under a second; the wait only guards slow machines.
@@ -133,7 +136,8 @@ def ensure_topics(
     security: Mapping[str, Any] | None = None,
 ) -> None:
     """Create the topics that do not exist yet (existing ones keep their partition count:
-    the stream needs no co-partitioning). `security`: kafka-python's TLS/SASL arguments (pipeline/kafka_security.py)."""
+    the stream needs no co-partitioning). `security`: kafka-python's TLS/SASL arguments
+    (core/kafka_security.py)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     try:
         existing = set(admin.list_topics())
@@ -147,3 +151,19 @@ def ensure_topics(
             log.info("topics created", topics=[t.name for t in missing], partitions=partitions)
     finally:
         admin.close()
+
+
+def stream_topics(settings: Settings) -> list[str]:
+    """Every topic this pipeline reads or writes."""
+    return [settings.tweets_topic, settings.requests_topic, settings.dead_letter_topic]
+
+
+def create_topics(settings: Settings, bootstrap: str) -> None:
+    """Create the pipeline's topics before any client can auto-create them with other counts."""
+    ensure_topics(
+        bootstrap,
+        stream_topics(settings),
+        settings.kafka_partitions,
+        settings.kafka_replication_factor,
+        security=kafka_python_options(settings),
+    )

@@ -16,7 +16,8 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
-from threadtag.settings import Settings
+from threadtag.core.kafka_security import kafka_python_options
+from threadtag.core.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +92,6 @@ def serve_model_version(version: str) -> None:
 def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
     """Every METRICS_LAG_INTERVAL_SECONDS, for the life of the process: end offset - committed
     offset, per partition."""
-    from threadtag.pipeline.kafka_security import kafka_python_options  # pipeline imports this module
-
     consumer: KafkaConsumer | None = None
     while True:
         time.sleep(settings.metrics_lag_interval_seconds)

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from threadtag import migrations
-from threadtag.settings import Settings
+from threadtag.core.settings import Settings
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = Path(migrations.__file__).parent
