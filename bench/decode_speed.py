@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from bench.common import machine, table
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint

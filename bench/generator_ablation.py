@@ -22,10 +22,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from bench.common import machine
+from threadtag.app.validation import RunResult, Split, plan, report, train_and_score
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import load_weibo
-from threadtag.validation import RunResult, Split, plan, report, train_and_score
 
 WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 

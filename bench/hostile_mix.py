@@ -25,11 +25,11 @@ from bench.common import machine, table
 from bench.stream_backlog import bench_settings, fresh_database, replicate, source_posts
 from tests.hostile import CLASSES
 from tests.streaming import tweet
-from threadtag import recipes
+from threadtag.app import recipes
+from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import EmbeddedBroker, create_topics
 from threadtag.core.settings import Settings
 from threadtag.pipeline.normalize import Dropped, RawMessage, normalize
-from threadtag.processes import CommandProcess, child_env
 
 BIG = "a 5 MB message"
 

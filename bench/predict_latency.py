@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine, table
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint

@@ -34,13 +34,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
+from threadtag.app.processes import CommandProcess, child_env
+from threadtag.app.schema import migrate
 from threadtag.core.broker import EmbeddedBroker, create_topics, ensure_topics
-from threadtag.core.database import migrate
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import open_text
 from threadtag.pipeline.normalize import RawMessage, replies_per_root
 from threadtag.pipeline.stream_worker import StreamWorker
-from threadtag.processes import CommandProcess, child_env
 from threadtag.schemas.posts import InvalidPost, parse_post
 
 TWEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tweets" / "rumoureval2017-traindev.jsonl.gz"

@@ -32,11 +32,11 @@ from bench.stream_backlog import (
     replicate,
     source_posts,
 )
+from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import EmbeddedBroker, create_topics
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import assemble_threads
 from threadtag.pipeline.normalize import is_kept
-from threadtag.processes import CommandProcess, child_env
 from threadtag.schemas.posts import parse_post
 
 DONE_WAIT_S = 120.0

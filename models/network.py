@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-VARIANTS = ("full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy")
+from threadtag.schemas.variants import VARIANTS, Variant
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ModelConfig:
     hidden_size: int = 300
     encoder_layers: int = 2
     dropout: float = 0.1
-    variant: str = "full"
+    variant: Variant = "full"
     unk_id: int = 0  # fed back in place of copied words outside the vocabulary
     shared_encoder: bool = False
     bi_attention_score: str = "bilinear"

@@ -45,7 +45,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small model on the bundled sample threads, trained once per test session."""
-    from threadtag import recipes
+    from threadtag.app import recipes
 
     path = tmp_path_factory.mktemp("model") / "sample.pt"
     recipes.train_sample_model(Settings(), path, progress=False)

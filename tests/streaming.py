@@ -12,13 +12,13 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 
+from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import create_topics
 from threadtag.core.settings import Settings
 from threadtag.pipeline import post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped, is_kept
 from threadtag.pipeline.stream_worker import policy_of
-from threadtag.processes import CommandProcess, child_env
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
 

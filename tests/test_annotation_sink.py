@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, event, text
 
-from threadtag.core.database import migrate
+from threadtag.app.schema import migrate
 from threadtag.workers.annotation_sink import AnnotationSink
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example
 

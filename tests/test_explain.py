@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example, thread_example
 from threadtag.models.explain import _font, draw_heatmap, explain

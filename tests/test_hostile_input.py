@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.hostile import CLASSES
 from tests.streaming import read_all, stream_env, stream_worker, tweet, wait_for
-from threadtag.processes import CommandProcess
+from threadtag.app.processes import CommandProcess
 from threadtag.schemas.events import DeadLetter
 
 pytestmark = pytest.mark.slow

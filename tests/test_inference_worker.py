@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, text
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import produce, store_posts, stream_env, wait_for
 from tests.tcp_proxy import TcpProxy
-from threadtag.core.database import migrate
+from threadtag.app.processes import CommandProcess
+from threadtag.app.schema import migrate
 from threadtag.models.corpus import assemble_threads, read_tweets
-from threadtag.processes import CommandProcess
 from threadtag.schemas.events import AnnotationRequest
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT
-from threadtag.core.database import migrate
+from threadtag.app.schema import migrate
 from threadtag.workers.model_registry import register_model_version
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from threadtag.core.database import downgrade, migrate
+from threadtag.app.schema import downgrade, migrate
 from threadtag.core.settings import Settings
 
 ADMIN = Settings().local_database_url

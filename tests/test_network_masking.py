@@ -5,7 +5,8 @@ import torch
 
 from tests.conftest import tiny_model
 from threadtag.models.beam_search import SpecialIds, beam_search
-from threadtag.models.network import VARIANTS, concat_padded, length_mask, masked_softmax
+from threadtag.models.network import concat_padded, length_mask, masked_softmax
+from threadtag.schemas.variants import VARIANTS
 
 PAD = 1
 SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))

@@ -70,7 +70,7 @@ def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broke
     """Commands stop at a database that does not answer; long-running workers wait for it."""
     import time
 
-    from threadtag.processes import CommandProcess
+    from threadtag.app.processes import CommandProcess
 
     env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "KAFKA_BOOTSTRAP_SERVERS": broker,
            "METRICS_PORT": "0", "DB_MAX_BACKOFF_SECONDS": "1"}  # fmt: skip

@@ -8,8 +8,8 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
+from threadtag.app.processes import CommandProcess
 from threadtag.pipeline.replay import replay
-from threadtag.processes import CommandProcess
 
 pytestmark = pytest.mark.slow
 

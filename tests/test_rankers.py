@@ -104,7 +104,7 @@ def test_frequency_buckets_and_unseen_posts():
 
 
 def test_compare_writes_every_table_and_a_png(split, tmp_path):
-    from threadtag.compare import ABLATION_NAMES, run_compare
+    from threadtag.app.compare import ABLATION_NAMES, run_compare
     from threadtag.core.settings import Settings
 
     train, test = split

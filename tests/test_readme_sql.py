@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, SAMPLE_THREADS
 from tests.streaming import store_posts
-from threadtag.core.database import migrate
+from threadtag.app.schema import migrate
 from threadtag.models.corpus import read_tweets
 
 

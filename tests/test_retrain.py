@@ -14,13 +14,14 @@ from sqlalchemy import create_engine, text
 from tests.conftest import ROOT, SAMPLE_THREADS
 from tests.streaming import stream_env, stream_worker, wait_for
 from tests.test_retrain_data import store_threads
-from threadtag.core.database import migrate
+from threadtag.app.processes import CommandProcess
+from threadtag.app.retrain import retrain_once
+from threadtag.app.schema import migrate
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.pipeline.replay import replay
-from threadtag.processes import CommandProcess
 from threadtag.workers.model_registry import active_model, register_model_version
-from threadtag.workers.retraining import retrain, trainer_lock
+from threadtag.workers.retraining import trainer_lock
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,7 @@ def _settings(tmp_path, **overrides) -> Settings:
 def test_a_worse_model_is_rejected_and_the_active_one_stays(stored_sample, sample_model, tmp_path):
     # One epoch from scratch cannot match the sample model on posts it was trained on.
     settings = _settings(tmp_path, retrain_max_epochs=1, retrain_warm_start=False, retrain_f1_tolerance=0.0)
-    outcome = retrain(settings, stored_sample, progress=False)
+    outcome = retrain_once(settings, stored_sample, progress=False)
     assert outcome.decision == "rejected"
     assert active_model(stored_sample).version == _version(sample_model)
     new = _versions(stored_sample)[-1]
@@ -73,7 +74,7 @@ def test_a_worse_model_is_rejected_and_the_active_one_stays(stored_sample, sampl
 
 def test_a_model_within_the_tolerance_is_activated_from_the_active_one(stored_sample, sample_model, tmp_path):
     settings = _settings(tmp_path, retrain_max_epochs=2, retrain_f1_tolerance=1.0)
-    outcome = retrain(settings, stored_sample, progress=False)
+    outcome = retrain_once(settings, stored_sample, progress=False)
     assert outcome.decision == "activated"
     row = _versions(stored_sample)[-1]
     assert row["active"] and row["activated_at"] is not None and row["decision"] == "activated"
@@ -83,7 +84,7 @@ def test_a_model_within_the_tolerance_is_activated_from_the_active_one(stored_sa
 
 
 def test_too_little_data_trains_nothing(stored_sample, tmp_path):
-    outcome = retrain(_settings(tmp_path, retrain_min_examples=25), stored_sample, progress=False)
+    outcome = retrain_once(_settings(tmp_path, retrain_min_examples=25), stored_sample, progress=False)
     assert outcome.decision == "skipped" and "24 usable examples" in outcome.reason
     assert len(_versions(stored_sample)) == 1
 
@@ -200,7 +201,7 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
 
 
 def test_a_worker_keeps_serving_when_the_active_file_cannot_be_loaded(stored_sample, sample_model):
-    from threadtag import recipes
+    from threadtag.app import recipes
     from threadtag.workers.inference import ServedModel
 
     settings = Settings()

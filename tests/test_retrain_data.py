@@ -10,7 +10,8 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import SAMPLE_THREADS
 from tests.streaming import store_posts
-from threadtag.core.database import migrate
+from threadtag.app import recipes
+from threadtag.app.schema import migrate
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example, assemble_threads, read_tweets
 from threadtag.workers.schedule import next_time, parse_every, run_periodically
@@ -117,7 +118,7 @@ def test_threads_come_back_from_the_database_labelled_and_in_time_order(database
     migrate(database_url)
     engine = create_engine(database_url)
     assert store_threads(engine) == 24
-    candidates = stream_candidates(engine)
+    candidates = stream_candidates(engine, bundled_sample=recipes.bundled_sample_ids())
     engine.dispose()
     assert len(candidates) == 24 and not any(c.is_retweet for c in candidates)
     first = candidates[0].example
@@ -170,7 +171,7 @@ def test_the_gate_leaves_out_what_the_active_model_trained_on():
 
 
 def test_training_records_what_it_trained_on(sample_model):
-    from threadtag import recipes
+    from threadtag.app import recipes
     from threadtag.models.checkpoint import Checkpoint
     from threadtag.models.corpus import example_key, load_tweet_threads
 

@@ -20,7 +20,7 @@ from tests.streaming import (
     wait_for,
 )
 from tests.tcp_proxy import TcpProxy
-from threadtag.core.database import migrate
+from threadtag.app.schema import migrate
 from threadtag.schemas.events import DeadLetter
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.streaming import store_posts
-from threadtag.core.database import migrate
+from threadtag.app.schema import migrate
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped

@@ -8,7 +8,7 @@ import random
 
 import torch
 
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example
 from threadtag.models.network import HashtagGenerator

@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT
 from tests.streaming import produce, store_posts, stream_env, stream_worker, tweet, wait_for
+from threadtag.app.processes import CommandProcess
+from threadtag.app.schema import migrate
 from threadtag.core.broker import free_port
-from threadtag.core.database import migrate
-from threadtag.processes import CommandProcess
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
 

@@ -6,7 +6,7 @@ taken without waiting, and a run that cannot get it trains nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+import torch
 from sqlalchemy import Engine, text
 
-from threadtag import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import evaluate
 from threadtag.models.metrics import Scores
+from threadtag.models.predictor import HashtagPredictor
 from threadtag.workers.model_registry import active_model, register_model_version
 from threadtag.workers.training_set import (
     Candidate,
@@ -35,6 +36,16 @@ from threadtag.workers.training_set import (
 log = structlog.get_logger(__name__)
 
 _RETRAIN_LOCK = 0x7468_7461_6772  # "thtagr"; not the migrations' key
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a run trains and scores, given by its composition root (app/retrain.py)."""
+
+    fit: Callable[[list[Example], list[Example], Checkpoint | None], Checkpoint]  # (train, dev, warm start)
+    predictor: Callable[[Checkpoint], HashtagPredictor]
+    device: torch.device
+    bundled_sample: frozenset[str] = frozenset()  # ids that never train (the replayed sample)
 
 
 @dataclass(frozen=True)
@@ -59,39 +70,41 @@ def trainer_lock(engine: Engine) -> Iterator[bool]:
                 conn.commit()
 
 
-def _load_active(engine: Engine, settings: Settings) -> Checkpoint | None:
+def _load_active(engine: Engine, recipe: Recipe) -> Checkpoint | None:
     active = active_model(engine)
     if active is None:
         return None
     try:
-        return Checkpoint.load(Path(active.path), recipes.device(settings))
+        return Checkpoint.load(Path(active.path), recipe.device)
     except (OSError, ValueError) as exc:
         log.warning("active model cannot be loaded: no warm start and no comparison", error=str(exc))
         return None
 
 
-def _heldout_scores(checkpoint: Checkpoint, examples: Sequence[Example], settings: Settings, progress: bool) -> Scores:
-    return evaluate(recipes.predictor(checkpoint, settings), examples, progress).scores
+def _heldout_scores(checkpoint: Checkpoint, examples: Sequence[Example], recipe: Recipe, progress: bool) -> Scores:
+    return evaluate(recipe.predictor(checkpoint), examples, progress).scores
 
 
 def retrain(
-    settings: Settings, engine: Engine, extra: Sequence[Candidate] = (), progress: bool = True
+    settings: Settings, engine: Engine, recipe: Recipe, extra: Sequence[Candidate] = (), progress: bool = True
 ) -> RetrainOutcome:
     """Train on what the stream stored (after `extra`, taken as older), gate, register."""
     with trainer_lock(engine) as held:
         if not held:
             log.info("retrain skipped: another run holds the lock")
             return RetrainOutcome("skipped", "another retrain is running")
-        return _retrain_locked(settings, engine, extra, progress)
+        return _retrain_locked(settings, engine, recipe, extra, progress)
 
 
-def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidate], progress: bool) -> RetrainOutcome:
-    active = _load_active(engine, settings)
+def _retrain_locked(
+    settings: Settings, engine: Engine, recipe: Recipe, extra: Sequence[Candidate], progress: bool
+) -> RetrainOutcome:
+    active = _load_active(engine, recipe)
     lang = settings.retrain_lang or (active.lang if active else "en")
     since = None
     if settings.retrain_window_days is not None:
         since = datetime.now(timezone.utc) - timedelta(days=settings.retrain_window_days)
-    data = select([*extra, *stream_candidates(engine, since)], lang, settings)
+    data = select([*extra, *stream_candidates(engine, since, recipe.bundled_sample)], lang, settings)
     log.info("retrain data", lang=lang, **data.record())
     if len(data.examples) < settings.retrain_min_examples:
         minimum = settings.retrain_min_examples
@@ -112,11 +125,11 @@ def _retrain_locked(settings: Settings, engine: Engine, extra: Sequence[Candidat
         if coverage >= settings.retrain_min_vocab_coverage:
             init = active
         log.info("active model vocabulary", coverage=round(coverage, 3), warm_start=init is not None)
-    checkpoint = recipes.fit(settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init)
+    checkpoint = recipe.fit(train, dev, init)
     path = checkpoint.save(settings.model_dir.resolve() / f"{checkpoint.version}.pt")
 
-    new = _heldout_scores(checkpoint, gate, settings, progress)
-    old = _heldout_scores(active, gate, settings, progress) if active else None
+    new = _heldout_scores(checkpoint, gate, recipe, progress)
+    old = _heldout_scores(active, gate, recipe, progress) if active else None
     accepted = old is None or new.f1_at_1 >= old.f1_at_1 - settings.retrain_f1_tolerance
     decision = "activated" if accepted else "rejected"
     metrics = {

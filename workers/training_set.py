@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from threadtag.models.corpus import (
     read_tweets,
     thread_example,
 )
-from threadtag.recipes import SAMPLE_THREADS
 from threadtag.schemas.posts import InvalidPost, adapt, reads_as_retweet
 
 # Roots in time order, each with its stored replies in time order (parked replies, whose
@@ -73,24 +71,18 @@ def _is_retweet(raw: dict[str, Any], post_text: str) -> bool:
         return reads_as_retweet(post_text)
 
 
-@lru_cache(maxsize=1)
-def bundled_sample_ids() -> frozenset[str]:
-    """Ids of the bundled sample's posts: the main job replays them into the database, and
-    the sample model trained on them, so they say nothing about a model of real data."""
-    return frozenset(post.id for post in read_tweets(SAMPLE_THREADS))
-
-
-def stream_candidates(engine: Engine, since: datetime | None = None) -> list[Candidate]:
+def stream_candidates(
+    engine: Engine, since: datetime | None = None, bundled_sample: frozenset[str] = frozenset()
+) -> list[Candidate]:
     """Root posts in the database (posted at `since` or later, if given) with their
-    conversations, oldest first."""
+    conversations, oldest first; those in `bundled_sample` marked as such."""
     with engine.connect() as conn:
         rows = conn.execute(text(THREADS_SQL), {"since": since}).all()
-    sample = bundled_sample_ids()
     return [
         Candidate(
             thread_example(row.text, row.replies, lang_of(row.lang, row.text)),
             _is_retweet(row.raw, row.text),
-            row.id in sample,
+            row.id in bundled_sample,
         )
         for row in rows
     ]

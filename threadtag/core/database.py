@@ -1,73 +1,14 @@
-"""Where the database is, and bringing its schema to the newest revision."""
+"""Where the database is: DATABASE_URL, the local server, or an embedded PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import psycopg
 import structlog
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from threadtag import migrations
 from threadtag.core.settings import Settings
 
 log = structlog.get_logger(__name__)
-MIGRATIONS = Path(migrations.__file__).parent
-
-
-def alembic_config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser interpolation
-    return config
-
-
-# Key of the advisory lock that serializes migrations: workers that start together on a
-# fresh database would otherwise both create the tables.
-_MIGRATION_LOCK = 0x7468_7461_67  # "thtag"
-
-
-def _run_locked(url: str, action: Callable[[Config], None]) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
-            conn.commit()  # the lock is the session's; Alembic runs its own transaction
-            try:
-                config = alembic_config(url)
-                config.attributes["connection"] = conn
-                action(config)
-                conn.commit()
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
-                conn.commit()
-    finally:
-        engine.dispose()
-
-
-def migrate(url: str, revision: str = "head") -> None:
-    """Upgrade the database at `url` to `revision` (any older state works: Alembic tracks it)."""
-    _run_locked(url, lambda config: command.upgrade(config, revision))
-
-
-def current_revision(url: str) -> str | None:
-    """The revision the database is at (None: no schema yet)."""
-    from alembic.runtime.migration import MigrationContext
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def downgrade(url: str, revision: str) -> None:
-    _run_locked(url, lambda config: command.downgrade(config, revision))
 
 
 def _answers(url: str) -> bool:
@@ -95,3 +36,8 @@ def resolve_database_url(settings: Settings) -> str:
     url = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
     log.info("embedded postgres running", data_dir=str(settings.embedded_pg_dir))
     return url
+
+
+def hide_password(url: str) -> str:
+    """The URL without its password, for printing."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Variant = Literal["full", "post_att", "conv_att", "seq2seq_post", "seq2seq_conv", "seq2seq_concat", "seq2seq_copy"]
+from threadtag.schemas.variants import VARIANTS, Variant
 
 
 class Settings(BaseSettings):
@@ -144,9 +144,7 @@ class Settings(BaseSettings):
     tag_max_len: int = Field(10, gt=0, description="Hashtag words kept in training targets.")
 
     # Model (paper, section 3)
-    model_variant: Variant = Field(
-        "full", description="full, post_att, conv_att, seq2seq_post, seq2seq_conv, seq2seq_concat, seq2seq_copy."
-    )
+    model_variant: Variant = Field("full", description=", ".join(VARIANTS) + ".")
     embed_dim: int = Field(200, gt=0)
     hidden_size: int = Field(300, gt=0, description="d: size of h, v and the decoder state (150 per direction).")
     encoder_layers: int = Field(1, gt=0)

@@ -25,7 +25,7 @@ class Check:
 def check_database(settings: Settings) -> Check:
     from sqlalchemy.engine import make_url
 
-    from threadtag.core.database import current_revision
+    from threadtag.app.schema import current_revision
 
     url = settings.database_url or settings.local_database_url
     shown = make_url(url).render_as_string(hide_password=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.comparison import (

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from threadtag import recipes
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table

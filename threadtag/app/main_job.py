@@ -10,9 +10,11 @@ import structlog
 from sqlalchemy import Engine, create_engine, text
 from tqdm import tqdm
 
-from threadtag import recipes
+from threadtag.app import recipes
+from threadtag.app.processes import CommandProcess, child_env
+from threadtag.app.schema import migrate
 from threadtag.core.broker import create_topics, kafka_endpoint
-from threadtag.core.database import migrate, resolve_database_url
+from threadtag.core.database import resolve_database_url
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
@@ -20,7 +22,6 @@ from threadtag.models.corpus import read_tweets
 from threadtag.models.text import display_hashtag
 from threadtag.pipeline.normalize import replies_per_root
 from threadtag.pipeline.replay import replay
-from threadtag.processes import CommandProcess, child_env
 from threadtag.workers.model_registry import active_model, register_checkpoint
 
 log = structlog.get_logger(__name__)
@@ -78,7 +79,11 @@ def annotated(engine: Engine, ids: list[str], version: str, since: datetime) -> 
     return {root: n for root, n in rows}
 
 
-def run_main_job(settings: Settings, stream_file: Path, workdir: Path, timeout: float, speed: float | None) -> None:
+def run_main_job(
+    settings: Settings, stream_file: Path | None, workdir: Path, timeout: float, speed: float | None
+) -> None:
+    """Replay `stream_file` (default: the bundled sample) through the whole pipeline, then show it."""
+    stream_file = stream_file or recipes.SAMPLE_THREADS
     url = resolve_database_url(settings)
     migrate(url)  # before any worker starts
     engine = create_engine(url)

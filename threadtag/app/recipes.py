@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
 from threadtag import samples
+from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
 from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import Example, load_tweet_threads
+from threadtag.models.corpus import Example, load_tweet_threads, read_tweets
 from threadtag.models.device import resolve_device
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.models.training import TrainConfig, VocabConfig, train
@@ -106,3 +108,23 @@ def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | No
         block_repeats=settings.beam_block_repeats,
         bf16_output=settings.decode_bf16,
     )
+
+
+def load_checkpoint(path: Path, settings: Settings) -> Checkpoint:
+    return Checkpoint.load(path, device(settings))  # CheckpointError: one line from the command line
+
+
+def predictor_for(path: Path, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+    """The predictor of the checkpoint at `path`; a top-k outside 1..BEAM_SIZE is a usage error."""
+    checkpoint = load_checkpoint(path, settings)
+    try:
+        return predictor(checkpoint, settings, top_k)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def bundled_sample_ids() -> frozenset[str]:
+    """Ids of the bundled sample's posts: the main job replays them into the database, and
+    the sample model trained on them, so they say nothing about a model of real data."""
+    return frozenset(post.id for post in read_tweets(SAMPLE_THREADS))

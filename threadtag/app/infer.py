@@ -1,0 +1,61 @@
+"""The inference worker process: annotation requests -> batched beam search -> annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+
+from threadtag.app import recipes
+from threadtag.app.lifecycle import migrated_engine, stop_on_signals
+from threadtag.core import kafka_clients
+from threadtag.core.failures import UsageError
+from threadtag.core.metrics import start_metrics
+from threadtag.core.settings import Settings
+from threadtag.workers import inference
+from threadtag.workers.annotation_sink import AnnotationSink
+from threadtag.workers.model_registry import active_model, register_checkpoint
+
+log = structlog.get_logger("threadtag")
+
+
+def run_infer(settings: Settings, model: Path | None) -> None:
+    """Serve `model` (else MODEL_PATH, else the active version), registered (and made active
+    if none is); with INFER_FOLLOW_ACTIVE it then serves whichever version is active."""
+    if not settings.kafka_bootstrap_servers:
+        raise UsageError("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
+    engine = migrated_engine(settings)
+    path = model or settings.model_path
+    if path is None:
+        active = active_model(engine)
+        if active is None:
+            raise UsageError("no active model version in the database: give --model or set MODEL_PATH")
+        path = Path(active.path)
+
+    served = inference.ServedModel(
+        engine,
+        recipes.predictor(recipes.load_checkpoint(path, settings), settings),
+        lambda active_path: recipes.predictor(active_path, settings),
+        settings.infer_reload_check_seconds,
+        settings.infer_follow_active,
+    )
+    register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
+    sink = AnnotationSink(engine, served.version)
+    consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
+    start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
+    stop = stop_on_signals(settings.shutdown_timeout_seconds)
+    log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
+    try:
+        inference.run(
+            consumer,
+            settings.requests_topic,
+            served,
+            sink,
+            settings.infer_batch_size,
+            settings.infer_batch_wait_ms,
+            settings.db_max_backoff_seconds,
+            stop,
+        )
+    finally:
+        consumer.close()
+        engine.dispose()

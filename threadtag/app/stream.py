@@ -1,0 +1,48 @@
+"""The stream worker process: the faust topology on the configured (or an embedded) broker."""
+
+from __future__ import annotations
+
+import gc
+
+import faust
+import structlog
+
+from threadtag.app.lifecycle import migrated_engine
+from threadtag.core.broker import create_topics, kafka_endpoint
+from threadtag.core.logging_setup import stdlib_handler
+from threadtag.core.metrics import start_metrics
+from threadtag.core.settings import Settings
+from threadtag.pipeline.topology import build_app
+
+log = structlog.get_logger("threadtag")
+
+
+def _collect_less() -> None:
+    """Each batch of parsed posts lives a moment as tens of thousands of objects; with Python's
+    default thresholds they set off full collections over every object the process holds
+    (2.0 s of GC in a 14 s backlog run, 0.4 s after this; BENCHMARKS.md). What start-up made
+    is frozen out of collections, and young ones run every 20,000 allocations, not 700."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
+def run_stream(settings: Settings) -> None:
+    engine = migrated_engine(settings)
+    with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
+        create_topics(settings, endpoint.bootstrap)
+        stream_app = build_app(settings, endpoint.bootstrap, engine)
+        started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
+        start_metrics(started, settings.stream_app_id, [settings.tweets_topic])
+        log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
+        # faust sets up logging of its own (colored text on stdout): hand it ours instead.
+        stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
+        root = {"level": settings.log_level}
+        stream_app.conf.logging_config = {"version": 1, "disable_existing_loggers": False, "root": root}
+        _collect_less()
+        try:
+            # redirect_stdouts=False: faust would wrap sys.stderr, where structlog writes, and lose our lines.
+            faust.Worker(
+                stream_app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+            ).execute_from_commandline()
+        finally:
+            engine.dispose()

@@ -1,0 +1,3 @@
+from threadtag.cli import console_main
+
+console_main()

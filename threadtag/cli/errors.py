@@ -1,0 +1,33 @@
+"""Exceptions a person can act on, as one line with a hint and an exit code."""
+
+from __future__ import annotations
+
+from threadtag.core.failures import EXIT_CONNECTION, EXIT_INPUT, Failure, first_line
+
+
+def describe(exc: BaseException) -> Failure | None:
+    """The failure a person can act on, or None for a bug (which keeps its traceback)."""
+    import psycopg
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+    from sqlalchemy.exc import OperationalError
+
+    from threadtag.core.broker import BrokerStartError
+    from threadtag.models.checkpoint import CheckpointError
+
+    if isinstance(exc, (OperationalError, psycopg.OperationalError)):
+        return Failure(
+            f"the database does not answer: {first_line(exc)}",
+            "check DATABASE_URL: server running, host, port, role and database name",
+            EXIT_CONNECTION,
+        )
+    if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
+        return Failure(
+            f"the Kafka broker does not answer: {first_line(exc)}",
+            "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
+            EXIT_CONNECTION,
+        )
+    if isinstance(exc, BrokerStartError):
+        return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
+    if isinstance(exc, CheckpointError):
+        return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
+    return None
