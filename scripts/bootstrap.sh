@@ -10,7 +10,10 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 [ -d /opt/wheels ] && pip+=(--find-links /opt/wheels)
 
 stamp=.venv/.threadtag-installed
-want=$(sha256sum pyproject.toml | cut -c1-16)
+# The editable install maps the package folders of one checkout: a venv copied from another
+# checkout, a changed pyproject.toml or a package added or removed means installing again.
+packages=$(find threadtag models schemas pipeline workers migrations samples -name __init__.py | sort)
+want=$( { pwd; cat pyproject.toml; echo "$packages"; } | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # torch first, pinned to the CPU build on disk: left to the project's `torch>=2.4`,
     # pip would fetch a multi-GB CUDA build.

@@ -33,3 +33,18 @@ def test_the_wheel_ships_one_namespace_with_migrations_and_samples(tmp_path: Pat
     assert len(revisions) == len(list((ROOT / "migrations" / "versions").glob("*.py")))
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "threadtag = threadtag.cli:console_main" in entry
+
+
+def test_a_checkout_imports_each_layer_once_through_its_editable_install():
+    """No checkout root on threadtag's path: the folders map only to their own names."""
+    probe = (
+        "import threadtag.models, threadtag.core.settings, importlib.util as u; "
+        "print(threadtag.models.__file__); "
+        "print([m for m in ('threadtag.threadtag', 'threadtag.tests', 'threadtag.bench') if u.find_spec(m)])"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    models_file, found = result.stdout.splitlines()
+    assert Path(models_file) == ROOT / "models" / "__init__.py"
+    assert found == "[]"
+    failed = subprocess.run([sys.executable, "-c", "import threadtag.threadtag"], cwd=ROOT, capture_output=True)
+    assert failed.returncode != 0 and b"ModuleNotFoundError" in failed.stderr
