@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
 from bench.stream_backlog import bench_settings, expected_replies, fresh_database, paced, replicate, source_posts
-from tests.tcp_proxy import TcpProxy
+from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app import recipes
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import EmbeddedBroker, create_topics

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
 from bench.stream_backlog import bench_settings, fresh_database, replicate, source_posts
-from tests.hostile import CLASSES
-from tests.streaming import tweet
+from tests.helpers.hostile import CLASSES
+from tests.helpers.streaming import tweet
 from threadtag.app import recipes
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import EmbeddedBroker, create_topics

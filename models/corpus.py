@@ -11,6 +11,7 @@ from pathlib import Path
 
 from threadtag.models.text import MENTION, URL, detect_lang, split_labels, tokenize
 from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
+from threadtag.schemas.reply_chains import resolve_roots
 
 
 @dataclass(frozen=True)
@@ -100,32 +101,15 @@ def read_tweets(path: Path) -> list[Post]:
 def assemble_threads(posts: Iterable[Post]) -> list[tuple[Post, list[Post]]]:
     """Group posts into (root, replies in (created_at, id) order), following parent links to any depth.
 
-    Replies whose chain leads to a post that is not present are left out.
+    Roots are found as the stream finds them (schemas/reply_chains.py); replies whose chain
+    leads to a post that is not present, or around a cycle, are left out.
     """
     by_id = {p.id: p for p in posts}
-    roots: dict[str, str | None] = {}
-
-    def root_of(post_id: str) -> str | None:
-        path = []
-        current: str | None = post_id
-        while current is not None and current not in roots:
-            post = by_id.get(current)
-            if post is None:
-                break
-            path.append(current)
-            if post.parent_id is None:
-                roots[current] = current
-                break
-            current = post.parent_id
-        found = roots.get(current) if current is not None else None
-        for node in path:
-            roots[node] = found
-        return found
-
+    roots = resolve_roots(list(by_id.values()), {})
     threads: dict[str, list[Post]] = {p.id: [] for p in by_id.values() if p.parent_id is None}
     for post in by_id.values():
-        root = root_of(post.id)
-        if post.parent_id is not None and root is not None:
+        root = roots[post.id]
+        if post.parent_id is not None and root in threads:
             threads[root].append(post)
     return [
         (by_id[root], sorted(replies, key=lambda p: (p.created_at, p.id)))

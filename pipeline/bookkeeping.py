@@ -11,13 +11,19 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, DateTime, text
+from sqlalchemy.dialects import postgresql
 
 from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined
 from threadtag.schemas.events import AnnotationRequest
+from threadtag.schemas.tables import ConversationRow
 
 _COLUMNS = [f.name for f in fields(Conversation)]
-_TIMES = {"requested_at", "last_change_at", "growth_due_at", "closed_at"}
+# The table is the one source of the columns: their SQL types unpack a batch of rows sent as
+# one JSON parameter, and its timestamps are the dataclass's epoch seconds (next_due_at is
+# derived from the policy, not kept in the dataclass).
+_TYPES = {c.name: c.type.compile(dialect=postgresql.dialect()) for c in ConversationRow.__table__.columns}
+_TIMES = {c.name for c in ConversationRow.__table__.columns if isinstance(c.type, DateTime)} - {"next_due_at"}
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -31,12 +37,6 @@ def _conversation(row: Mapping[str, Any]) -> Conversation:
     return Conversation(**values)
 
 
-# Column types of `conversations` for unpacking a batch of rows sent as one JSON parameter.
-_TYPES = {
-    "root_id": "text", "root_arrived": "boolean", "n_replies": "int", "emitted_replies": "int", "last_seq": "int",
-    "last_reason": "text", "sent_seq": "int", "requested_at": "timestamptz", "last_change_at": "timestamptz",
-    "growth_due_at": "timestamptz", "closed_at": "timestamptz", "next_due_at": "timestamptz",
-}  # fmt: skip
 _UPDATE = (
     "UPDATE conversations c SET "
     + ", ".join(f"{name} = v.{name}" for name in _TYPES if name != "root_id")

@@ -17,9 +17,9 @@ from sqlalchemy.dialects.postgresql import insert
 from threadtag.pipeline import bookkeeping
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
-from threadtag.pipeline.resolve import resolve_roots
 from threadtag.schemas.events import AnnotationRequest, DeadLetter
 from threadtag.schemas.posts import Post
+from threadtag.schemas.reply_chains import resolve_roots
 from threadtag.schemas.tables import DeadLetterRow
 
 

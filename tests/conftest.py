@@ -5,16 +5,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from sqlalchemy import create_engine, text
 
-from threadtag.core.settings import Settings
-from threadtag.models.network import HashtagGenerator, ModelConfig
+from tests.helpers.paths import LOCAL_DB, SHARED_DATA
+from threadtag.core.settings import Settings, get_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-LOCAL_DB = Settings().local_database_url
-SHARED_DATA = ROOT.parent / "shared" / "data"
-SAMPLE_THREADS = ROOT / "samples" / "threads.jsonl"
+TINY = {  # training sizes for CLI tests: the paper's would take minutes here
+    "EMBED_DIM": "64",
+    "HIDDEN_SIZE": "64",
+    "ENCODER_LAYERS": "1",
+    "TRAIN_MAX_EPOCHS": "40",
+    "TRAIN_PATIENCE": "40",
+    "TRAIN_MIN_LR": "1e-9",
+    "TRAIN_BATCH_SIZE": "8",
+    "TRAIN_LR": "0.005",
+    "BEAM_SIZE": "8",
+    # 21 training threads: the dev loss is noise, so 40 epochs at one rate, the last kept (as the sample model)
+    "TRAIN_SCHEDULE": "fixed",
+    "TRAIN_LR_DECAY": "1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +69,11 @@ def weibo_dir() -> Path:
     return path
 
 
-def tiny_model(variant: str = "full", vocab_size: int = 12, seed: int = 0, dropout: float = 0.0) -> HashtagGenerator:
-    torch.manual_seed(seed)
-    config = ModelConfig(
-        vocab_size=vocab_size, pad_id=1, embed_dim=8, hidden_size=10, encoder_layers=2, dropout=dropout, variant=variant
-    )
-    return HashtagGenerator(config).eval()
+@pytest.fixture
+def tiny_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings of a model small enough to train through the CLI in seconds."""
+    for key, value in TINY.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -6,7 +6,7 @@ import itertools
 import pytest
 import torch
 
-from tests.conftest import tiny_model
+from tests.helpers.models import tiny_model
 from threadtag.models.beam_search import SpecialIds, beam_search
 
 SPECIALS = SpecialIds(bos=2, eos=3, never=(0, 1, 2))

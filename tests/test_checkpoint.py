@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tests.conftest import tiny_model
+from tests.helpers.models import tiny_model
 from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint, new_version_id
 from threadtag.models.vocab import SPECIALS, Vocab

@@ -7,33 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SAMPLE_THREADS
+from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.cli import app
 from threadtag.core.settings import get_settings
-
-TINY = {  # the paper sizes would take minutes here
-    "EMBED_DIM": "64",
-    "HIDDEN_SIZE": "64",
-    "ENCODER_LAYERS": "1",
-    "TRAIN_MAX_EPOCHS": "40",
-    "TRAIN_PATIENCE": "40",
-    "TRAIN_MIN_LR": "1e-9",
-    "TRAIN_BATCH_SIZE": "8",
-    "TRAIN_LR": "0.005",
-    "BEAM_SIZE": "8",
-    # 21 training threads: the dev loss is noise, so 40 epochs at one rate, the last kept (as the sample model)
-    "TRAIN_SCHEDULE": "fixed",
-    "TRAIN_LR_DECAY": "1",
-}
-
-
-@pytest.fixture
-def tiny_settings(monkeypatch):
-    for key, value in TINY.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _invoke(*args: str):

@@ -1,4 +1,4 @@
-"""The stream's decisions as plain functions: root resolution in a batch, the request policy."""
+"""The stream's request policy as plain functions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined, orphaned
-from threadtag.pipeline.resolve import resolve_roots
 from threadtag.schemas.posts import Post
 
 POLICY = ConversationPolicy(every_replies=3, quiet_seconds=2.0, close_seconds=10.0, orphan_ttl=60.0)
@@ -15,22 +14,6 @@ T = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
 def post(pid: str, parent: str | None = None, root: str | None = None) -> Post:
     return Post(id=pid, parent_id=parent, root_id=root, created_at=T, text="x", platform="twitter")
-
-
-def test_chains_resolve_in_memory_in_any_order():
-    batch = [post("d", "c"), post("c", "b"), post("b", "a"), post("a")]
-    assert resolve_roots(batch, {}) == {"a": "a", "b": "a", "c": "a", "d": "a"}
-
-
-def test_stored_parents_give_their_root_or_park_the_child():
-    batch = [post("x", "p1"), post("y", "p2"), post("z", "missing"), post("w", "x")]
-    roots = resolve_roots(batch, {"p1": "r1", "p2": None})
-    assert roots == {"x": "r1", "y": None, "z": None, "w": "r1"}
-
-
-def test_twitter_v2_names_the_root_up_front_and_cycles_park():
-    batch = [post("v", "u", root="r"), post("c1", "c2"), post("c2", "c1")]
-    assert resolve_roots(batch, {}) == {"v": "r", "c1": None, "c2": None}
 
 
 def _joined(conv: Conversation, root: bool, replies: int, now: float) -> tuple[Conversation, list]:

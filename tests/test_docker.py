@@ -10,7 +10,7 @@ import click
 import typer.main
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from threadtag.cli import app
 from threadtag.core.settings import Settings
 

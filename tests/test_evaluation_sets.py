@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_cli_training import tiny_settings  # noqa: F401  (fixture)
 from threadtag.cli import app
 from threadtag.models.corpus import load_weibo, weibo_layout
 from threadtag.models.splits import kfold, tail_split

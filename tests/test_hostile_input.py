@@ -10,8 +10,8 @@ import pytest
 from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
 
-from tests.hostile import CLASSES
-from tests.streaming import read_all, stream_env, stream_worker, tweet, wait_for
+from tests.helpers.hostile import CLASSES
+from tests.helpers.streaming import read_all, stream_env, stream_worker, tweet, wait_for
 from threadtag.app.processes import CommandProcess
 from threadtag.schemas.events import DeadLetter
 

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import SAMPLE_THREADS
-from tests.streaming import produce, store_posts, stream_env, wait_for
-from tests.tcp_proxy import TcpProxy
+from tests.helpers.paths import SAMPLE_THREADS
+from tests.helpers.streaming import produce, store_posts, stream_env, wait_for
+from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app.processes import CommandProcess
 from threadtag.app.schema import migrate
 from threadtag.models.corpus import assemble_threads, read_tweets

@@ -8,29 +8,30 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.streaming import produce, stream_env, tweet
+from tests.helpers.streaming import produce, stream_env, tweet, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tmp_path: Path):
     env = {**os.environ, **stream_env(broker, tmp_path, database_url), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "threadtag.cli", "stream"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "threadtag.cli", "stream"], env=env, stdout=subprocess.PIPE, stderr=stderr,
+            text=True,
+        )  # fmt: skip
     try:
-        time.sleep(12)  # joins the group (session timeout 6 s) and runs its timers
         produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(1, None, 0))])
-        time.sleep(4)
+        wait_for(lambda: "dead letters sent" in log.read_text(), 60, "the worker's line for the bad record", log)
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        out, _ = process.communicate(timeout=60)
+    err = log.read_text()
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) >= 3, err
     for line in lines:

@@ -56,7 +56,7 @@ def test_the_layers_import_downward(tree):
     [
         ("threadtag/core/settings.py", "threadtag.app.recipes"),  # the floor reaching up
         ("threadtag/models/vocab.py", "threadtag.core.settings"),  # the model beside the floor
-        ("threadtag/pipeline/resolve.py", "threadtag.workers.batches"),  # the two middle layers
+        ("threadtag/pipeline/post_store.py", "threadtag.workers.batches"),  # the two middle layers
         ("threadtag/core/database.py", "threadtag.migrations"),  # the floor needs no migrations
     ],
 )

@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from threadtag.app.schema import migrate
 from threadtag.workers.model_registry import register_model_version
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tests.conftest import tiny_model
+from tests.helpers.models import tiny_model
 from threadtag.models.beam_search import SpecialIds, beam_search
 from threadtag.models.network import concat_padded, length_mask, masked_softmax
 from threadtag.schemas.variants import VARIANTS

@@ -68,19 +68,18 @@ def test_the_embedded_broker_on_a_taken_port_says_so(broker: str):
 
 def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broker: str):
     """Commands stop at a database that does not answer; long-running workers wait for it."""
-    import time
-
+    from tests.helpers.streaming import wait_for
     from threadtag.app.processes import CommandProcess
 
     env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "KAFKA_BOOTSTRAP_SERVERS": broker,
            "METRICS_PORT": "0", "DB_MAX_BACKOFF_SECONDS": "1"}  # fmt: skip
-    worker = CommandProcess(["stream"], env, tmp_path / "stream.log").start()
+    log = tmp_path / "stream.log"
+    worker = CommandProcess(["stream"], env, log).start()
     try:
-        time.sleep(6)
-        assert worker.process is not None and worker.process.poll() is None, (tmp_path / "stream.log").read_text()
+        wait_for(lambda: log.read_text().count("database unavailable, retrying") >= 3, 60, "three retries", log)
+        assert worker.process is not None and worker.process.poll() is None, log.read_text()
     finally:
         worker.stop()
-    assert (tmp_path / "stream.log").read_text().count("database unavailable, retrying") >= 3
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def test_the_wheel_ships_one_namespace_with_migrations_and_samples(tmp_path: Path):

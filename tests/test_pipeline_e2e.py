@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import SAMPLE_THREADS
-from tests.streaming import stream_env, stream_worker, wait_for
+from tests.helpers.paths import SAMPLE_THREADS
+from tests.helpers.streaming import stream_env, stream_worker, wait_for
 from threadtag.app.processes import CommandProcess
 from threadtag.pipeline.replay import replay
 

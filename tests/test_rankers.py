@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.conftest import SAMPLE_THREADS
+from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.models.batching import TextLimits
 from threadtag.models.comparison import bucket_of, by_frequency, run_systems, unseen
 from threadtag.models.corpus import Example, load_tweet_threads

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT, SAMPLE_THREADS
-from tests.streaming import store_posts
+from tests.helpers.paths import ROOT, SAMPLE_THREADS
+from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
 from threadtag.models.corpus import read_tweets
 

@@ -11,9 +11,8 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT, SAMPLE_THREADS
-from tests.streaming import stream_env, stream_worker, wait_for
-from tests.test_retrain_data import store_threads
+from tests.helpers.paths import ROOT, SAMPLE_THREADS
+from tests.helpers.streaming import store_threads, stream_env, stream_worker, wait_for
 from threadtag.app.processes import CommandProcess
 from threadtag.app.retrain import retrain_once
 from threadtag.app.schema import migrate

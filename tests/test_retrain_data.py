@@ -1,20 +1,16 @@
-"""Retraining data and schedules: the pure parts, and the threads read back from PostgreSQL."""
+"""Retraining data: the pure parts, and the threads read back from PostgreSQL."""
 
 from __future__ import annotations
-
-import threading
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import SAMPLE_THREADS
-from tests.streaming import store_posts
+from tests.helpers.paths import SAMPLE_THREADS
+from tests.helpers.streaming import store_threads
 from threadtag.app import recipes
 from threadtag.app.schema import migrate
 from threadtag.core.settings import Settings
-from threadtag.models.corpus import Example, assemble_threads, read_tweets
-from threadtag.workers.schedule import next_time, parse_every, run_periodically
+from threadtag.models.corpus import Example
 from threadtag.workers.training_set import (
     Candidate,
     file_candidates,
@@ -23,47 +19,6 @@ from threadtag.workers.training_set import (
     stream_candidates,
     vocab_coverage,
 )
-
-
-def store_threads(engine, path=SAMPLE_THREADS) -> int:
-    """Write the threads of a tweets file into `posts`, as the stream would; returns the roots."""
-    posts = list(read_tweets(path))
-    store_posts(engine, posts)
-    return len(assemble_threads(posts))
-
-
-def test_intervals_and_cron_give_the_next_run_time():
-    assert parse_every("24h") == timedelta(hours=24)
-    assert parse_every("1h30m") == timedelta(minutes=90)
-    assert parse_every("1d") == timedelta(days=1) and parse_every("45s") == timedelta(seconds=45)
-    for bad in ("", "24", "h", "3x", "10m and more", "0s"):
-        with pytest.raises(ValueError):
-            parse_every(bad)
-    now = datetime(2026, 11, 24, 10, 17, tzinfo=timezone.utc)
-    assert next_time(now, every="90m") == datetime(2026, 11, 24, 11, 47, tzinfo=timezone.utc)
-    assert next_time(now, cron="0 3 * * *") == datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
-    assert next_time(now, cron="*/15 * * * *") == datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
-    with pytest.raises(ValueError):
-        next_time(now, cron="every night")
-    with pytest.raises(ValueError):
-        next_time(now, every="1h", cron="0 3 * * *")
-
-
-def test_a_schedule_runs_again_after_a_failed_run_and_stops_on_request():
-    stop = threading.Event()
-    runs: list[int] = []
-
-    def job() -> None:
-        runs.append(1)
-        if len(runs) == 3:
-            stop.set()
-        if len(runs) == 1:
-            raise RuntimeError("first run fails")
-
-    worker = threading.Thread(target=run_periodically, args=(job, "0.05s", None, stop))
-    worker.start()
-    worker.join(timeout=10)
-    assert not worker.is_alive() and len(runs) == 3
 
 
 def _ex(post: str, tags: str = "tag", conv: str = "a reply", lang: str = "en") -> Example:
@@ -158,7 +113,7 @@ def test_retrain_refuses_a_bad_schedule_before_touching_the_database():
 
 
 def test_the_gate_leaves_out_what_the_active_model_trained_on():
-    from threadtag.models.corpus import Example, example_key
+    from threadtag.models.corpus import example_key
     from threadtag.workers.training_set import unseen_by
 
     seen, fresh = Example(["a", "b"], ["c"], [["x"]], "en"), Example(["d", "e"], ["f"], [["y"]], "en")

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.streaming import (
+from tests.helpers.streaming import (
     final_conversations,
     fully_committed,
     produce,
@@ -19,7 +19,7 @@ from tests.streaming import (
     tweet,
     wait_for,
 )
-from tests.tcp_proxy import TcpProxy
+from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app.schema import migrate
 from threadtag.schemas.events import DeadLetter
 

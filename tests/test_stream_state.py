@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.streaming import store_posts
+from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy

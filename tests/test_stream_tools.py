@@ -7,8 +7,8 @@ import uuid
 
 from typer.testing import CliRunner
 
-from tests.conftest import SAMPLE_THREADS
-from tests.streaming import read_all
+from tests.helpers.paths import SAMPLE_THREADS
+from tests.helpers.streaming import read_all
 from threadtag.cli import app
 from threadtag.core.broker import ensure_topics
 from threadtag.pipeline.replay import read_lines, replay

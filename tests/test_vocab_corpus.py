@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import SAMPLE_THREADS
+from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.models.corpus import assemble_threads, load_tweet_threads, load_weibo
 from threadtag.models.vocab import SPECIALS, Vocab
 from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1

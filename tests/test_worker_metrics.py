@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT
-from tests.streaming import produce, store_posts, stream_env, stream_worker, tweet, wait_for
+from tests.helpers.paths import ROOT
+from tests.helpers.streaming import produce, store_posts, stream_env, stream_worker, tweet, wait_for
 from threadtag.app.processes import CommandProcess
 from threadtag.app.schema import migrate
 from threadtag.core.broker import free_port

@@ -269,10 +269,10 @@ class Settings(BaseSettings):
         return {name.upper(): text(value) for name, value in self.model_dump().items() if value is not None}
 
     def namespaced(self, suffix: str) -> Settings:
-        """A copy whose topics and consumer group end in `-suffix`: pipelines that share a
+        """A copy whose topics and consumer groups end in `-suffix`: pipelines that share a
         cluster (staging beside production, a benchmark, a test) without sharing data."""
-        fields = ("tweets_topic", "requests_topic", "dead_letter_topic")
-        update = {name: f"{getattr(self, name)}-{suffix}" for name in (*fields, "stream_app_id")}
+        fields = ("tweets_topic", "requests_topic", "dead_letter_topic", "stream_app_id", "infer_group_id")
+        update = {name: f"{getattr(self, name)}-{suffix}" for name in fields}
         return self.model_copy(update=update)
 
     def vocab_size(self, lang: str) -> int:

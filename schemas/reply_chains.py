@@ -1,5 +1,6 @@
-"""Root resolution inside one batch, in memory: a batch's chains need no database round trip
-per level, only the one lookup of the parents already stored."""
+"""Which root each post belongs to, following reply links: one resolver for the stream (a
+batch's chains in memory, with one lookup of the parents already stored) and for threads
+assembled from files (models/corpus.py), so both build the same conversations."""
 
 from __future__ import annotations
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 
+from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import create_topics
 from threadtag.core.settings import Settings
+from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.pipeline import post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped, is_kept
@@ -116,7 +118,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, log: Path | N
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(1.0)
+        time.sleep(0.25)
     detail = log.read_text()[-3000:] if log and log.exists() else ""
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail}")
 
@@ -161,3 +163,10 @@ def store_posts(
         stored = post_store.store_batch(conn, kept, list(dropped), [], now, policy)
     with engine.begin() as conn:
         return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, policy)
+
+
+def store_threads(engine: Engine, path: Path = SAMPLE_THREADS) -> int:
+    """Write the threads of a tweets file into `posts`, as the stream would; returns the roots."""
+    posts = list(read_tweets(path))
+    store_posts(engine, posts)
+    return len(assemble_threads(posts))

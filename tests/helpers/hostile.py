@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.streaming import tweet
+from tests.helpers.streaming import tweet
 
 
 @dataclass(frozen=True)

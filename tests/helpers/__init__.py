@@ -1,0 +1,1 @@
+"""What several test modules share: paths, small models, stream tools, hostile records, a TCP proxy."""
