@@ -47,7 +47,7 @@ def main() -> None:
         reference = [json.loads(line) for line in args.reference.read_text(encoding="utf-8").splitlines()]
     rows = []
     for number, path in enumerate(args.models):
-        predictor = recipes.predictor(Checkpoint.load(path, recipes.device(settings)), settings)
+        predictor = recipes.generator_predictor(Checkpoint.load(path, recipes.device(settings)), settings)
         predictor.predict_examples(posts[:8])  # warm-up: first-call allocations
         started = time.perf_counter()
         ranked = [[h.tag for h in p] for p in predictor.predict_examples(posts)]

@@ -44,7 +44,7 @@ def main() -> None:
     settings = get_settings()
     checkpoint = Checkpoint.load(args.model, recipes.device(settings))
     examples = load_weibo(WEIBO)[-args.posts :]  # the dev split's posts, with their conversations
-    predictor = recipes.predictor(checkpoint, settings)
+    predictor = recipes.generator_predictor(checkpoint, settings)
     predictor.predict_examples(examples[:4])  # warm-up
     rows = []
     started = time.perf_counter()

@@ -42,7 +42,7 @@ def main() -> None:
         checkpoint = recipes.train_sample_model(settings, Path(tempfile.mkdtemp()) / "sample.pt", progress=False)
     rows = []
     for beam in (1, settings.beam_size):
-        predictor = recipes.predictor(checkpoint, settings)
+        predictor = recipes.generator_predictor(checkpoint, settings)
         predictor.beam_size = beam
         predictor.predict_thread(POST, REPLIES)  # warm-up: first call loads jieba/ekphrasis/wordsegment
         times = []

@@ -1,4 +1,5 @@
-"""A checkpoint is one file: weights, vocabulary, model config, text limits and a version id."""
+"""A checkpoint is one file: weights, vocabulary, model config, text limits and a version id,
+and, for the hybrid path, the ranker's plain data (models/annotator.py: HybridModel.state)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Checkpoint:
     lang: str
     version: str
     training: dict[str, Any] = field(default_factory=dict)
+    ranker: dict[str, Any] | None = None
 
     def save(self, path: Path) -> Path:
         """Write atomically (temp file + rename) so a reader never sees half a checkpoint."""
@@ -48,6 +50,7 @@ class Checkpoint:
             "limits": self.limits.to_dict(),
             "vocab": self.vocab.itos,
             "training": self.training,
+            "ranker": self.ranker,
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
         }
         tmp = path.with_name(f".{path.name}.tmp")
@@ -77,4 +80,5 @@ class Checkpoint:
             lang=payload["lang"],
             version=payload["version"],
             training=payload.get("training", {}),
+            ranker=payload.get("ranker"),
         )

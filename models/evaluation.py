@@ -9,9 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from threadtag.models.annotator import Annotator
 from threadtag.models.corpus import Example, tag_text
 from threadtag.models.metrics import Scores, score
-from threadtag.models.predictor import HashtagPredictor, RankedHashtag
+from threadtag.models.predictor import RankedHashtag
 
 TABLE_COLUMNS = (
     ("F1@1", "f1_at_1"),
@@ -28,7 +29,7 @@ class Evaluation:
     predictions: list[list[RankedHashtag]]
 
 
-def evaluate(predictor: HashtagPredictor, examples: Sequence[Example], progress: bool = True) -> Evaluation:
+def evaluate(predictor: Annotator, examples: Sequence[Example], progress: bool = True) -> Evaluation:
     chunk = predictor.batch_size * 4
     predictions: list[list[RankedHashtag]] = []
     with tqdm(total=len(examples), desc="evaluate", unit="post", disable=not progress) as bar:

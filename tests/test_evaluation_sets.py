@@ -69,7 +69,7 @@ def test_train_on_the_authors_layout_then_score_a_separate_test_set(tiny_setting
     assert trained.exit_code == 0, trained.output
     scored = runner.invoke(app, ["evaluate", "--model", str(model), "--test", str(data), "--no-progress"])
     assert scored.exit_code == 0, scored.output
-    assert "| full (m.pt) | 10 |" in scored.output  # the 10 test posts, not the 8 dev posts
+    assert "| hybrid full (m.pt) | 10 |" in scored.output  # the 10 test posts, not the 8 dev posts
     both = runner.invoke(app, ["evaluate", "--model", str(model), "--test", str(data), "--weibo", str(data)])
     assert both.exit_code != 0 and "--test replaces the dev split" in both.output
 
@@ -81,6 +81,10 @@ def test_crossval_trains_each_fold_and_reports_the_gap(tiny_settings, tmp_path, 
     result = CliRunner().invoke(app, ["crossval", "--weibo", str(tmp_path), "--folds", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "fold 1/2" in result.output and "fold 2/2" in result.output
-    assert "full − post F1@1" in result.output
+    assert "full − seq2seq_post F1@1" in result.output
     assert result.output.count("| settings | full | fold") == 2
     assert result.output.count("| settings | seq2seq_post | fold") == 2
+    # The retrieval baseline and the hybrid path around the full model, on the same folds.
+    assert result.output.count("| settings | retrieval | fold") == 2
+    assert result.output.count("| settings | hybrid | fold") == 2
+    assert "hybrid − retrieval F1@1" in result.output

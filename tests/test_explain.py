@@ -14,7 +14,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def test_heatmap_is_a_png_with_one_row_per_post_word(sample_model, tmp_path):
-    predictor = recipes.predictor(sample_model, Settings())
+    predictor = recipes.generator_predictor(recipes.load_checkpoint(sample_model, Settings()), Settings())
     example = thread_example("The umpire said nothing again #AusOpen", ["Nadal was quiet", "what a match"], "en")
     explanation = explain(predictor, example)
     assert explanation.post == ["the", "umpire", "said", "nothing", "again"]
@@ -32,7 +32,7 @@ def test_variants_without_bi_attention_are_refused(tmp_path):
     examples = [Example(["a", "b"], ["c"], [["t"]], "en")] * 4
     checkpoint = recipes.fit(settings, examples[:3], examples[3:], variant="seq2seq_post", progress=False)
     with pytest.raises(ValueError, match="no bi-attention"):
-        explain(recipes.predictor(checkpoint, settings), examples[0])
+        explain(recipes.generator_predictor(checkpoint, settings), examples[0])
 
 
 def test_chinese_words_get_a_cjk_font_when_one_is_installed():

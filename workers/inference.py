@@ -25,15 +25,16 @@ import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from threadtag.core import metrics
+from threadtag.models.annotator import Annotator, HybridAnnotator
 from threadtag.models.corpus import lang_of, thread_example
-from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
 from threadtag.workers.batches import Retry, run_sink
+from threadtag.workers.live_index import LiveIndex
 from threadtag.workers.model_registry import active_model
 from threadtag.workers.thread_reader import Thread, read_threads
 
@@ -41,11 +42,16 @@ log = structlog.get_logger(__name__)
 
 
 def annotate(
-    predictor: HashtagPredictor, requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
+    predictor: Annotator, requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
 ) -> list[Annotation]:
     inputs = [threads[(r.root_id, r.cutoff)] for r in requests]
     examples = [thread_example(t.text, t.replies, lang_of(t.lang, t.text)) for t in inputs]
-    ranked = predictor.predict_examples(examples)
+    if isinstance(predictor, HybridAnnotator):
+        # Its own root never votes for it, nor anything stored after its input: a replay
+        # scores as live, and as `evaluate` does.
+        ranked = predictor.rank(examples, [r.root_id for r in requests], [t.stamp for t in inputs])
+    else:
+        ranked = predictor.predict_examples(examples)
     return [
         Annotation(r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in hashtags])
         for r, t, hashtags in zip(requests, inputs, ranked)
@@ -58,10 +64,11 @@ class ServedModel:
     def __init__(
         self,
         engine: Engine,
-        predictor: HashtagPredictor,
-        load: Callable[[Path], HashtagPredictor],
+        predictor: Annotator,
+        load: Callable[[Path], Annotator],
         check_every: float,
         follow: bool,
+        index_every: float = 5.0,
     ) -> None:
         self.engine = engine
         self.predictor = predictor
@@ -70,6 +77,9 @@ class ServedModel:
         self.follow = follow
         self.next_check = 0.0
         self.unloadable: set[str] = set()  # versions whose file failed to load: not retried every check
+        self.live_every = index_every
+        self.live: LiveIndex | None = None
+        self.live = self._live_for(predictor)
 
     @property
     def version(self) -> str:
@@ -97,8 +107,22 @@ class ServedModel:
             return False
         log.info("switched model", old=self.version, new=predictor.checkpoint.version, path=active.path)
         self.predictor = predictor
+        self.live = self._live_for(predictor)
         metrics.serve_model_version(self.version)
         return True
+
+    def _live_for(self, predictor: Annotator) -> LiveIndex | None:
+        if not isinstance(predictor, HybridAnnotator):
+            return None
+        if self.live is None:
+            return LiveIndex(predictor, self.live_every)
+        self.live.reset(predictor)  # a new model's index starts from its own training posts
+        return self.live
+
+    def feed(self, conn: Connection) -> None:
+        """Index the labelled posts stored since the last look (hybrid models only)."""
+        if self.live is not None:
+            self.live.refresh(conn)
 
 
 def run(
@@ -145,6 +169,7 @@ def run(
 
         def read() -> dict[tuple[str, int], Thread]:
             with model.engine.connect() as conn:
+                model.feed(conn)
                 return read_threads(conn, requests)
 
         threads = retry(read)

@@ -18,11 +18,11 @@ import torch
 from sqlalchemy import Engine, text
 
 from threadtag.core.settings import Settings
+from threadtag.models.annotator import Annotator
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import evaluate
 from threadtag.models.metrics import Scores
-from threadtag.models.predictor import HashtagPredictor
 from threadtag.workers.model_registry import active_model, register_model_version
 from threadtag.workers.training_set import (
     Candidate,
@@ -43,7 +43,7 @@ class Recipe:
     """How a run trains and scores, given by its composition root (app/retrain.py)."""
 
     fit: Callable[[list[Example], list[Example], Checkpoint | None], Checkpoint]  # (train, dev, warm start)
-    predictor: Callable[[Checkpoint], HashtagPredictor]
+    predictor: Callable[[Checkpoint], Annotator]
     device: torch.device
     bundled_sample: frozenset[str] = frozenset()  # ids that never train (the replayed sample)
 

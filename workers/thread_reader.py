@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from threadtag.schemas.events import AnnotationRequest
 
 _THREADS = """
-SELECT r.root_id, r.cutoff, p.id, p.text, p.lang
+SELECT r.root_id, r.cutoff, p.id, p.text, p.lang, extract(epoch FROM p.ingested_at) AS stamp
 FROM unnest(CAST(:roots AS text[]), CAST(:cutoffs AS int[])) AS r(root_id, cutoff)
 JOIN posts p ON p.root_id = r.root_id AND p.conv_pos <= r.cutoff
 ORDER BY r.root_id, r.cutoff, p.created_at, p.id
@@ -25,6 +25,7 @@ class Thread:
     lang: str | None = None
     replies: list[str] = field(default_factory=list)
     found: bool = False  # the root post is stored
+    stamp: float = float("-inf")  # when the newest of these posts was stored (epoch s): the request's moment
 
 
 def read_threads(conn: Connection, requests: Sequence[AnnotationRequest]) -> dict[tuple[str, int], Thread]:
@@ -34,6 +35,7 @@ def read_threads(conn: Connection, requests: Sequence[AnnotationRequest]) -> dic
     params = {"roots": [root for root, _ in pairs], "cutoffs": [cutoff for _, cutoff in pairs]}
     for row in conn.execute(text(_THREADS), params):
         thread = threads[(row.root_id, row.cutoff)]
+        thread.stamp = max(thread.stamp, float(row.stamp))
         if row.id == row.root_id:
             thread.text, thread.lang, thread.found = row.text, row.lang, True
         else:

@@ -12,6 +12,7 @@ import typer
 from threadtag.app import recipes
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
+from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import assemble_threads, post_lang, read_tweets, thread_example
 from threadtag.models.explain import draw_heatmap
 from threadtag.models.explain import explain as run_explain
@@ -50,14 +51,16 @@ def predict(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
+    # The generator alone scores by log-probability; the hybrid path by the reranker's score.
+    measure = "score" if isinstance(predictor, HybridAnnotator) else "log-prob"
     for rank, h in enumerate(ranked, start=1):
-        typer.echo(f"{rank}. {display_hashtag(h.tag)}  ({h.tag})  log-prob {h.score:.3f}")
+        typer.echo(f"{rank}. {display_hashtag(h.tag)}  ({h.tag})  {measure} {h.score:.3f}")
     log.info("predicted", seconds=round(elapsed, 3), model_version=predictor.checkpoint.version)
 
 
 def explain(settings: Settings, model: Path, post: str, replies: list[str], lang: str | None, out: Path) -> None:
     """Draw the bi-attention heatmap to `out` and print the top hashtags."""
-    predictor = recipes.predictor_for(model, settings)
+    predictor = recipes.generator_predictor(recipes.load_checkpoint(model, settings), settings)
     example = thread_example(post, replies, lang or predictor.checkpoint.lang)
     try:
         explanation = run_explain(predictor, example)

@@ -45,7 +45,7 @@ def generator(settings: Settings, variant: str, name: str, models_dir: Path | No
         return recipes.fit(settings, list(train), list(dev), variant=variant, progress=progress)
 
     path = models_dir / f"{variant}.pt" if models_dir else None
-    return GeneratorRanker(name, train_fn, partial(recipes.predictor, settings=settings), path)
+    return GeneratorRanker(name, train_fn, partial(recipes.generator_predictor, settings=settings), path)
 
 
 def baselines(settings: Settings, lang: str) -> list[HashtagRanker]:

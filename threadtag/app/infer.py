@@ -38,6 +38,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
         lambda active_path: recipes.predictor(active_path, settings),
         settings.infer_reload_check_seconds,
         settings.infer_follow_active,
+        settings.index_refresh_seconds,
     )
     register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
     sink = AnnotationSink(engine, served.version)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from threadtag import samples
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
+from threadtag.models.annotator import Annotator, HybridAnnotator, HybridModel
 from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example, load_tweet_threads, read_tweets
 from threadtag.models.device import resolve_device
-from threadtag.models.predictor import HashtagPredictor
+from threadtag.models.hybrid import HybridConfig, RerankerConfig
+from threadtag.models.hybrid_training import fit_hybrid
+from threadtag.models.inventory import HashtagInventory
+from threadtag.models.predictor import HashtagPredictor, RankedHashtag
+from threadtag.models.retrieval import RetrievalConfig
+from threadtag.models.splits import kfold
 from threadtag.models.training import TrainConfig, VocabConfig, train
 
 SAMPLE_THREADS = Path(samples.__file__).parent / "threads.jsonl"
@@ -88,19 +97,124 @@ def fit(
     )
 
 
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    return RetrievalConfig(
+        settings.retrieval_neighbours, settings.retrieval_conv_weight, settings.retrieval_vote_power,
+        settings.retrieval_capacity,
+    )  # fmt: skip
+
+
+def hybrid_config(settings: Settings) -> HybridConfig:
+    return HybridConfig(
+        settings.hybrid_vote_candidates, settings.hybrid_beam_candidates, settings.hybrid_spelled_candidates
+    )
+
+
+def reranker_config(settings: Settings) -> RerankerConfig:
+    return RerankerConfig(
+        settings.reranker_trees, settings.reranker_learning_rate, settings.reranker_leaves, seed=settings.train_seed
+    )
+
+
+def inventory(settings: Settings) -> HashtagInventory:
+    """The hashtags seen besides the training posts: INVENTORY_PATH's tag lines, if set."""
+    found = HashtagInventory()
+    if settings.inventory_path is not None:
+        found.add_tag_lines(settings.inventory_path)
+    return found
+
+
+def out_of_fold_beams(
+    settings: Settings,
+    train_examples: list[Example],
+    dev_examples: list[Example],
+    folds: int,
+    progress: bool,
+    **fit_args,
+) -> list[list[RankedHashtag]]:
+    """Each training post's beam from a generator trained on the other folds."""
+    beams: list[list[RankedHashtag]] = []
+    for fold in range(folds):
+        rest, held = kfold(train_examples, folds, fold)
+        checkpoint = fit(settings, rest, dev_examples, progress=progress, **fit_args)
+        beams.extend(generator_predictor(checkpoint, settings).predict_examples(held))
+    return beams
+
+
+def add_ranker(
+    settings: Settings,
+    checkpoint: Checkpoint,
+    train_examples: list[Example],
+    dev_examples: list[Example],
+    progress: bool = False,
+    **fit_args: Any,
+) -> Checkpoint:
+    """The hybrid ranker around the checkpoint's generator, fitted on the training posts and
+    stored in the checkpoint (with HYBRID_GENERATOR_FOLDS, after that many more generators)."""
+    folds = settings.hybrid_generator_folds
+    beams = (
+        out_of_fold_beams(settings, train_examples, dev_examples, folds, progress, **fit_args) if folds >= 2 else None
+    )
+    model = fit_hybrid(
+        train_examples, inventory(settings), retrieval_config(settings), hybrid_config(settings),
+        reranker_config(settings), beams, settings.reranker_min_queries,
+    )  # fmt: skip
+    checkpoint.ranker = model.state(train_examples)
+    return checkpoint
+
+
+def fit_annotator(
+    settings: Settings,
+    train_examples: list[Example],
+    dev_examples: list[Example],
+    variant: str | None = None,
+    max_epochs: int | None = None,
+    small: bool = False,
+    progress: bool = True,
+    init: Checkpoint | None = None,
+) -> Checkpoint:
+    """The generator (fit) and, with HYBRID, the ranker around it: what `train` saves."""
+    checkpoint = fit(settings, train_examples, dev_examples, variant, max_epochs, small, progress, init)
+    if not settings.hybrid:
+        return checkpoint
+    fit_args = {"variant": variant, "max_epochs": max_epochs, "small": small}
+    return add_ranker(settings, checkpoint, train_examples, dev_examples, progress, **fit_args)
+
+
+def hybrid_annotator(settings: Settings, checkpoint: Checkpoint, train_examples: Sequence[Example]) -> HybridAnnotator:
+    """The hybrid path around an already trained generator (compare, crossval)."""
+    with_ranker = add_ranker(settings, replace(checkpoint), list(train_examples), [])
+    annotator = predictor(with_ranker, settings.model_copy(update={"hybrid": True}))
+    assert isinstance(annotator, HybridAnnotator)
+    return annotator
+
+
 def train_sample_model(settings: Settings, out: Path, progress: bool = True) -> Checkpoint:
     """The small model on the bundled sample threads: what runs when no checkpoint is given."""
     examples = load_tweet_threads(SAMPLE_THREADS)
     n_dev = settings.sample_dev_threads
-    checkpoint = fit(settings, examples[:-n_dev], examples[-n_dev:], small=True, progress=progress)
+    checkpoint = fit_annotator(settings, examples[:-n_dev], examples[-n_dev:], small=True, progress=progress)
     checkpoint.save(out)
     return checkpoint
 
 
-def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | None = None) -> Annotator:
+    """What serves the checkpoint: the hybrid annotator where it carries a ranker (and HYBRID
+    is on), else the generator alone."""
     loaded = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint, device(settings))
+    k = settings.top_k if top_k is None else top_k
+    if loaded.ranker is None or not settings.hybrid:
+        return generator_predictor(loaded, settings, k)
+    if not 1 <= k <= settings.beam_size:
+        raise ValueError(f"top-k must be between 1 and the beam size ({settings.beam_size}), not {k}")
+    beam = generator_predictor(loaded, settings, min(settings.beam_size, max(k, settings.hybrid_beam_candidates)))
+    return HybridAnnotator(beam, HybridModel.from_state(loaded.ranker), k)
+
+
+def generator_predictor(checkpoint: Checkpoint, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+    """The generator's beam search alone."""
     return HashtagPredictor(
-        loaded,
+        checkpoint,
         beam_size=settings.beam_size,
         max_len=settings.beam_max_len,
         top_k=settings.top_k if top_k is None else top_k,
@@ -114,7 +228,7 @@ def load_checkpoint(path: Path, settings: Settings) -> Checkpoint:
     return Checkpoint.load(path, device(settings))  # CheckpointError: one line from the command line
 
 
-def predictor_for(path: Path, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+def predictor_for(path: Path, settings: Settings, top_k: int | None = None) -> Annotator:
     """The predictor of the checkpoint at `path`; a top-k outside 1..BEAM_SIZE is a usage error."""
     checkpoint = load_checkpoint(path, settings)
     try:

@@ -14,9 +14,10 @@ from tqdm import tqdm
 
 from threadtag.app import recipes
 from threadtag.app.compare import run_compare
-from threadtag.app.validation import plan, report, train_and_score
+from threadtag.app.validation import plan, report, train_and_score_all
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
+from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import Example, load_tweet_threads, load_weibo, load_weibo_test, weibo_layout
 from threadtag.models.evaluation import evaluate as run_evaluation
 from threadtag.models.evaluation import format_table, write_predictions
@@ -103,7 +104,7 @@ def train(
     train_examples, dev_examples = split(weibo, tweets, dev_last, settings)
     started = time.perf_counter()
     chosen = variants([variant])[0] if variant else None
-    checkpoint = recipes.fit(settings, train_examples, dev_examples, chosen, max_epochs, progress=progress)
+    checkpoint = recipes.fit_annotator(settings, train_examples, dev_examples, chosen, max_epochs, progress=progress)
     checkpoint.save(out)
     epochs = checkpoint.training["epochs"]
     typer.echo(
@@ -137,6 +138,7 @@ def evaluate(
         started = time.perf_counter()
         result = run_evaluation(predictor, dev_examples, progress)
         variant = predictor.checkpoint.model.config.variant
+        variant = f"hybrid {variant}" if isinstance(predictor, HybridAnnotator) else variant
         log.info("evaluated", model=str(path), variant=variant, seconds=round(time.perf_counter() - started, 1))
         rows.append((f"{variant} ({path.name})", result.scores))
         if predictions is not None:
@@ -168,7 +170,7 @@ def crossval(
     runs = [(v, s) for v in variants(variant_names) for s in splits]
     results = []
     for v, s in tqdm(runs, desc="train and score", unit="run", disable=not progress):
-        results.append(train_and_score(settings, examples, s, v))
+        results.extend(train_and_score_all(settings, examples, s, v))
     typer.echo(report(results))
 
 

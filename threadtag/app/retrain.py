@@ -24,7 +24,9 @@ def recipe(settings: Settings, progress: bool) -> Recipe:
     """Training and scoring as the settings say, for retraining."""
 
     def fit(train: list[Example], dev: list[Example], init: Checkpoint | None) -> Checkpoint:
-        return recipes.fit(settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init)
+        return recipes.fit_annotator(
+            settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init
+        )
 
     return Recipe(
         fit, lambda checkpoint: recipes.predictor(checkpoint, settings), recipes.device(settings),

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 from threadtag.app import recipes
 from threadtag.core.settings import Settings
+from threadtag.models.annotator import Annotator
+from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
-from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table
+from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table, score_ranked
+from threadtag.models.rankers.retrieval import RetrievalRanker
 from threadtag.models.splits import kfold, tail_split
 
 
@@ -41,6 +44,10 @@ class RunResult:
     eval_seconds: float
 
 
+# Paired comparisons the report prints (better, worse): same split, same seed.
+PAIRED = (("full", "seq2seq_post"), ("hybrid", "retrieval"), ("hybrid", "full"))
+
+
 def plan(seeds: Sequence[int], folds: int) -> list[Split]:
     """One split per seed on the dev split, or each of `folds` folds with the first seed."""
     if folds:
@@ -54,30 +61,69 @@ def examples_for(split: Split, examples: Sequence[Example], dev_size: int) -> tu
     return kfold(examples, split.folds, split.fold)
 
 
-def train_and_score(
-    settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str = "settings"
-) -> RunResult:
-    """Train `variant` with `settings` (seed from the split) and score it on the held-out part."""
+def _generator_run(
+    settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str
+) -> tuple[RunResult, Checkpoint, list[Example], list[Example]]:
     seeded = settings.model_copy(update={"train_seed": split.seed})
     train, held_out = examples_for(split, examples, settings.weibo_dev_lines)
     started = time.perf_counter()
     checkpoint = recipes.fit(seeded, train, held_out, variant=variant, progress=False)
     train_seconds = time.perf_counter() - started
+    run = _scored(config, variant, split, recipes.generator_predictor(checkpoint, seeded), held_out, train_seconds)
+    return run, checkpoint, train, held_out
+
+
+def _scored(
+    config: str, name: str, split: Split, annotator: Annotator | RetrievalRanker, held_out: list[Example], fit_s: float
+) -> RunResult:
     started = time.perf_counter()
-    result = evaluate(recipes.predictor(checkpoint, seeded), held_out, progress=False)
-    training = checkpoint.training
+    if isinstance(annotator, RetrievalRanker):
+        ranked = annotator.rank(held_out, 5)
+        scores = score_ranked(ranked, held_out)
+        top1 = [r[0] for r in ranked if r]
+        training: dict[str, object] = {}
+    else:
+        result = evaluate(annotator, held_out, progress=False)
+        scores, top1 = result.scores, [p[0].tag for p in result.predictions if p]
+        training = annotator.checkpoint.training
+    epochs = training.get("epochs", [])
     return RunResult(
         config=config,
-        variant=variant,
+        variant=name,
         split=split,
-        scores={field: 100 * getattr(result.scores, field) for _, field in TABLE_COLUMNS},
-        distinct_top1=len({p[0].tag for p in result.predictions if p}),
-        epochs=len(training["epochs"]),
-        kept_epoch=training["kept_epoch"],
-        kept_dev_loss=training["kept_dev_loss"],
-        train_seconds=train_seconds,
+        scores={field: 100 * getattr(scores, field) for _, field in TABLE_COLUMNS},
+        distinct_top1=len(set(top1)),
+        epochs=len(epochs) if isinstance(epochs, list) else 0,
+        kept_epoch=int(training.get("kept_epoch", 0)),  # type: ignore[call-overload]
+        kept_dev_loss=float(training.get("kept_dev_loss", float("nan"))),  # type: ignore[arg-type]
+        train_seconds=fit_s,
         eval_seconds=time.perf_counter() - started,
     )
+
+
+def train_and_score(
+    settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str = "settings"
+) -> RunResult:
+    """Train the generator `variant` with `settings` (seed from the split) and score it on the held-out part."""
+    return _generator_run(settings, examples, split, variant, config)[0]
+
+
+def train_and_score_all(
+    settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str = "settings"
+) -> list[RunResult]:
+    """The generator's run and, for the full model with HYBRID, the retrieval baseline and the
+    hybrid path around that same generator, on the same split."""
+    run, checkpoint, train, held_out = _generator_run(settings, examples, split, variant, config)
+    if variant != "full" or not settings.hybrid:
+        return [run]
+    seeded = settings.model_copy(update={"train_seed": split.seed})
+    started = time.perf_counter()
+    retrieval = RetrievalRanker(recipes.retrieval_config(seeded))
+    retrieval.fit(train, [])
+    baseline = _scored(config, "retrieval", split, retrieval, held_out, time.perf_counter() - started)
+    started = time.perf_counter()
+    hybrid = recipes.hybrid_annotator(seeded, checkpoint, train)
+    return [run, baseline, _scored(config, "hybrid", split, hybrid, held_out, time.perf_counter() - started)]
 
 
 def report(results: Sequence[RunResult]) -> str:
@@ -110,14 +156,18 @@ def report(results: Sequence[RunResult]) -> str:
         cols = [statistics.fmean(r.scores[f] for r in runs) for f in fields]
         means.append([config, variant, len(runs), f"{cols[0]:.2f} ± {spread:.2f}", *(f"{c:.2f}" for c in cols[1:])])
     out += ["", markdown_table(["config", "model", "runs", f"{names[0]} (mean ± sd)", *names[1:]], means)]
-    gaps = []
-    for config in dict.fromkeys(c for c, _ in groups):
-        full = {r.split: r for r in groups.get((config, "full"), [])}
-        post = {r.split: r for r in groups.get((config, "seq2seq_post"), [])}
-        diffs = [full[s].scores["f1_at_1"] - post[s].scores["f1_at_1"] for s in full if s in post]
-        if diffs:
-            error = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
-            gaps.append([config, len(diffs), f"{statistics.fmean(diffs):+.2f}", f"{error:.2f}"])
-    if gaps:
-        out += ["", markdown_table(["config", "pairs", "full − post F1@1", "standard error"], gaps)]
+    for better, worse in PAIRED:
+        gaps = []
+        for config in dict.fromkeys(c for c, _ in groups):
+            high = {r.split: r for r in groups.get((config, better), [])}
+            low = {r.split: r for r in groups.get((config, worse), [])}
+            pairs = [(high[s].scores["f1_at_1"], low[s].scores["f1_at_1"]) for s in high if s in low]
+            if pairs:
+                diffs = [h - lo for h, lo in pairs]
+                error = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+                ratio = statistics.fmean(h for h, _ in pairs) / max(1e-9, statistics.fmean(lo for _, lo in pairs))
+                gaps.append([config, len(pairs), f"{statistics.fmean(diffs):+.2f}", f"{error:.2f}", f"{ratio:.2f}"])
+        if gaps:
+            header = ["config", "pairs", f"{better} − {worse} F1@1", "standard error", "ratio of means"]
+            out += ["", markdown_table(header, gaps)]
     return "\n".join(out)

@@ -244,6 +244,40 @@ class Settings(BaseSettings):
     )
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
 
+    # The hybrid ranker (what users see): retrieval votes + the generator's beam + the inventory, reranked
+    hybrid: bool = Field(True, description="Train and serve the hybrid ranker; false = the generator alone.")
+    hybrid_generator_folds: int = Field(
+        0,
+        ge=0,
+        description="Generators trained on folds of the training data so the reranker learns from their "
+        "beams on posts they did not see (0 = the reranker learns without the generator's features).",
+    )
+    hybrid_vote_candidates: int = Field(20, gt=0, description="Heaviest retrieval votes that become candidates.")
+    hybrid_beam_candidates: int = Field(
+        10, gt=0, description="Generator hashtags that become candidates (<= BEAM_SIZE)."
+    )
+    hybrid_spelled_candidates: int = Field(
+        20,
+        ge=0,
+        description="Inventory hashtags whose words all occur in the post or conversation (most common first).",
+    )
+    retrieval_neighbours: int = Field(100, gt=0, description="Most similar labelled posts that vote.")
+    retrieval_conv_weight: float = Field(1.0, ge=0, description="Weight of the post + conversation similarity.")
+    retrieval_vote_power: float = Field(2.0, gt=0, description="A neighbour's vote is its similarity to this power.")
+    retrieval_capacity: int = Field(200_000, gt=0, description="Most labelled posts a live index holds (oldest go).")
+    reranker_trees: int = Field(300, gt=0, description="Boosting rounds of the LightGBM lambdarank reranker.")
+    reranker_learning_rate: float = Field(0.05, gt=0)
+    reranker_leaves: int = Field(15, gt=1)
+    reranker_min_queries: int = Field(
+        50, gt=0, description="Training posts with their gold among the candidates needed to learn a reranker."
+    )
+    inventory_path: Path | None = Field(
+        None, description="Tag lines (tag.txt form, e.g. Weibo inventory_tag.txt) added to the hashtag inventory."
+    )
+    index_refresh_seconds: float = Field(
+        5.0, gt=0, description="How often an inference worker adds newly stored labelled posts to its index."
+    )
+
     @field_validator("database_url", "local_database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:

@@ -1,0 +1,132 @@
+"""What users see: the hybrid annotation of posts, offline (evaluate, compare, predict) and
+live (the inference worker) through the same object.
+
+The generator runs on every request; its beam, the retrieval votes of the labelled posts
+indexed so far and the hashtag inventory give the candidates, which the reranker orders.
+A checkpoint carries the generator and, under `ranker`, the rest (HybridModel.state()).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example, tag_text, thread_example
+from threadtag.models.hybrid import FEATURES, MISSING, Candidates, HybridConfig, Reranker, candidates
+from threadtag.models.inventory import HashtagInventory
+from threadtag.models.predictor import HashtagPredictor, RankedHashtag
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, Votes
+
+TRAINING_STAMP = float("-inf")  # the checkpoint's own labelled posts come before any request
+
+
+@dataclass
+class HybridModel:
+    """Everything beyond the generator that the hybrid path needs, in plain data."""
+
+    index: RetrievalIndex  # fitted spaces, holding the training posts
+    inventory: HashtagInventory
+    reranker: Reranker | None  # None: too little data to learn one; votes then the beam, in order
+    config: HybridConfig
+    uses_generator_features: bool
+
+    def state(self, indexed: Sequence[Example]) -> dict[str, Any]:
+        return {
+            "retrieval": {**self.index.state(), "config": asdict(self.index.config)},
+            "indexed": [[e.post, e.conv, e.tags] for e in indexed],
+            "lang": indexed[0].lang if indexed else "en",
+            "inventory": self.inventory.state(),
+            "reranker": self.reranker.state() if self.reranker else None,
+            "config": asdict(self.config),
+            "uses_generator_features": self.uses_generator_features,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> HybridModel:
+        retrieval = dict(state["retrieval"])
+        index = RetrievalIndex.from_state(retrieval, RetrievalConfig(**retrieval["config"]))
+        lang = state["lang"]
+        indexed = [Example(list(p), list(c), [list(t) for t in tags], lang) for p, c, tags in state["indexed"]]
+        index.add([f"training:{i}" for i in range(len(indexed))], indexed, [TRAINING_STAMP] * len(indexed))
+        reranker = Reranker.from_state(state["reranker"]) if state["reranker"] else None
+        return cls(
+            index, HashtagInventory.from_state(state["inventory"]), reranker, HybridConfig(**state["config"]),
+            state["uses_generator_features"],
+        )  # fmt: skip
+
+
+def without_generator(found: Candidates) -> Candidates:
+    """The same candidates with the generator's features missing (a reranker trained without them)."""
+    features = found.features.copy()
+    for name in ("generator_logprob", "generator_rank", "generator_logprob_per_word"):
+        features[:, FEATURES.index(name)] = MISSING
+    features[:, FEATURES.index("in_beam")] = 0.0
+    return Candidates(found.tags, features)
+
+
+class HybridAnnotator:
+    """Ranked hashtags for posts: HashtagPredictor's interface, the hybrid path behind it."""
+
+    def __init__(self, predictor: HashtagPredictor, model: HybridModel, top_k: int) -> None:
+        self.predictor = predictor
+        self.model = model
+        self.top_k = top_k
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self.predictor.checkpoint
+
+    @property
+    def batch_size(self) -> int:
+        return self.predictor.batch_size
+
+    def learn(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
+        """Labelled posts seen since: retrievable from now on, their hashtags in the inventory."""
+        labelled = [(k, e, s) for k, e, s in zip(keys, examples, stamps) if e.tags and e.post]
+        if not labelled:
+            return
+        self.model.index.add([k for k, _, _ in labelled], [e for _, e, _ in labelled], [s for _, _, s in labelled])
+        for key, example, stamp in labelled:
+            self.model.inventory.learn(key, [tag_text(t) for t in example.tags], stamp)
+
+    def rank(
+        self,
+        examples: Sequence[Example],
+        exclude: Sequence[str | None] | None = None,
+        before: Sequence[float | None] | None = None,
+    ) -> list[list[RankedHashtag]]:
+        """Top-k hashtags of each example; `exclude[i]` (its own key) and posts stamped at or
+        after `before[i]` do not vote for it."""
+        beams = self.predictor.predict_examples(examples)
+        votes = self.model.index.votes(examples, exclude, before)
+        return [
+            self._one(e, v, b, exclude[i] if exclude else None, before[i] if before else None)
+            for i, (e, v, b) in enumerate(zip(examples, votes, beams))
+        ]
+
+    def _one(
+        self, example: Example, votes: Votes, beam: list[RankedHashtag], exclude: str | None, before: float | None
+    ) -> list[RankedHashtag]:
+        inventory = self.model.inventory
+        found = candidates(
+            example, votes, beam, inventory, self.model.config, lambda tag: inventory.count(tag, before, exclude)
+        )
+        reranker = self.model.reranker
+        if reranker is None:
+            order = dict.fromkeys([*votes.ranked(), *(h.tag for h in beam)])
+            return [RankedHashtag(tag, 0.0) for tag in list(order)[: self.top_k]]
+        if not self.model.uses_generator_features:
+            found = without_generator(found)
+        return [RankedHashtag(tag, round(score, 4)) for tag, score in reranker.rank(found, self.top_k)]
+
+    def predict_examples(self, examples: Sequence[Example]) -> list[list[RankedHashtag]]:
+        return self.rank(examples)
+
+    def predict_thread(self, post: str, replies: Sequence[str], lang: str | None = None) -> list[RankedHashtag]:
+        return self.rank([thread_example(post, replies, lang or self.checkpoint.lang)])[0]
+
+
+# What serves a checkpoint: the generator alone, or the hybrid path around it.
+Annotator = HashtagPredictor | HybridAnnotator

@@ -1,0 +1,173 @@
+"""The hybrid annotation: candidates from retrieval votes, the generator's beam and the
+hashtag inventory, ranked by a learned reranker (LightGBM, lambdarank).
+
+Every feature of a candidate is computed here, from the same objects offline and live:
+the query (an Example, prepared as for training), its retrieval votes, the generator's
+ranked hashtags for it, and the inventory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from threadtag.models.corpus import Example, tag_text
+from threadtag.models.inventory import HashtagInventory
+from threadtag.models.predictor import RankedHashtag
+from threadtag.models.retrieval import Votes
+
+FEATURES = (
+    "vote_share", "vote_weight", "voters", "best_similarity", "vote_rank", "top_similarity",
+    "generator_logprob", "generator_rank", "generator_logprob_per_word", "in_beam",
+    "inventory_count", "spelled_out", "post_word_share", "conv_word_share", "in_post_text", "conv_mentions",
+    "words", "characters",
+)  # fmt: skip
+MISSING = float("nan")  # LightGBM learns where a missing value goes
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    vote_candidates: int = 20  # the heaviest votes that become candidates
+    beam_candidates: int = 10  # the generator's best that become candidates
+    spelled_candidates: int = 20  # inventory hashtags spelled out by the post and conversation, most common first
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One query's candidate hashtags and their feature rows."""
+
+    tags: list[str]
+    features: np.ndarray  # [len(tags), len(FEATURES)]
+
+
+def _word_share(words: list[str], present: set[str]) -> float:
+    return sum(w in present for w in words) / len(words) if words else 0.0
+
+
+def candidates(
+    example: Example,
+    votes: Votes,
+    beam: Sequence[RankedHashtag],
+    inventory: HashtagInventory,
+    config: HybridConfig,
+    count: Callable[[str], int] | None = None,
+) -> Candidates:
+    """The query's candidates and features. `count(tag)`: how often the inventory saw the
+    hashtag before this query (default: its counts as they are)."""
+    count = count or (lambda tag: inventory.counts.get(tag, 0))
+    ranked_votes = votes.ranked()
+    spelled = [t for t in inventory.spelled_out(example.post + example.conv) if count(t) > 0]
+    spelled.sort(key=lambda t: -count(t))
+    tags = list(
+        dict.fromkeys(
+            [*ranked_votes[: config.vote_candidates], *(h.tag for h in beam[: config.beam_candidates]),
+             *spelled[: config.spelled_candidates]]
+        )
+    )  # fmt: skip
+    vote_rank = {t: i + 1 for i, t in enumerate(ranked_votes)}
+    beam_of = {h.tag: (i + 1, h.score) for i, h in enumerate(beam)}
+    spelled_set = set(spelled)
+    post_words, conv_words = set(example.post), set(example.conv)
+    post_text, conv_text = "".join(example.post), " ".join(example.conv)
+    total = votes.total or 1.0
+    rows = []
+    for tag in tags:
+        words = tag.split()
+        vote = votes.tags.get(tag)
+        rank_and_score = beam_of.get(tag)
+        joined = "".join(words)
+        rows.append(
+            [
+                vote.weight / total if vote else 0.0,
+                vote.weight if vote else 0.0,
+                vote.voters if vote else 0,
+                vote.best_similarity if vote else 0.0,
+                vote_rank.get(tag, MISSING),
+                votes.top_similarity,
+                rank_and_score[1] if rank_and_score else MISSING,
+                rank_and_score[0] if rank_and_score else MISSING,
+                rank_and_score[1] / max(1, len(words)) if rank_and_score else MISSING,
+                1.0 if rank_and_score else 0.0,
+                math.log1p(count(tag)),
+                1.0 if tag in spelled_set else 0.0,
+                _word_share(words, post_words),
+                _word_share(words, conv_words),
+                1.0 if joined and joined in post_text else 0.0,
+                conv_text.count(tag) if tag else 0,
+                len(words),
+                len(joined),
+            ]
+        )
+    return Candidates(tags, np.asarray(rows, dtype=np.float64).reshape(len(tags), len(FEATURES)))
+
+
+def labels(example: Example, found: Candidates) -> np.ndarray:
+    gold = {tag_text(t) for t in example.tags}
+    return np.asarray([1 if t in gold else 0 for t in found.tags], dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class RerankerConfig:
+    trees: int = 300
+    learning_rate: float = 0.05
+    leaves: int = 15
+    min_child_samples: int = 20
+    seed: int = 13
+
+
+class Reranker:
+    """LightGBM's lambdarank over the candidates of each query; saved as LightGBM's own text
+    model (no pickle), so a checkpoint can carry it."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    @classmethod
+    def fit(cls, groups: Sequence[Candidates], targets: Sequence[np.ndarray], config: RerankerConfig) -> Reranker:
+        import lightgbm
+
+        kept = [
+            (g, y) for g, y in zip(groups, targets) if len(g.tags) and y.any()
+        ]  # a query with no hit teaches nothing
+        if not kept:
+            raise ValueError("no training query has its gold hashtag among the candidates")
+        data = lightgbm.Dataset(
+            np.vstack([g.features for g, _ in kept]),
+            np.concatenate([y for _, y in kept]),
+            group=[len(g.tags) for g, _ in kept],
+            feature_name=list(FEATURES),
+        )
+        params = {
+            "objective": "lambdarank",
+            "learning_rate": config.learning_rate,
+            "num_leaves": config.leaves,
+            "min_child_samples": config.min_child_samples,
+            "seed": config.seed,
+            "deterministic": True,
+            "num_threads": 1,
+            "verbosity": -1,
+        }
+        return cls(lightgbm.train(params, data, num_boost_round=config.trees))
+
+    def scores(self, found: Candidates) -> np.ndarray:
+        if not found.tags:
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(found.features, num_threads=1))
+
+    def rank(self, found: Candidates, k: int) -> list[tuple[str, float]]:
+        scores = self.scores(found)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(found.tags[i], float(scores[i])) for i in order]
+
+    def state(self) -> str:
+        return str(self.booster.model_to_string())
+
+    @classmethod
+    def from_state(cls, model: str) -> Reranker:
+        import lightgbm
+
+        return cls(lightgbm.Booster(model_str=model))

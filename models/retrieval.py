@@ -1,0 +1,226 @@
+"""Retrieval over labelled posts: the posts most like a query vote for their hashtags.
+
+Two TF-IDF spaces (sublinear term frequency, words hashed by scikit-learn, IDF fitted once
+on the training posts): the post alone, and the post with its conversation. A query's similarity to an
+indexed post is cos(post) + conv_weight * cos(post + conversation); its `neighbours` most
+similar posts vote for their hashtags with weight similarity ** vote_power.
+
+The index grows while it serves (the stream adds every labelled root it stores), holds at
+most `capacity` posts (the oldest go first), and a search can leave out given keys and
+everything stamped at or after a time: the post being annotated, and what arrived after
+its request (a replay cannot leak its own labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from threadtag.models.corpus import Example, tag_text
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    neighbours: int = 100
+    conv_weight: float = 1.0
+    vote_power: float = 2.0
+    capacity: int = 200_000
+
+
+class TextSpace:
+    """TF-IDF over hashed words (scikit-learn): words unseen in training still match, with
+    the IDF of a word no training post had. Its state is plain data (the document counts of
+    the buckets training used), so a checkpoint can carry it."""
+
+    BUCKETS = 2**20
+
+    def __init__(self, docs: int, document_frequency: dict[int, int]) -> None:
+        # Tokens come prepared (models/text.py): split on spaces, never lower-cased again.
+        self.hasher = HashingVectorizer(
+            n_features=self.BUCKETS, token_pattern=r"\S+", lowercase=False, alternate_sign=False, norm=None
+        )
+        self.docs = docs
+        self.document_frequency = document_frequency
+        df = np.zeros(self.BUCKETS)
+        df[list(document_frequency)] = list(document_frequency.values())
+        self.idf = np.log((1 + docs) / (1 + df)) + 1.0  # scikit-learn's smooth IDF
+
+    @classmethod
+    def fit(cls, docs: Sequence[str]) -> TextSpace:
+        counts = HashingVectorizer(
+            n_features=cls.BUCKETS, token_pattern=r"\S+", lowercase=False, alternate_sign=False, norm=None
+        ).transform(docs)
+        df = np.bincount(counts.indices, minlength=cls.BUCKETS)
+        return cls(len(docs), {int(i): int(df[i]) for i in np.flatnonzero(df)})
+
+    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        """Rows of (1 + log tf) * idf, l2-normalised."""
+        counts = self.hasher.transform(docs).astype(np.float64)
+        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
+        return normalize(counts).astype(np.float32)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "docs": self.docs,
+            "buckets": list(self.document_frequency),
+            "df": list(self.document_frequency.values()),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextSpace:
+        return cls(state["docs"], dict(zip(state["buckets"], state["df"])))
+
+
+def post_doc(example: Example) -> str:
+    return " ".join(example.post)
+
+
+def full_doc(example: Example) -> str:
+    return " ".join(example.post + example.conv)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What the neighbours that carry one hashtag say about it."""
+
+    weight: float  # sum of similarity ** vote_power
+    voters: int
+    best_similarity: float
+
+
+@dataclass
+class Votes:
+    """A query's votes, heaviest first, and its best similarity to any indexed post."""
+
+    tags: dict[str, Vote] = field(default_factory=dict)
+    top_similarity: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(v.weight for v in self.tags.values())
+
+    def ranked(self) -> list[str]:
+        return sorted(self.tags, key=lambda t: -self.tags[t].weight)
+
+
+class RetrievalIndex:
+    """Labelled posts in two TF-IDF spaces, searched by matrix products."""
+
+    def __init__(self, post_space: TextSpace, full_space: TextSpace, config: RetrievalConfig) -> None:
+        self.post_space = post_space
+        self.full_space = full_space
+        self.config = config
+        self.keys: list[str] = []
+        self.tags: list[list[str]] = []
+        self.stamps = np.zeros(0, dtype=np.float64)
+        self._post_rows: list[sparse.csr_matrix] = []
+        self._full_rows: list[sparse.csr_matrix] = []
+        self._stacked: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None
+        self._row_of: dict[str, int] = {}
+
+    @classmethod
+    def fit(cls, examples: Sequence[Example], config: RetrievalConfig) -> RetrievalIndex:
+        """Spaces fitted on `examples` (which are not indexed yet)."""
+        return cls(
+            TextSpace.fit([post_doc(e) for e in examples]), TextSpace.fit([full_doc(e) for e in examples]), config
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
+        """Index labelled posts; a key indexed before is replaced (its conversation grew)."""
+        if not keys:
+            return
+        replaced = [k for k in keys if k in self._row_of]
+        if replaced:
+            self._drop(set(replaced))
+        self._post_rows.append(self.post_space.transform([post_doc(e) for e in examples]))
+        self._full_rows.append(self.full_space.transform([full_doc(e) for e in examples]))
+        start = len(self.keys)
+        self.keys.extend(keys)
+        self.tags.extend([tag_text(t) for t in e.tags] for e in examples)
+        self.stamps = np.concatenate([self.stamps, np.asarray(stamps, dtype=np.float64)])
+        self._row_of.update((k, start + i) for i, k in enumerate(keys))
+        self._stacked = None
+        if len(self.keys) > self.config.capacity:
+            self._drop(set(self.keys[: len(self.keys) - self.config.capacity]))
+
+    def _matrices(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        if self._stacked is None:
+            empty = sparse.csr_matrix((0, TextSpace.BUCKETS), dtype=np.float32)
+            post = sparse.vstack(self._post_rows, format="csr") if self._post_rows else empty
+            full = sparse.vstack(self._full_rows, format="csr") if self._full_rows else empty
+            self._post_rows, self._full_rows = [post], [full]
+            self._stacked = (post, full)
+        return self._stacked
+
+    def _drop(self, keys: set[str]) -> None:
+        keep = [i for i, k in enumerate(self.keys) if k not in keys]
+        post, full = self._matrices()
+        self._post_rows, self._full_rows = [post[keep]], [full[keep]]
+        self.keys = [self.keys[i] for i in keep]
+        self.tags = [self.tags[i] for i in keep]
+        self.stamps = self.stamps[keep]
+        self._row_of = {k: i for i, k in enumerate(self.keys)}
+        self._stacked = None
+
+    def similarities(self, examples: Sequence[Example]) -> np.ndarray:
+        """[queries, indexed posts] similarity."""
+        post, full = self._matrices()
+        by_post = self.post_space.transform([post_doc(e) for e in examples]) @ post.T
+        by_full = self.full_space.transform([full_doc(e) for e in examples]) @ full.T
+        return (by_post + self.config.conv_weight * by_full).toarray()
+
+    def votes(
+        self,
+        examples: Sequence[Example],
+        exclude: Sequence[str | None] | None = None,
+        before: Sequence[float | None] | None = None,
+    ) -> list[Votes]:
+        """Each query's votes; `exclude[i]` is a key it must not see (itself), `before[i]` a
+        time: only posts stamped earlier vote."""
+        if not examples:
+            return []
+        if not self.keys:
+            return [Votes() for _ in examples]
+        sims = self.similarities(examples)
+        for i in range(len(examples)):
+            key = exclude[i] if exclude else None
+            if key is not None and key in self._row_of:
+                sims[i, self._row_of[key]] = -np.inf
+            if before and before[i] is not None:
+                sims[i, self.stamps >= before[i]] = -np.inf
+        k = min(self.config.neighbours, len(self.keys))
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out = []
+        for i, row in enumerate(nearest):
+            votes = Votes()
+            for j in row[np.argsort(-sims[i, row], kind="stable")]:
+                similarity = float(sims[i, j])
+                if not similarity > 0:  # left out, or nothing in common
+                    continue
+                votes.top_similarity = max(votes.top_similarity, similarity)
+                weight = similarity**self.config.vote_power
+                for tag in self.tags[j]:
+                    old = votes.tags.get(tag)
+                    votes.tags[tag] = (
+                        Vote(weight, 1, similarity)
+                        if old is None
+                        else Vote(old.weight + weight, old.voters + 1, max(old.best_similarity, similarity))
+                    )
+            out.append(votes)
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {"post_space": self.post_space.state(), "full_space": self.full_space.state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], config: RetrievalConfig) -> RetrievalIndex:
+        return cls(TextSpace.from_state(state["post_space"]), TextSpace.from_state(state["full_space"]), config)

@@ -1,0 +1,105 @@
+"""Retrieval votes against a brute-force computation, and the live index's rules: its own
+post never votes, nor posts stamped at or after the request; capacity drops the oldest."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from threadtag.models.corpus import Example
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace
+
+CORPUS = [
+    Example("red apple pie".split(), "so sweet".split(), [["apple", "pie"]], "en"),
+    Example("green apple tart".split(), "sour".split(), [["apple", "pie"], ["tart"]], "en"),
+    Example("blue whale song".split(), "deep sea".split(), [["whale"]], "en"),
+]
+
+
+def _tfidf(docs: list[list[str]], idf_from: int | None = None) -> list[dict[str, float]]:
+    """Smooth IDF (from the first `idf_from` documents) and sublinear TF, l2-normalised, written out."""
+    counted = docs[:idf_from] if idf_from else docs
+    n = len(counted)
+    vocab = sorted({w for d in docs for w in d})
+    df = {w: sum(w in d for d in counted) for w in vocab}
+    idf = {w: math.log((1 + n) / (1 + df[w])) + 1 for w in vocab}
+    out = []
+    for d in docs:
+        vec = {w: (1 + math.log(d.count(w))) * idf[w] for w in set(d)}
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        out.append({w: v / norm for w, v in vec.items()})
+    return out
+
+
+def _cos(a: dict[str, float], b: dict[str, float]) -> float:
+    return sum(v * b.get(w, 0.0) for w, v in a.items())
+
+
+def _index(config: RetrievalConfig = RetrievalConfig(neighbours=2, conv_weight=0.5, vote_power=2.0)) -> RetrievalIndex:
+    index = RetrievalIndex.fit(CORPUS, config)
+    index.add(["a", "b", "c"], CORPUS, [1.0, 2.0, 3.0])
+    return index
+
+
+def test_votes_are_the_neighbours_similarity_squared_summed_per_hashtag():
+    query = Example("apple pie".split(), "sweet".split(), [], "en")
+    post_vecs = _tfidf([e.post for e in CORPUS])
+    full_vecs = _tfidf([e.post + e.conv for e in CORPUS])
+    # The query's words are all known: written out against the corpus's own documents.
+    post_q = _tfidf([e.post for e in CORPUS] + [query.post], idf_from=3)[-1]
+    full_q = _tfidf([e.post + e.conv for e in CORPUS] + [query.post + query.conv], idf_from=3)[-1]
+    expected_post = [_cos(post_q, post_vecs[j]) for j in range(3)]
+    expected_full = [_cos(full_q, full_vecs[j]) for j in range(3)]
+    sims = [p + 0.5 * f for p, f in zip(expected_post, expected_full)]
+    assert _index().similarities([query])[0] == pytest.approx(sims, rel=1e-5)
+    # Two neighbours (a, b) vote; "apple pie" gets both votes, "tart" b's; c (whale) is not among them.
+    [votes] = _index().votes([query])
+    assert set(votes.tags) == {"apple pie", "tart"}
+    assert votes.tags["apple pie"].weight == pytest.approx(sims[0] ** 2 + sims[1] ** 2, rel=1e-5)
+    assert votes.tags["apple pie"].voters == 2 and votes.tags["tart"].weight == pytest.approx(sims[1] ** 2, rel=1e-5)
+    assert votes.ranked() == ["apple pie", "tart"] and votes.top_similarity == pytest.approx(max(sims), rel=1e-5)
+
+
+def test_the_written_out_tfidf_matches_the_hashed_one_and_new_words_count_as_rarest():
+    docs = [e.post for e in CORPUS]
+    space = TextSpace.fit([" ".join(d) for d in docs])
+    bucket = {w: int(space.hasher.transform([w]).indices[0]) for d in docs + [["plum"]] for w in d}
+    for row, expected in zip(space.transform([" ".join(d) for d in docs]).toarray(), _tfidf(docs)):
+        assert {w: row[bucket[w]] for w in expected} == pytest.approx(expected, rel=1e-5)
+    # A word no training post had: the IDF of a document frequency of 0.
+    assert space.idf[bucket["plum"]] == pytest.approx(math.log(4 / 1) + 1)
+
+
+def test_a_post_never_votes_for_itself_nor_what_came_at_or_after_the_request():
+    index = _index()
+    query = CORPUS[0]
+    assert "apple pie" in index.votes([query])[0].tags
+    [own_left_out] = index.votes([query], exclude=["a"])
+    assert own_left_out.tags["apple pie"].voters == 1  # b only
+    [early] = index.votes([query], before=[2.0])  # only a (stamp 1) came before
+    assert set(early.tags) == {"apple pie"} and early.tags["apple pie"].voters == 1
+    [nothing] = index.votes([query], exclude=["a"], before=[2.0])
+    assert nothing.tags == {}
+
+
+def test_the_index_keeps_its_capacity_and_replaces_a_post_indexed_again():
+    index = _index(RetrievalConfig(neighbours=5, capacity=2))
+    assert index.keys == ["b", "c"]  # a, the oldest, went
+    index.add(["b"], [Example("blue whale".split(), [], [["whale"]], "en")], [4.0])
+    assert index.keys == ["c", "b"] and index.tags == [["whale"], ["whale"]]
+    assert index.stamps.tolist() == [3.0, 4.0]
+
+
+def test_the_spaces_survive_a_round_trip_through_plain_data():
+    index = _index()
+    again = RetrievalIndex.from_state(index.state(), index.config)
+    again.add(index.keys, CORPUS, [1.0, 2.0, 3.0])
+    query = [Example("apple".split(), "sea".split(), [], "en")]
+    assert np.allclose(again.similarities(query), index.similarities(query))
+
+
+def test_an_empty_index_gives_empty_votes():
+    index = RetrievalIndex.fit(CORPUS, RetrievalConfig())
+    assert index.votes([CORPUS[0]])[0].tags == {}
