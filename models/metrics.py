@@ -99,6 +99,16 @@ def _distinct(tags: Sequence[str], lang: str) -> list[str]:
     return [t for t in seen if t]
 
 
+def hits_at(ranked: Sequence[str], gold: Sequence[str], k: int, lang: str) -> int:
+    """Correct hashtags among the top k distinct predictions (compared as `score` compares them)."""
+    return len(set(_distinct(ranked, lang)[:k]) & set(_distinct(gold, lang)))
+
+
+def f1_of_counts(correct: int, predicted: int, gold: int) -> float:
+    """Micro F1 from summed counts (predicted = K x posts, as the paper's precision@K)."""
+    return _f1(correct, predicted, gold)
+
+
 def _precision_recall_at(predictions: list[list[str]], golds: list[set[str]], k: int) -> tuple[float, float, float]:
     correct = sum(len(set(pred[:k]) & gold) for pred, gold in zip(predictions, golds))
     gold_total = sum(len(g) for g in golds)

@@ -69,3 +69,16 @@ def test_rouge_units_are_characters_latin_words_and_no_punctuation():
     assert _units("aus-open!!", "en") == ["au", "open"]
     # "iPhone6 发布会" vs gold "iPhone6发布": 3 shared units of 4 and 3 -> F1 2*(3/4)(3/3)/(3/4+1) = 6/7
     assert score([["iPhone6 发布会"]], [["iPhone6发布"]], "zh").rouge_1 == pytest.approx(6 / 7)
+
+
+def test_hits_and_f1_from_counts_agree_with_score():
+    from threadtag.models.metrics import f1_of_counts, hits_at
+
+    predictions = [["马航 飞机失联", "mh370", "x"], ["a", "b"]]
+    golds = [["马航飞机 失联"], ["b", "c"]]
+    # Chinese tags compare without the spaces of segmentation.
+    assert [hits_at(p, g, 1, "zh") for p, g in zip(predictions, golds)] == [1, 0]
+    assert [hits_at(p, g, 5, "zh") for p, g in zip(predictions, golds)] == [1, 1]
+    scores = score(predictions, golds, "zh")
+    assert f1_of_counts(1, 2, 3) == pytest.approx(scores.f1_at_1)
+    assert f1_of_counts(2, 10, 3) == pytest.approx(scores.f1_at_5)

@@ -23,6 +23,9 @@ class Annotation:
     request_seq: int
     n_replies: int
     hashtags: list[dict[str, Any]]  # [{"tag": ..., "score": ...}], best first
+    gold_tags: list[str] | None = None  # the root's own hashtags, which the annotation did not see
+    hits_at_1: int | None = None
+    hits_at_5: int | None = None
 
 
 @dataclass
@@ -66,6 +69,9 @@ class AnnotationSink:
                         "model_version": self.model_version,
                         "n_replies": a.n_replies,
                         "hashtags": a.hashtags,
+                        "gold_tags": a.gold_tags,
+                        "hits_at_1": a.hits_at_1,
+                        "hits_at_5": a.hits_at_5,
                     }
                     for a in self.pending
                 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -30,7 +31,8 @@ from sqlalchemy.exc import OperationalError
 
 from threadtag.core import metrics
 from threadtag.models.annotator import Annotator, HybridAnnotator
-from threadtag.models.corpus import lang_of, thread_example
+from threadtag.models.corpus import Example, lang_of, tag_text, thread_example
+from threadtag.models.metrics import hits_at
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
 from threadtag.workers.batches import Retry, run_sink
@@ -53,9 +55,23 @@ def annotate(
     else:
         ranked = predictor.predict_examples(examples)
     return [
-        Annotation(r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in hashtags])
-        for r, t, hashtags in zip(requests, inputs, ranked)
+        _scored(
+            Annotation(r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in tags]), ex
+        )
+        for r, t, tags, ex in zip(requests, inputs, ranked, examples)
     ]
+
+
+def _scored(annotation: Annotation, example: Example) -> Annotation:
+    """A labelled root's annotation with its hits: scored before its own hashtags could reach
+    the index (prequential), as `evaluate` scores."""
+    if not example.tags:
+        return annotation
+    gold = [tag_text(t) for t in example.tags]
+    ranked = [h["tag"] for h in annotation.hashtags]
+    at_1, at_5 = hits_at(ranked, gold, 1, example.lang), hits_at(ranked, gold, 5, example.lang)
+    metrics.observe_live_quality(at_1, at_5, len(gold))
+    return replace(annotation, gold_tags=gold, hits_at_1=at_1, hits_at_5=at_5)
 
 
 class ServedModel:

@@ -10,7 +10,7 @@ from threadtag.app import recipes
 from threadtag.app.lifecycle import migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
 from threadtag.core.failures import UsageError
-from threadtag.core.metrics import start_metrics
+from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.settings import Settings
 from threadtag.workers import inference
 from threadtag.workers.annotation_sink import AnnotationSink
@@ -44,6 +44,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     sink = AnnotationSink(engine, served.version)
     consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
     start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
+    set_live_quality_window(settings.live_quality_window)
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -37,6 +38,32 @@ INFERENCE_SECONDS = Histogram(
 ROWS_WRITTEN = Counter("threadtag_rows_written", "Rows written to PostgreSQL, by table.", ["table"])
 PARKED_POSTS = Gauge("threadtag_stream_parked_posts", "Stored replies still waiting for a parent (all workers).")
 MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])
+LIVE_F1 = Gauge(
+    "threadtag_live_f1",
+    "F1@K of this worker's annotations of labelled roots (their authors' hashtags, unseen by the annotation), "
+    "over the last LIVE_QUALITY_WINDOW of them, for the model it serves.",
+    ["k"],
+)
+_LIVE: deque[tuple[int, int, int]] = deque(maxlen=1000)  # (hits@1, hits@5, gold) of recent labelled roots
+
+
+def set_live_quality_window(size: int) -> None:
+    global _LIVE
+    _LIVE = deque(_LIVE, maxlen=size)
+
+
+def observe_live_quality(hits_at_1: int, hits_at_5: int, gold: int) -> None:
+    """Prequential quality: one more labelled root scored as it was annotated."""
+    _LIVE.append((hits_at_1, hits_at_5, gold))
+    posts, gold_total = len(_LIVE), sum(g for _, _, g in _LIVE)
+    LIVE_F1.labels("1").set(2 * sum(h for h, _, _ in _LIVE) / (posts + gold_total))
+    LIVE_F1.labels("5").set(2 * sum(h for _, h, _ in _LIVE) / (5 * posts + gold_total))
+
+
+def reset_live_quality() -> None:
+    """A new model serves: its quality is measured afresh."""
+    _LIVE.clear()
+    LIVE_F1.clear()
 
 
 # Whether this worker is doing its work: set by the worker loop (False while the database is away).
@@ -87,6 +114,7 @@ def serve_health_and_metrics(host: str, port: int) -> int:
 def serve_model_version(version: str) -> None:
     MODEL_VERSION.clear()
     MODEL_VERSION.labels(version).set(1)
+    reset_live_quality()
 
 
 def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:

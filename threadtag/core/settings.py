@@ -274,6 +274,9 @@ class Settings(BaseSettings):
     inventory_path: Path | None = Field(
         None, description="Tag lines (tag.txt form, e.g. Weibo inventory_tag.txt) added to the hashtag inventory."
     )
+    live_quality_window: int = Field(
+        1000, gt=0, description="Labelled roots the threadtag_live_f1 gauges average over (per worker)."
+    )
     index_refresh_seconds: float = Field(
         5.0, gt=0, description="How often an inference worker adds newly stored labelled posts to its index."
     )

@@ -1,0 +1,87 @@
+"""What the hybrid path costs an inference worker: requests/s against the generator alone
+(baseline, same run, same posts), with a live index of N labelled posts, and the index's memory.
+
+    .venv/bin/python -m bench.hybrid_cost --model runs/weibo-hybrid-s13.pt [--indexed 100000] [--posts 256]
+
+(make the model with `INVENTORY_PATH=../shared/data/weibo/inventory_tag.txt threadtag train
+--weibo ../shared/data/weibo --out runs/weibo-hybrid-s13.pt`). The index is filled as the
+live index is: the training posts, then copies of them under new keys, each stamped, up to
+--indexed posts; every request excludes its own key and sees only posts stamped before it,
+as in the worker. Memory: the bytes of the index's sparse matrices and the growth of the
+process's traced Python allocations while filling it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from pathlib import Path
+
+from bench.common import machine, table
+from threadtag.app import recipes
+from threadtag.core.logging_setup import configure_logging
+from threadtag.core.settings import get_settings
+from threadtag.models.annotator import HybridAnnotator
+from threadtag.models.corpus import load_weibo
+
+WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
+
+
+def _fill(annotator: HybridAnnotator, size: int) -> tuple[float, float]:
+    """Learn copies of the training posts until the index holds `size`; (matrix MiB, traced MiB)."""
+    examples = load_weibo(WEIBO)[:-400]
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    added, stamp = len(annotator.model.index), 0.0
+    while added < size:
+        chunk = examples[: min(len(examples), size - added)]
+        keys = [f"copy:{added + i}" for i in range(len(chunk))]
+        annotator.learn(keys, chunk, [stamp + i for i in range(len(chunk))])
+        added, stamp = added + len(chunk), stamp + len(chunk)
+    post, full = annotator.model.index._matrices()
+    traced = (tracemalloc.get_traced_memory()[0] - start) / 2**20
+    tracemalloc.stop()
+    matrices = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in (post, full)) / 2**20
+    return matrices, traced
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--indexed", type=int, default=100_000)
+    parser.add_argument("--posts", type=int, default=256)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    settings = get_settings()
+    annotator = recipes.predictor(args.model, settings)
+    if not isinstance(annotator, HybridAnnotator):
+        raise SystemExit(f"{args.model} carries no hybrid ranker (train it with HYBRID=true)")
+    generator = recipes.generator_predictor(annotator.checkpoint, settings)
+    requests = load_weibo(WEIBO)[-args.posts :]
+    keys = [f"request:{i}" for i in range(len(requests))]
+    generator.predict_examples(requests[:4])  # warm-up
+
+    def rate(work: object) -> float:
+        started = time.perf_counter()
+        work()  # type: ignore[operator]
+        return len(requests) / (time.perf_counter() - started)
+
+    base = rate(lambda: generator.predict_examples(requests))
+    rows = [["generator alone (baseline)", len(annotator.model.index), f"{base:.1f}", "1.00", "-", "-"]]
+    trained = len(annotator.model.index)
+    for size in sorted({trained, 10_000, args.indexed}):
+        matrices, traced = _fill(annotator, size) if size > len(annotator.model.index) else (float("nan"),) * 2
+        before = [float(size) + 1] * len(requests)
+        hybrid = rate(lambda: annotator.rank(requests, keys, before))  # noqa: B023 - used at once
+        per_100k = f"{matrices * 100_000 / size:.0f} / {traced * 100_000 / size:.0f}" if size > trained else "-"
+        rows.append(["hybrid", size, f"{hybrid:.1f}", f"{hybrid / base:.2f}", per_100k, f"{matrices:.0f}"])
+    print(f"machine: {machine()}")
+    print(f"model: {args.model}; {len(requests)} Weibo dev posts a run, batch {settings.predict_batch_size}; "
+          f"beam {settings.beam_size}, top {settings.top_k}; device {generator.device}")  # fmt: skip
+    header = ["path", "posts indexed", "requests/s", "vs generator", "MiB per 100k (matrices / traced)", "matrix MiB"]
+    print(table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
