@@ -135,7 +135,8 @@ class AnnotationRow(Base):
     n_replies: Mapped[int] = mapped_column(Integer)
     hashtags: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, comment='[{"tag": "aus open", "score": -1.2}, ...]')
     gold_tags: Mapped[list[str] | None] = mapped_column(
-        JSONB(none_as_null=True), comment="the hashtags the root's author wrote (not seen by the annotation); NULL: none"
+        JSONB(none_as_null=True),
+        comment="the hashtags the root's author wrote (not seen by the annotation); NULL: none",
     )
     hits_at_1: Mapped[int | None] = mapped_column(Integer)
     hits_at_5: Mapped[int | None] = mapped_column(Integer)

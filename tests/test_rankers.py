@@ -120,8 +120,10 @@ def test_compare_writes_every_table_and_a_png(split, tmp_path):
         "EXTRACTOR",
         "CLASSIFIER (post only)",
         "CLASSIFIER (post+conv)",
+        "RETRIEVAL",
         "SEQ2SEQ",
         "OUR MODEL",
+        "HYBRID",
     )
     for system in systems:
         assert f"| {system}" in text

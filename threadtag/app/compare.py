@@ -24,8 +24,10 @@ from threadtag.models.rankers.base import HashtagRanker
 from threadtag.models.rankers.classifier import ClassifierConfig, ClassifierRanker
 from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker
 from threadtag.models.rankers.generator import GeneratorRanker
+from threadtag.models.rankers.hybrid import HybridRanker
 from threadtag.models.rankers.lda import LdaRanker
 from threadtag.models.rankers.random_ranker import RandomRanker
+from threadtag.models.rankers.retrieval import RetrievalRanker
 from threadtag.models.rankers.tfidf import TfidfRanker
 
 SEQ2SEQ, COPY, OURS = "SEQ2SEQ", "SEQ2SEQ-COPY", "OUR MODEL (full)"
@@ -86,9 +88,11 @@ def run_compare(
     `out_dir`/compare.md and the Figure 3 plot."""
     lang = train[0].lang
     scored = test or dev
-    table4 = [*baselines(settings, lang), generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
-              generator(settings, "seq2seq_copy", COPY, models_dir, progress),
-              generator(settings, "full", OURS, models_dir, progress)]  # fmt: skip
+    ours = generator(settings, "full", OURS, models_dir, progress)
+    table4 = [*baselines(settings, lang), RetrievalRanker(recipes.retrieval_config(settings)),
+              generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
+              generator(settings, "seq2seq_copy", COPY, models_dir, progress), ours,
+              HybridRanker(ours, partial(recipes.hybrid_annotator, settings))]  # fmt: skip
     results = run_systems(table4, train, dev, scored, settings.top_k)
     others = [v for v in ABLATION_NAMES if v not in ("seq2seq_post", "full")]
     rest = run_systems(

@@ -101,8 +101,9 @@ def compare(
     progress: ProgressOpt = True,
 ) -> None:
     """Train and score the paper's systems on one split: RANDOM, TF-IDF, LDA, CNN classifiers,
-    SEQ2SEQ and the full model (Table 4), the six variants (Table 6), unseen hashtags
-    (Table 5) and F1@1 by hashtag frequency (Figure 3), into a Markdown report."""
+    RETRIEVAL, SEQ2SEQ, the full model and the HYBRID path around it (Table 4), the six variants
+    (Table 6), unseen hashtags (Table 5) and F1@1 by hashtag frequency (Figure 3), into a
+    Markdown report."""
     from threadtag.app import research
 
     research.compare(get_settings(), out, weibo, tweets, dev_last, models_dir, test, progress)
