@@ -132,7 +132,11 @@ def _tokenize_en(text: str) -> list[str]:
     return tokens
 
 
-_ZH_SPECIAL_RE = re.compile(r"(?:https?://|www\.)\S+|@[\w\-]+|[+-]?\d+(?:[.,:/]\d+)*%?", re.IGNORECASE)
+# Links, mentions, numbers, and the placeholders themselves as the Weibo files write them
+# (a replay of those files, or any text that carries them, keeps them placeholders).
+_ZH_SPECIAL_RE = re.compile(
+    r"(?<![A-Za-z])(?:URL|MENTION|DIGIT)(?![A-Za-z])|(?i:(?:https?://|www\.)\S+)|@[\w\-]+|[+-]?\d+(?:[.,:/]\d+)*%?"
+)
 
 
 def _tokenize_zh(text: str) -> list[str]:
@@ -140,7 +144,8 @@ def _tokenize_zh(text: str) -> list[str]:
     pos = 0
     for match in _ZH_SPECIAL_RE.finditer(text):
         tokens.extend(_cut_zh(text[pos : match.start()]))
-        tokens.append(_placeholder(match.group()) or DIGIT)
+        found = match.group()
+        tokens.append(found if found in (URL, MENTION, DIGIT) else _placeholder(found) or DIGIT)
         pos = match.end()
     tokens.extend(_cut_zh(text[pos:]))
     return tokens

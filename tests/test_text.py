@@ -46,3 +46,20 @@ def test_hashtags_are_shown_as_their_users_write_them():
     assert display_hashtag("马航 飞机 失联") == "#马航飞机失联#"
     assert display_hashtag("aus open") == "#AusOpen"
     assert segment_hashtag(display_hashtag("aus open"), "en") == ["aus", "open"]
+
+
+def test_the_weibo_files_placeholders_stay_placeholders_in_raw_chinese_text():
+    from threadtag.models.text import tokenize
+
+    assert tokenize("看这个URL吧MENTION说了DIGIT次", "zh") == [
+        "看",
+        "这个",
+        "URL",
+        "吧",
+        "MENTION",
+        "说",
+        "了",
+        "DIGIT",
+        "次",
+    ]
+    assert tokenize("访问 HTTP://t.cn/abc 和 www.weibo.com", "zh") == ["访问", "URL", "和", "URL"]
