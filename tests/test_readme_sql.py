@@ -27,15 +27,19 @@ def test_every_readme_query_runs_and_finds_the_sample(database_url):
         conn.execute(text("INSERT INTO model_versions (version, path, active) VALUES ('m', 'm.pt', true)"))
         conn.execute(
             text(
-                "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags) "
-                'SELECT id, 1, \'m\', 3, \'[{"tag": "aus open", "score": -0.5}]\' FROM posts WHERE id = root_id'
+                "INSERT INTO annotations (root_id, request_seq, model_version, n_replies, hashtags, gold_tags,"
+                " hits_at_1, hits_at_5) "
+                'SELECT id, 1, \'m\', 3, \'[{"tag": "aus open", "score": -0.5}]\', \'["aus open"]\', 1, 1 '
+                "FROM posts WHERE id = root_id"
             )
         )
     queries = readme_queries()
-    assert len(queries) == 4
+    assert len(queries) == 5
     with engine.connect() as conn:
         results = [conn.execute(text(query)).all() for query in queries]
     engine.dispose()
-    top, tagged, one_post, _ = results
+    top, tagged, one_post, quality, _ = results
     assert top == [("aus open", 24)] and len(tagged) == 24
+    # 24 labelled roots, each hit at 1: F1@1 = 2 * 24 / (24 + 24), F1@5 = 2 * 24 / (5 * 24 + 24).
+    assert [tuple(row) for row in quality] == [("m", 24, 24, 24, 1, round(48 / 144, 4))]
     assert len(one_post) == 1 and len(one_post[0].replies) == 3

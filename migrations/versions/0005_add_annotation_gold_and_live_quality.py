@@ -41,8 +41,8 @@ def upgrade() -> None:
             FROM latest GROUP BY model_version
         )
         SELECT model_version, posts, hits_at_1, hits_at_5,
-               round(2.0 * hits_at_1 / nullif(posts + gold, 0), 4) AS f1_at_1,
-               round(2.0 * hits_at_5 / nullif(5 * posts + gold, 0), 4) AS f1_at_5
+               CAST(round(2.0 * hits_at_1 / nullif(posts + gold, 0), 4) AS float8) AS f1_at_1,
+               CAST(round(2.0 * hits_at_5 / nullif(5 * posts + gold, 0), 4) AS float8) AS f1_at_5
         FROM sums
         """
     )
