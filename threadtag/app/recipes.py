@@ -81,10 +81,12 @@ def fit(
     small: bool = False,
     progress: bool = True,
     init: Checkpoint | None = None,
+    with_ranker: bool = False,
 ) -> Checkpoint:
-    """Train on the examples with these settings; `init` = continue from that checkpoint."""
+    """Train the generator on the examples with these settings (`init` = continue from that
+    checkpoint); `with_ranker` and HYBRID: the hybrid ranker around it too (what `train` saves)."""
     lang = train_examples[0].lang
-    return train(
+    checkpoint = train(
         train_examples,
         dev_examples,
         model_config(settings, variant, small),
@@ -95,6 +97,10 @@ def fit(
         progress,
         init=init,
     )
+    if not (with_ranker and settings.hybrid):
+        return checkpoint
+    fit_args = {"variant": variant, "max_epochs": max_epochs, "small": small}
+    return add_ranker(settings, checkpoint, train_examples, dev_examples, progress, **fit_args)
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
@@ -163,24 +169,6 @@ def add_ranker(
     return checkpoint
 
 
-def fit_annotator(
-    settings: Settings,
-    train_examples: list[Example],
-    dev_examples: list[Example],
-    variant: str | None = None,
-    max_epochs: int | None = None,
-    small: bool = False,
-    progress: bool = True,
-    init: Checkpoint | None = None,
-) -> Checkpoint:
-    """The generator (fit) and, with HYBRID, the ranker around it: what `train` saves."""
-    checkpoint = fit(settings, train_examples, dev_examples, variant, max_epochs, small, progress, init)
-    if not settings.hybrid:
-        return checkpoint
-    fit_args = {"variant": variant, "max_epochs": max_epochs, "small": small}
-    return add_ranker(settings, checkpoint, train_examples, dev_examples, progress, **fit_args)
-
-
 def hybrid_annotator(settings: Settings, checkpoint: Checkpoint, train_examples: Sequence[Example]) -> HybridAnnotator:
     """The hybrid path around an already trained generator (compare, crossval)."""
     with_ranker = add_ranker(settings, replace(checkpoint), list(train_examples), [])
@@ -193,7 +181,7 @@ def train_sample_model(settings: Settings, out: Path, progress: bool = True) -> 
     """The small model on the bundled sample threads: what runs when no checkpoint is given."""
     examples = load_tweet_threads(SAMPLE_THREADS)
     n_dev = settings.sample_dev_threads
-    checkpoint = fit_annotator(settings, examples[:-n_dev], examples[-n_dev:], small=True, progress=progress)
+    checkpoint = fit(settings, examples[:-n_dev], examples[-n_dev:], small=True, progress=progress, with_ranker=True)
     checkpoint.save(out)
     return checkpoint
 

@@ -104,7 +104,9 @@ def train(
     train_examples, dev_examples = split(weibo, tweets, dev_last, settings)
     started = time.perf_counter()
     chosen = variants([variant])[0] if variant else None
-    checkpoint = recipes.fit_annotator(settings, train_examples, dev_examples, chosen, max_epochs, progress=progress)
+    checkpoint = recipes.fit(
+        settings, train_examples, dev_examples, chosen, max_epochs, progress=progress, with_ranker=True
+    )
     checkpoint.save(out)
     epochs = checkpoint.training["epochs"]
     typer.echo(

@@ -24,8 +24,8 @@ def recipe(settings: Settings, progress: bool) -> Recipe:
     """Training and scoring as the settings say, for retraining."""
 
     def fit(train: list[Example], dev: list[Example], init: Checkpoint | None) -> Checkpoint:
-        return recipes.fit_annotator(
-            settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init
+        return recipes.fit(
+            settings, train, dev, max_epochs=settings.retrain_max_epochs, progress=progress, init=init, with_ranker=True
         )
 
     return Recipe(
