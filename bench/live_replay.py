@@ -1,0 +1,144 @@
+"""The Weibo dev split as a live stream: what the pipeline's final annotations score beside
+`evaluate` on the same model and posts.
+
+    .venv/bin/python -m bench.live_replay --model runs/weibo-hybrid-s13.pt [--keep-spaces] [--posts 400]
+
+Each dev post becomes a root tweet whose text is the post (its words joined without spaces,
+as raw Weibo text, or with the files' spaces by --keep-spaces) followed by its gold hashtags
+as Weibo `#...#` tags (edge hashtags: the labels, removed from what the model reads); its
+conversation is cut into replies of 15 tokens. They go through the embedded broker, one
+stream worker and one inference worker into a fresh database on the local PostgreSQL; each
+root's newest annotation by the model is scored from `annotations` with the metrics code of
+`evaluate`. Two live runs: with the live index frozen (the checkpoint's training posts only,
+as `evaluate` sees them) and live (each post also sees the labelled dev posts stored before it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from bench.common import machine, table
+from bench.stream_backlog import bench_settings, fresh_database
+from threadtag.app import recipes
+from threadtag.app.processes import CommandProcess, child_env
+from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.core.settings import get_settings
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import Example, load_weibo, tag_text
+from threadtag.models.evaluation import evaluate, score_ranked
+from threadtag.models.text import display_hashtag
+from threadtag.pipeline.replay import replay
+from threadtag.workers.model_registry import register_checkpoint
+
+WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
+T0 = datetime(2014, 3, 1, tzinfo=timezone.utc)
+
+
+def _stamp(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).strftime("%a %b %d %H:%M:%S %z %Y")
+
+
+def as_tweets(examples: list[Example], keep_spaces: bool) -> list[str]:
+    """Raw v1.1 tweet lines: a root per example, its conversation as replies of 15 tokens."""
+    join = " ".join if keep_spaces else "".join
+    lines = []
+    for i, ex in enumerate(examples):
+        root = 9_000_000 + 1000 * i
+        tags = " ".join(display_hashtag(tag_text(t)) for t in ex.tags)
+        lines.append(
+            json.dumps(
+                {
+                    "id_str": str(root),
+                    "created_at": _stamp(10 * i),
+                    "lang": "zh",
+                    "text": f"{join(ex.post)} {tags}",
+                    "user": {"id_str": f"u{i}"},
+                },
+                ensure_ascii=False,
+            )
+        )
+        for j, start in enumerate(range(0, len(ex.conv), 15)):
+            lines.append(json.dumps({"id_str": str(root + 1 + j), "in_reply_to_status_id_str": str(root),
+                                     "created_at": _stamp(10 * i + 1 + j), "lang": "zh",
+                                     "text": join(ex.conv[start : start + 15]), "user": {"id_str": f"r{j}"}},
+                                    ensure_ascii=False))  # fmt: skip
+    return lines
+
+
+def live_run(
+    model: Path, examples: list[Example], keep_spaces: bool, live_index: bool, tmp: Path
+) -> tuple[float, float, float]:
+    """(F1@1, F1@5, seconds to every final annotation) through the real workers."""
+    source = tmp / f"dev-{live_index}.jsonl"
+    source.write_text("\n".join(as_tweets(examples, keep_spaces)) + "\n", encoding="utf-8")
+    database = fresh_database()
+    engine = create_engine(database)
+    checkpoint = Checkpoint.load(model)
+    register_checkpoint(engine, checkpoint, model, "always")
+    with EmbeddedBroker() as broker:
+        settings = bench_settings(
+            broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=5,
+            annotate_quiet_seconds=1, index_refresh_seconds=1 if live_index else 1e9,
+        ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
+        create_topics(settings, broker.bootstrap)
+        env = child_env(settings)
+        workers = [
+            CommandProcess([name], env, tmp / f"{name}-{live_index}.log").start() for name in ("stream", "infer")
+        ]
+        started = time.monotonic()
+        try:
+            replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
+            final = text(
+                "SELECT count(*) FROM conversations c JOIN annotations a ON a.root_id = c.root_id "
+                "AND a.request_seq = c.last_seq WHERE c.closed_at IS NOT NULL"
+            )
+            while True:
+                with engine.connect() as conn:
+                    if conn.execute(final).scalar() >= len(examples):
+                        break
+                if time.monotonic() - started > 1800:
+                    raise TimeoutError(f"final annotations missing after 30 min; see {tmp}")
+                time.sleep(1)
+            seconds = time.monotonic() - started
+        finally:
+            for worker in workers:
+                worker.stop()
+    rows = text("SELECT DISTINCT ON (root_id) root_id, hashtags FROM annotations ORDER BY root_id, request_seq DESC")
+    with engine.connect() as conn:
+        ranked = {root: [h["tag"] for h in tags] for root, tags in conn.execute(rows)}
+    engine.dispose()
+    scores = score_ranked([ranked[str(9_000_000 + 1000 * i)] for i in range(len(examples))], examples)
+    return 100 * scores.f1_at_1, 100 * scores.f1_at_5, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--posts", type=int, default=400)
+    parser.add_argument("--keep-spaces", action="store_true")
+    args = parser.parse_args()
+    examples = load_weibo(WEIBO)[-400:][: args.posts]
+    settings = get_settings()
+    offline = evaluate(recipes.predictor(args.model, settings), examples, progress=False).scores
+    rows = [["evaluate (offline)", f"{100 * offline.f1_at_1:.2f}", f"{100 * offline.f1_at_5:.2f}", "-"]]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-live-replay-"))
+    for live_index in (False, True):
+        f1, f5, seconds = live_run(args.model, examples, args.keep_spaces, live_index, tmp)
+        name = "stream + infer, live index" if live_index else "stream + infer, index frozen at training"
+        rows.append([name, f"{f1:.2f}", f"{f5:.2f}", f"{seconds:.0f}"])
+    print(f"machine: {machine()}")
+    print(f"model: {args.model}; {len(examples)} Weibo dev posts; text "
+          f"{'with the files spaces' if args.keep_spaces else 'without spaces (raw Weibo)'}")  # fmt: skip
+    print(table(["path", "F1@1", "F1@5", "s to every final annotation"], rows))
+
+
+if __name__ == "__main__":
+    main()
