@@ -40,6 +40,7 @@ from threadtag.workers.model_registry import register_checkpoint
 
 WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 T0 = datetime(2014, 3, 1, tzinfo=timezone.utc)
+ROOT_IDS, ROOT_STRIDE = 9_000_000_000, 100_000  # a conversation cut into 15-token replies stays below the next root
 
 
 def _stamp(minutes: float) -> str:
@@ -51,7 +52,7 @@ def as_tweets(examples: list[Example], keep_spaces: bool) -> list[str]:
     join = " ".join if keep_spaces else "".join
     lines = []
     for i, ex in enumerate(examples):
-        root = 9_000_000 + 1000 * i
+        root = ROOT_IDS + ROOT_STRIDE * i
         tags = " ".join(display_hashtag(tag_text(t)) for t in ex.tags)
         lines.append(
             json.dumps(
@@ -104,6 +105,8 @@ def live_run(
                 with engine.connect() as conn:
                     if conn.execute(final).scalar() >= len(examples):
                         break
+                    if conn.execute(text("SELECT count(*) FROM dead_letters")).scalar():
+                        raise RuntimeError(f"a record was dead-lettered; see the dead_letters table of {database}")
                 if time.monotonic() - started > 1800:
                     raise TimeoutError(f"final annotations missing after 30 min; see {tmp}")
                 time.sleep(1)
@@ -115,7 +118,7 @@ def live_run(
     with engine.connect() as conn:
         ranked = {root: [h["tag"] for h in tags] for root, tags in conn.execute(rows)}
     engine.dispose()
-    scores = score_ranked([ranked[str(9_000_000 + 1000 * i)] for i in range(len(examples))], examples)
+    scores = score_ranked([ranked.get(str(ROOT_IDS + ROOT_STRIDE * i), []) for i in range(len(examples))], examples)
     return 100 * scores.f1_at_1, 100 * scores.f1_at_5, seconds
 
 
