@@ -39,10 +39,9 @@ def _fill(annotator: HybridAnnotator, size: int) -> tuple[float, float]:
         keys = [f"copy:{added + i}" for i in range(len(chunk))]
         annotator.learn(keys, chunk, [stamp + i for i in range(len(chunk))])
         added, stamp = added + len(chunk), stamp + len(chunk)
-    post, full = annotator.model.index._matrices()
+    matrices = annotator.model.index.nbytes() / 2**20
     traced = (tracemalloc.get_traced_memory()[0] - start) / 2**20
     tracemalloc.stop()
-    matrices = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in (post, full)) / 2**20
     return matrices, traced
 
 

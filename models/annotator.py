@@ -17,7 +17,7 @@ from threadtag.models.corpus import Example, tag_text, thread_example
 from threadtag.models.hybrid import FEATURES, MISSING, Candidates, HybridConfig, Reranker, candidates
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
-from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, Votes
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex
 
 TRAINING_STAMP = float("-inf")  # the checkpoint's own labelled posts come before any request
 
@@ -101,25 +101,24 @@ class HybridAnnotator:
         after `before[i]` do not vote for it."""
         beams = self.predictor.predict_examples(examples)
         votes = self.model.index.votes(examples, exclude, before)
-        return [
-            self._one(e, v, b, exclude[i] if exclude else None, before[i] if before else None)
-            for i, (e, v, b) in enumerate(zip(examples, votes, beams))
-        ]
-
-    def _one(
-        self, example: Example, votes: Votes, beam: list[RankedHashtag], exclude: str | None, before: float | None
-    ) -> list[RankedHashtag]:
         inventory = self.model.inventory
-        found = candidates(
-            example, votes, beam, inventory, self.model.config, lambda tag: inventory.count(tag, before, exclude)
-        )
+        found = []
+        for i, (example, vote, beam) in enumerate(zip(examples, votes, beams)):
+            key, moment = (exclude[i] if exclude else None), (before[i] if before else None)
+            seen = lambda tag, key=key, moment=moment: inventory.count(tag, moment, key)  # noqa: E731
+            found.append(candidates(example, vote, beam, inventory, self.model.config, seen))
         reranker = self.model.reranker
         if reranker is None:
-            order = dict.fromkeys([*votes.ranked(), *(h.tag for h in beam)])
-            return [RankedHashtag(tag, 0.0) for tag in list(order)[: self.top_k]]
+            return [
+                [
+                    RankedHashtag(tag, 0.0)
+                    for tag in list(dict.fromkeys([*v.ranked(), *(h.tag for h in b)]))[: self.top_k]
+                ]
+                for v, b in zip(votes, beams)
+            ]
         if not self.model.uses_generator_features:
-            found = without_generator(found)
-        return [RankedHashtag(tag, round(score, 4)) for tag, score in reranker.rank(found, self.top_k)]
+            found = [without_generator(f) for f in found]
+        return [[RankedHashtag(t, round(s, 4)) for t, s in top] for top in reranker.rank_all(found, self.top_k)]
 
     def predict_examples(self, examples: Sequence[Example]) -> list[list[RankedHashtag]]:
         return self.rank(examples)

@@ -23,7 +23,7 @@ class HashtagInventory:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.last_seen: dict[str, float] = {}
-        self._by_word: dict[str, set[str]] = defaultdict(set)
+        self._by_first_word: dict[str, set[str]] = defaultdict(set)  # each tag under one of its words
         self._stamps: dict[str, list[float]] = defaultdict(list)  # per tag, sorted: learned posts' stamps
         self._learned: dict[str, tuple[list[str], float]] = {}  # key -> (its tags, its stamp)
 
@@ -33,9 +33,8 @@ class HashtagInventory:
     def add(self, tags: Iterable[str], stamp: float = 0.0) -> None:
         """Count hashtags (words joined by spaces) seen at `stamp`."""
         for tag in tags:
-            if tag not in self.counts:
-                for word in tag.split():
-                    self._by_word[word].add(tag)
+            if tag not in self.counts and tag.split():
+                self._by_first_word[tag.split()[0]].add(tag)
             self.counts[tag] += 1
             self.last_seen[tag] = max(stamp, self.last_seen.get(tag, stamp))
 
@@ -72,11 +71,12 @@ class HashtagInventory:
     def spelled_out(self, tokens: Sequence[str]) -> list[str]:
         """Known hashtags all of whose words occur among `tokens`."""
         present = set(tokens)
-        found: set[str] = set()
-        for word in present:
-            for tag in self._by_word.get(word, ()):
-                if tag not in found and all(w in present for w in tag.split()):
-                    found.add(tag)
+        found = [
+            tag
+            for word in present
+            for tag in self._by_first_word.get(word, ())
+            if all(w in present for w in tag.split())
+        ]
         return sorted(found)
 
     def state(self) -> dict[str, Any]:

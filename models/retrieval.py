@@ -119,9 +119,10 @@ class RetrievalIndex:
         self.keys: list[str] = []
         self.tags: list[list[str]] = []
         self.stamps = np.zeros(0, dtype=np.float64)
-        self._post_rows: list[sparse.csr_matrix] = []
-        self._full_rows: list[sparse.csr_matrix] = []
-        self._stacked: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None
+        # One row per post: its post vector beside its post + conversation vector, so that one
+        # product with [q_post, conv_weight * q_full] gives the summed similarity.
+        self._rows: list[sparse.csr_matrix] = []
+        self._stacked: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None  # rows, their transpose
         self._row_of: dict[str, int] = {}
 
     @classmethod
@@ -141,8 +142,7 @@ class RetrievalIndex:
         replaced = [k for k in keys if k in self._row_of]
         if replaced:
             self._drop(set(replaced))
-        self._post_rows.append(self.post_space.transform([post_doc(e) for e in examples]))
-        self._full_rows.append(self.full_space.transform([full_doc(e) for e in examples]))
+        self._rows.append(self._vectors(examples, 1.0))
         start = len(self.keys)
         self.keys.extend(keys)
         self.tags.extend([tag_text(t) for t in e.tags] for e in examples)
@@ -152,19 +152,28 @@ class RetrievalIndex:
         if len(self.keys) > self.config.capacity:
             self._drop(set(self.keys[: len(self.keys) - self.config.capacity]))
 
+    def _vectors(self, examples: Sequence[Example], full_weight: float) -> sparse.csr_matrix:
+        post = self.post_space.transform([post_doc(e) for e in examples])
+        full = self.full_space.transform([full_doc(e) for e in examples])
+        return sparse.hstack([post, full_weight * full], format="csr", dtype=np.float32)
+
     def _matrices(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The rows and their transpose, stacked once per change (a search reads the transpose)."""
         if self._stacked is None:
-            empty = sparse.csr_matrix((0, TextSpace.BUCKETS), dtype=np.float32)
-            post = sparse.vstack(self._post_rows, format="csr") if self._post_rows else empty
-            full = sparse.vstack(self._full_rows, format="csr") if self._full_rows else empty
-            self._post_rows, self._full_rows = [post], [full]
-            self._stacked = (post, full)
+            empty = sparse.csr_matrix((0, 2 * TextSpace.BUCKETS), dtype=np.float32)
+            rows = sparse.vstack(self._rows, format="csr") if self._rows else empty
+            self._rows = [rows]
+            self._stacked = (rows, rows.T.tocsr())
         return self._stacked
+
+    def nbytes(self) -> int:
+        """Memory of the index's vectors (rows and transpose)."""
+        return sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in self._matrices())
 
     def _drop(self, keys: set[str]) -> None:
         keep = [i for i, k in enumerate(self.keys) if k not in keys]
-        post, full = self._matrices()
-        self._post_rows, self._full_rows = [post[keep]], [full[keep]]
+        rows, _ = self._matrices()
+        self._rows = [rows[keep]]
         self.keys = [self.keys[i] for i in keep]
         self.tags = [self.tags[i] for i in keep]
         self.stamps = self.stamps[keep]
@@ -173,10 +182,8 @@ class RetrievalIndex:
 
     def similarities(self, examples: Sequence[Example]) -> np.ndarray:
         """[queries, indexed posts] similarity."""
-        post, full = self._matrices()
-        by_post = self.post_space.transform([post_doc(e) for e in examples]) @ post.T
-        by_full = self.full_space.transform([full_doc(e) for e in examples]) @ full.T
-        return (by_post + self.config.conv_weight * by_full).toarray()
+        _, transposed = self._matrices()
+        return (self._vectors(examples, self.config.conv_weight) @ transposed).toarray()
 
     def votes(
         self,
@@ -201,21 +208,21 @@ class RetrievalIndex:
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         out = []
         for i, row in enumerate(nearest):
-            votes = Votes()
-            for j in row[np.argsort(-sims[i, row], kind="stable")]:
-                similarity = float(sims[i, j])
-                if not similarity > 0:  # left out, or nothing in common
-                    continue
-                votes.top_similarity = max(votes.top_similarity, similarity)
-                weight = similarity**self.config.vote_power
+            order = row[np.argsort(-sims[i, row], kind="stable")]
+            similarity = sims[i, order]
+            keep = similarity > 0  # left out, or nothing in common
+            order, similarity = order[keep], similarity[keep].astype(np.float64)
+            weights = similarity**self.config.vote_power
+            tally: dict[str, list[float]] = {}  # tag -> [weight, voters, best similarity]
+            for j, sim, weight in zip(order.tolist(), similarity.tolist(), weights.tolist()):
                 for tag in self.tags[j]:
-                    old = votes.tags.get(tag)
-                    votes.tags[tag] = (
-                        Vote(weight, 1, similarity)
-                        if old is None
-                        else Vote(old.weight + weight, old.voters + 1, max(old.best_similarity, similarity))
-                    )
-            out.append(votes)
+                    if (entry := tally.get(tag)) is None:
+                        tally[tag] = [weight, 1, sim]  # the most similar voter comes first
+                    else:
+                        entry[0] += weight
+                        entry[1] += 1
+            top = float(similarity[0]) if len(similarity) else 0.0
+            out.append(Votes({t: Vote(w, int(n), b) for t, (w, n, b) in tally.items()}, top))
         return out
 
     def state(self) -> dict[str, Any]:
