@@ -19,8 +19,6 @@ from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
 from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex
 
-TRAINING_STAMP = float("-inf")  # the checkpoint's own labelled posts come before any request
-
 
 @dataclass
 class HybridModel:
@@ -49,7 +47,7 @@ class HybridModel:
         index = RetrievalIndex.from_state(retrieval, RetrievalConfig(**retrieval["config"]))
         lang = state["lang"]
         indexed = [Example(list(p), list(c), [list(t) for t in tags], lang) for p, c, tags in state["indexed"]]
-        index.add([f"training:{i}" for i in range(len(indexed))], indexed, [TRAINING_STAMP] * len(indexed))
+        index.add_training_posts(indexed)
         reranker = Reranker.from_state(state["reranker"]) if state["reranker"] else None
         return cls(
             index, HashtagInventory.from_state(state["inventory"]), reranker, HybridConfig(**state["config"]),

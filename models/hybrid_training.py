@@ -35,9 +35,7 @@ def fit_hybrid(
     features (the generator still adds candidates). With fewer than `min_queries` training
     posts whose gold is among their candidates, no reranker is learned."""
     index = RetrievalIndex.fit(train, retrieval)
-    keys = [f"training:{i}" for i in range(len(train))]
-    index.add(keys, train, [float("-inf")] * len(train))
-    votes = index.votes(train, exclude=keys)
+    votes = index.votes(train, exclude=index.add_training_posts(train))
     beams = out_of_fold_beams or [[] for _ in train]
     groups = [candidates(ex, v, b, inventory, config) for ex, v, b in zip(train, votes, beams)]
     if out_of_fold_beams is None:

@@ -24,6 +24,8 @@ from sklearn.preprocessing import normalize
 
 from threadtag.models.corpus import Example, tag_text
 
+TRAINING_STAMP = float("-inf")  # a model's own training posts come before any request
+
 
 @dataclass(frozen=True)
 class RetrievalConfig:
@@ -134,6 +136,12 @@ class RetrievalIndex:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def add_training_posts(self, examples: Sequence[Example]) -> list[str]:
+        """Index a model's own training posts: stamped before any request. Returns their keys."""
+        keys = [f"training:{i}" for i in range(len(examples))]
+        self.add(keys, examples, [TRAINING_STAMP] * len(examples))
+        return keys
 
     def add(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
         """Index labelled posts; a key indexed before is replaced (its conversation grew)."""

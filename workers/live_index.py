@@ -11,7 +11,7 @@ stored before its own input (Thread.stamp), and never its own root.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import Connection, text
@@ -56,11 +56,10 @@ class LiveIndex:
     root_mark: tuple[str, str] = (_EPOCH, "")
     closed_mark: tuple[str, str] = (_EPOCH, "")
     next_look: float = 0.0
-    indexed: int = field(default=0)
 
     def reset(self, annotator: HybridAnnotator) -> None:
         self.annotator = annotator
-        self.root_mark, self.closed_mark, self.next_look, self.indexed = (_EPOCH, ""), (_EPOCH, ""), 0.0, 0
+        self.root_mark, self.closed_mark, self.next_look = (_EPOCH, ""), (_EPOCH, ""), 0.0
 
     def refresh(self, conn: Connection, force: bool = False) -> int:
         """Index what was stored since the last look (at most every `every` seconds); returns how many."""
@@ -75,7 +74,6 @@ class LiveIndex:
         while rows := self._after(conn, _CLOSED, self.closed_mark):
             self._learn(conn, rows)
             self.closed_mark = (rows[-1].closed_at.isoformat(), rows[-1].id)
-        self.indexed += added
         if added:
             log.info("labelled posts indexed", added=added, index_size=len(self.annotator.model.index))
         return added

@@ -18,7 +18,7 @@ class RetrievalRanker:
 
     def fit(self, train: Sequence[Example], dev: Sequence[Example]) -> None:
         self.index = RetrievalIndex.fit(train, self.config)
-        self.index.add([str(i) for i in range(len(train))], train, [0.0] * len(train))
+        self.index.add_training_posts(train)
 
     def rank(self, examples: Sequence[Example], k: int) -> list[list[str]]:
         assert self.index is not None, "fit first"
