@@ -1,12 +1,11 @@
 """The Weibo dev split as a live stream: what the pipeline's final annotations score beside
 `evaluate` on the same model and posts.
 
-    .venv/bin/python -m bench.live_replay --model runs/weibo-hybrid-s13.pt [--keep-spaces] [--posts 400]
+    .venv/bin/python -m bench.live_replay --model runs/weibo-hybrid-s13.pt [--posts 400] [--reply-words 15]
 
-Each dev post becomes a root tweet whose text is the post (its words joined without spaces,
-as raw Weibo text, or with the files' spaces by --keep-spaces) followed by its gold hashtags
-as Weibo `#...#` tags (edge hashtags: the labels, removed from what the model reads); its
-conversation is cut into replies of 15 tokens. They go through the embedded broker, one
+Each dev line becomes a root tweet (pipeline/weibo_tweets.py): the post as raw Weibo text
+followed by its gold hashtags as `#...#` (edge hashtags: the labels, removed from what the
+model reads), its conversation cut into replies of 15 words. They go through the embedded broker, one
 stream worker and one inference worker into a fresh database on the local PostgreSQL; each
 root's newest annotation by the model is scored from `annotations` with the metrics code of
 `evaluate`. Two live runs: with the live index frozen (the checkpoint's training posts only,
@@ -16,11 +15,9 @@ as `evaluate` sees them) and live (each post also sees the labelled dev posts st
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -32,54 +29,23 @@ from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import EmbeddedBroker, create_topics
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import Example, load_weibo, tag_text
+from threadtag.models.corpus import weibo_example, weibo_lines
 from threadtag.models.evaluation import evaluate, score_ranked
-from threadtag.models.text import display_hashtag
 from threadtag.pipeline.replay import replay
+from threadtag.pipeline.weibo_tweets import root_id, weibo_tweets
 from threadtag.workers.model_registry import register_checkpoint
 
 WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
-T0 = datetime(2014, 3, 1, tzinfo=timezone.utc)
-ROOT_IDS, ROOT_STRIDE = 9_000_000_000, 100_000  # a conversation cut into 15-token replies stays below the next root
-
-
-def _stamp(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).strftime("%a %b %d %H:%M:%S %z %Y")
-
-
-def as_tweets(examples: list[Example], keep_spaces: bool) -> list[str]:
-    """Raw v1.1 tweet lines: a root per example, its conversation as replies of 15 tokens."""
-    join = " ".join if keep_spaces else "".join
-    lines = []
-    for i, ex in enumerate(examples):
-        root = ROOT_IDS + ROOT_STRIDE * i
-        tags = " ".join(display_hashtag(tag_text(t)) for t in ex.tags)
-        lines.append(
-            json.dumps(
-                {
-                    "id_str": str(root),
-                    "created_at": _stamp(10 * i),
-                    "lang": "zh",
-                    "text": f"{join(ex.post)} {tags}",
-                    "user": {"id_str": f"u{i}"},
-                },
-                ensure_ascii=False,
-            )
-        )
-        for j, start in enumerate(range(0, len(ex.conv), 15)):
-            lines.append(json.dumps({"id_str": str(root + 1 + j), "in_reply_to_status_id_str": str(root),
-                                     "created_at": _stamp(10 * i + 1 + j), "lang": "zh",
-                                     "text": join(ex.conv[start : start + 15]), "user": {"id_str": f"r{j}"}},
-                                    ensure_ascii=False))  # fmt: skip
-    return lines
+FIRST_ID = 9_000_000_000
 
 
 def live_run(
-    model: Path, examples: list[Example], keep_spaces: bool, live_index: bool, tmp: Path
+    model: Path, lines: list[tuple[str, str, str]], reply_words: int | None, live_index: bool, tmp: Path
 ) -> tuple[float, float, float]:
     """(F1@1, F1@5, seconds to every final annotation) through the real workers."""
+    examples = [weibo_example(*line) for line in lines]
     source = tmp / f"dev-{live_index}.jsonl"
-    source.write_text("\n".join(as_tweets(examples, keep_spaces)) + "\n", encoding="utf-8")
+    source.write_text("\n".join(weibo_tweets(lines, FIRST_ID, reply_words)) + "\n", encoding="utf-8")
     database = fresh_database()
     engine = create_engine(database)
     checkpoint = Checkpoint.load(model)
@@ -118,7 +84,7 @@ def live_run(
     with engine.connect() as conn:
         ranked = {root: [h["tag"] for h in tags] for root, tags in conn.execute(rows)}
     engine.dispose()
-    scores = score_ranked([ranked.get(str(ROOT_IDS + ROOT_STRIDE * i), []) for i in range(len(examples))], examples)
+    scores = score_ranked([ranked.get(root_id(FIRST_ID, i), []) for i in range(len(lines))], examples)
     return 100 * scores.f1_at_1, 100 * scores.f1_at_5, seconds
 
 
@@ -126,20 +92,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--posts", type=int, default=400)
-    parser.add_argument("--keep-spaces", action="store_true")
+    parser.add_argument("--reply-words", type=int, default=15, help="words a reply; 0: the conversation as one reply")
     args = parser.parse_args()
-    examples = load_weibo(WEIBO)[-400:][: args.posts]
+    lines = weibo_lines(WEIBO)[-400:][: args.posts]
+    examples = [weibo_example(*line) for line in lines]
+    if None in examples:
+        raise SystemExit("a dev line has no post or no hashtag: the bench needs every line scored")
     settings = get_settings()
     offline = evaluate(recipes.predictor(args.model, settings), examples, progress=False).scores
     rows = [["evaluate (offline)", f"{100 * offline.f1_at_1:.2f}", f"{100 * offline.f1_at_5:.2f}", "-"]]
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-replay-"))
     for live_index in (False, True):
-        f1, f5, seconds = live_run(args.model, examples, args.keep_spaces, live_index, tmp)
+        f1, f5, seconds = live_run(args.model, lines, args.reply_words or None, live_index, tmp)
         name = "stream + infer, live index" if live_index else "stream + infer, index frozen at training"
         rows.append([name, f"{f1:.2f}", f"{f5:.2f}", f"{seconds:.0f}"])
     print(f"machine: {machine()}")
-    print(f"model: {args.model}; {len(examples)} Weibo dev posts; text "
-          f"{'with the files spaces' if args.keep_spaces else 'without spaces (raw Weibo)'}")  # fmt: skip
+    replies = f"replies of {args.reply_words} words" if args.reply_words else "the conversation as one reply"
+    print(f"model: {args.model}; {len(lines)} Weibo dev posts as raw Weibo text, {replies}")
     print(table(["path", "F1@1", "F1@5", "s to every final annotation"], rows))
 
 

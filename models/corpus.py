@@ -7,9 +7,19 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from threadtag.models.text import MENTION, URL, detect_lang, split_labels, tokenize
+from threadtag.models.text import (
+    MENTION,
+    URL,
+    detect_lang,
+    display_hashtag,
+    join_words,
+    segment_hashtag,
+    split_labels,
+    tokenize,
+)
 from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
 from threadtag.schemas.reply_chains import resolve_roots
 
@@ -35,6 +45,10 @@ def tag_text(tag: Sequence[str]) -> str:
     return " ".join(tag)
 
 
+class CorpusError(ValueError):
+    """A corpus file a person can fix: missing, misaligned or unreadable, named with the line."""
+
+
 WEIBO_FILES = ("post.txt", "conv.txt", "tag.txt")
 SPLITS = ("train", "valid", "test")
 
@@ -51,26 +65,63 @@ def weibo_layout(directory: Path) -> str:
         return "single"
     if all(f.exists() for split in ("train", "valid") for f in weibo_files(directory, split)):
         return "authors"
-    raise FileNotFoundError(
-        f"{directory} holds neither post.txt, conv.txt, tag.txt nor the authors' train_/valid_ files"
-    )
+    raise CorpusError(f"{directory} holds neither post.txt, conv.txt, tag.txt nor the authors' train_/valid_ files")
+
+
+def weibo_post_text(post: str, tag_line: str) -> str:
+    """A post line and its tag line as the raw Weibo text they were cut from: the words joined
+    back (no spaces between Chinese words), the hashtags at its end as `#...#`."""
+    tags = " ".join(display_hashtag(t, "zh") for t in tag_line.split(";") if t.strip())
+    return f"{join_words(post.split())} {tags}".strip()
+
+
+def weibo_example(post: str, conv: str, tag_line: str) -> Example | None:
+    """One line of the aligned files, prepared as the stream prepares the raw post it stands
+    for (one text preparation for training and serving); None for a line without a post or
+    a hashtag."""
+    example = thread_example(weibo_post_text(post, tag_line), [join_words(conv.split())], "zh")
+    return example if example.post and example.tags else None
+
+
+def weibo_tags(tag_line: str) -> list[str]:
+    """The hashtags of a tag line as the stream would label them, words joined by spaces."""
+    return [tag_text(segment_hashtag(join_words(t.split()), "zh")) for t in tag_line.split(";") if t.strip()]
 
 
 def load_weibo(directory: Path, start: int = 0, stop: int | None = None, split: str | None = None) -> list[Example]:
-    """Lines [start, stop) of the aligned post / conv / tag files (already segmented); `split`
-    names a set of the authors' layout (train, valid, test)."""
+    """Lines [start, stop) of the aligned post / conv / tag files; `split` names a set of the
+    authors' layout (train, valid, test)."""
+    stamps = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in weibo_files(directory, split))
+    return [ex for ex in _prepared(directory, split, stamps)[start:stop] if ex]
+
+
+def weibo_lines(directory: Path, split: str | None = None) -> list[tuple[str, str, str]]:
+    """(post, conv, tag line) of every line of the aligned files. Files of different lengths
+    are refused: a label shifted by one line would be silently wrong for every line after it."""
     files = weibo_files(directory, split)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
-        raise FileNotFoundError(f"Weibo-style data needs post, conv and tag files; missing: {missing}")
-    posts, convs, tags = (f.read_text(encoding="utf-8").split("\n") for f in files)
-    count = min(len(posts), len(convs), len(tags))
-    examples = []
-    for post, conv, tag_line in list(zip(posts, convs, tags))[:count][start:stop]:
-        gold = [t.split() for t in tag_line.split(";") if t.strip()]
-        if post.strip() and gold:
-            examples.append(Example(post=post.split(), conv=conv.split(), tags=gold, lang="zh"))
-    return examples
+        raise CorpusError(f"Weibo-style data needs post, conv and tag files; missing: {', '.join(missing)}")
+    posts, convs, tags = (_lines(f) for f in files)
+    if not len(posts) == len(convs) == len(tags):
+        counts = ", ".join(f"{f.name} {len(lines)}" for f, lines in zip(files, (posts, convs, tags)))
+        raise CorpusError(f"the Weibo files are not aligned line by line: {counts} lines")
+    return list(zip(posts, convs, tags))
+
+
+@lru_cache(maxsize=8)
+def _prepared(directory: Path, split: str | None, stamps: tuple[int, ...]) -> list[Example | None]:
+    """Every line of the files prepared (jieba takes seconds); `stamps` (the files' mtimes)
+    make a changed file a new cache entry."""
+    return [weibo_example(*line) for line in weibo_lines(directory, split)]
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    return text.removesuffix("\n").split("\n")
 
 
 def load_weibo_test(directory: Path) -> list[Example]:
@@ -87,15 +138,17 @@ def open_text(path: Path) -> Iterator[str]:
 
 def read_tweets(path: Path) -> list[Post]:
     """Twitter v1.1 JSON lines -> posts. A broken line stops the read with its line number."""
-    posts = []
-    for number, line in enumerate(open_text(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            posts.append(from_twitter_v1(json.loads(line)))
-        except (json.JSONDecodeError, InvalidPost) as exc:
-            raise ValueError(f"{path}:{number}: {exc}") from exc
-    return posts
+    try:
+        return [_tweet(path, n, line) for n, line in enumerate(open_text(path), start=1) if line.strip()]
+    except (OSError, EOFError, UnicodeDecodeError) as exc:  # missing, a folder, a broken .gz
+        raise CorpusError(f"cannot read tweets from {path}: {exc}") from exc
+
+
+def _tweet(path: Path, number: int, line: str) -> Post:
+    try:
+        return from_twitter_v1(json.loads(line))
+    except (json.JSONDecodeError, InvalidPost) as exc:
+        raise CorpusError(f"{path}:{number}: not a v1.1 tweet: {exc}") from exc
 
 
 def assemble_threads(posts: Iterable[Post]) -> list[tuple[Post, list[Post]]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from threadtag.models.corpus import Example, tag_text
+from threadtag.models.corpus import Example, tag_text, weibo_tags
 
 
 class HashtagInventory:
@@ -64,9 +64,10 @@ class HashtagInventory:
             self.add((tag_text(t) for t in example.tags), stamp)
 
     def add_tag_lines(self, path: Path) -> None:
-        """A file of `;`-separated hashtags a line (words separated by spaces), as tag.txt."""
+        """A file of `;`-separated hashtags a line (words separated by spaces), as Weibo's
+        tag.txt; each tag segmented as the stream segments it (weibo_tags)."""
         for line in path.read_text(encoding="utf-8").splitlines():
-            self.add(" ".join(t.split()) for t in line.split(";") if t.strip())
+            self.add(weibo_tags(line))
 
     def spelled_out(self, tokens: Sequence[str]) -> list[str]:
         """Known hashtags all of whose words occur among `tokens`."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -109,13 +110,24 @@ def segment_hashtag(tag: str, lang: str) -> list[str]:
     return words
 
 
-def display_hashtag(tag: str) -> str:
-    """A generated hashtag (words joined by spaces) as its users write it: Chinese the Weibo
-    way, `#马航飞机失联#`; other scripts in camel case, `#AusOpen` (which segment_hashtag
-    reads back as the same words)."""
+def join_words(words: Sequence[str]) -> str:
+    """Segmented words as the raw text they were cut from: Chinese is written without spaces,
+    so a space stays only between two Latin letters or digits (`iphone 6`, `DIGIT 年`)."""
+    text = ""
+    for word in words:
+        if text and text[-1].isascii() and text[-1].isalnum() and word[:1].isascii() and word[:1].isalnum():
+            text += " "
+        text += word
+    return text
+
+
+def display_hashtag(tag: str, lang: str | None = None) -> str:
+    """A hashtag (words joined by spaces) as its users write it: Chinese (or any tag of a
+    Chinese post) the Weibo way, `#马航飞机失联#`; other scripts in camel case, `#AusOpen`
+    (segment_hashtag reads that back as the same words; Chinese as jieba cuts it)."""
     words = tag.split()
-    if has_cjk(tag):
-        return "#" + "".join(words) + "#"
+    if lang == "zh" or has_cjk(tag):
+        return "#" + join_words(words) + "#"
     return "#" + "".join(w[:1].upper() + w[1:] for w in words)
 
 

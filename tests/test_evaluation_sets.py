@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from threadtag.cli import app
-from threadtag.models.corpus import load_weibo, weibo_layout
+from threadtag.models.corpus import CorpusError, load_weibo, weibo_layout
 from threadtag.models.splits import kfold, tail_split
 
 TOPICS = {"马航": ["飞机", "失联", "祈祷"], "世界杯": ["进球", "球队", "比赛"], "高考": ["考生", "加油", "分数"]}
@@ -52,7 +52,7 @@ def test_the_authors_layout_is_read_directly(tmp_path):
     _write(tmp_path, "valid_", 4, 1)
     assert weibo_layout(tmp_path) == "authors"
     assert len(load_weibo(tmp_path, split="train")) == 12 and len(load_weibo(tmp_path, split="valid")) == 4
-    with pytest.raises(FileNotFoundError, match="neither"):
+    with pytest.raises(CorpusError, match="neither"):
         weibo_layout(tmp_path / "missing")
 
 

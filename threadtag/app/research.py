@@ -18,7 +18,7 @@ from threadtag.app.validation import plan, report, train_and_score_all
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import HybridAnnotator
-from threadtag.models.corpus import Example, load_tweet_threads, load_weibo, load_weibo_test, weibo_layout
+from threadtag.models.corpus import CorpusError, Example, load_tweet_threads, load_weibo, load_weibo_test, weibo_layout
 from threadtag.models.evaluation import evaluate as run_evaluation
 from threadtag.models.evaluation import format_table, write_predictions
 from threadtag.schemas.variants import VARIANTS, Variant
@@ -36,7 +36,7 @@ def load(weibo: Path | None, tweets: Path | None) -> tuple[list[Example], list[E
     assert weibo is not None
     try:
         layout = weibo_layout(weibo)
-    except FileNotFoundError as exc:
+    except CorpusError as exc:
         raise UsageError(str(exc)) from None
     if layout == "authors":
         return load_weibo(weibo, split="train"), load_weibo(weibo, split="valid")
@@ -66,7 +66,7 @@ def test_set(path: Path) -> list[Example]:
         raise UsageError(f"no test set at {path}")
     try:
         examples = load_weibo_test(path) if path.is_dir() else load_tweet_threads(path)
-    except (FileNotFoundError, ValueError) as exc:
+    except CorpusError as exc:
         raise UsageError(f"test set {path}: {exc}") from None
     if not examples:
         raise UsageError(f"test set {path} has no post with a hashtag")

@@ -13,6 +13,7 @@ def describe(exc: BaseException) -> Failure | None:
 
     from threadtag.core.broker import BrokerStartError
     from threadtag.models.checkpoint import CheckpointError
+    from threadtag.models.corpus import CorpusError
 
     if isinstance(exc, (OperationalError, psycopg.OperationalError)):
         return Failure(
@@ -30,4 +31,6 @@ def describe(exc: BaseException) -> Failure | None:
         return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
     if isinstance(exc, CheckpointError):
         return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
+    if isinstance(exc, CorpusError):
+        return Failure(str(exc), "fix or replace the file; the README's Data section gives the formats", EXIT_INPUT)
     return None
