@@ -67,7 +67,7 @@ def main() -> None:
     good = replicate(list(unique.values()), args.messages)
     messages, per_class = mix(good, args.messages)
     dropped = sum(1 for m in messages
-                  if isinstance(normalize(RawMessage(m, None, "t", 0, 0), 0, 262_144, 1), Dropped))  # fmt: skip
+                  if isinstance(normalize(RawMessage(m, None, "t", 0, 0), 0, 262_144, 1, 64), Dropped))  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
     model = tmp / "sample.pt"
     recipes.train_sample_model(Settings(), model, progress=False)

@@ -16,7 +16,7 @@ from threadtag.schemas.posts import InvalidPost, Post, parse_post
 class RawMessage:
     """A message of the raw posts topic with where it came from."""
 
-    payload: bytes
+    payload: bytes | None  # None: a tombstone
     key: bytes | None
     topic: str
     partition: int | None
@@ -35,10 +35,10 @@ class Dropped:
 Outcome = Post | Dropped | DeadLetter
 
 
-def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int) -> Outcome:
+def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int, max_id_chars: int) -> Outcome:
     """Never raises: whatever the bytes do to the parser ends as a dead letter with the reason."""
     try:
-        post = parse_post(message.payload, max_bytes)
+        post = parse_post(message.payload, max_bytes, max_id_chars)
     except Exception as exc:  # noqa: BLE001 - any input the parser chokes on is a dead letter, not a crash
         reason = str(exc) if isinstance(exc, InvalidPost) else f"{type(exc).__name__}: {exc}"
         return dead_letter(message, reason, now, max_payload)
@@ -49,7 +49,14 @@ def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int)
 def dead_letter(message: RawMessage, reason: str, now: float, max_payload: int) -> DeadLetter:
     received = datetime.fromtimestamp(now, tz=timezone.utc)
     return DeadLetter.of(
-        reason, message.payload, message.topic, received, max_payload, message.partition, message.offset, message.key
+        reason,
+        message.payload or b"",
+        message.topic,
+        received,
+        max_payload,
+        message.partition,
+        message.offset,
+        message.key,
     )
 
 

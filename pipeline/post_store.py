@@ -18,7 +18,7 @@ from threadtag.pipeline import bookkeeping
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
 from threadtag.schemas.events import AnnotationRequest, DeadLetter
-from threadtag.schemas.posts import Post
+from threadtag.schemas.posts import Post, needs_cleaning
 from threadtag.schemas.reply_chains import resolve_roots
 from threadtag.schemas.tables import DeadLetterRow
 
@@ -71,7 +71,7 @@ def insert_posts(
             "conv_pos": 0 if roots[p.id] == p.id else positions.get(p.id),
         }
         raw = received.get(p.id)
-        if raw is None or "\\u0000" in raw:  # NUL was removed from the parsed post only
+        if raw is None or needs_cleaning(raw):  # cleaned in the parsed post only
             raw = json.dumps(p.raw, ensure_ascii=False)
         rows.append(json.dumps(meta, ensure_ascii=False)[:-1] + ', "raw": ' + raw + "}")
     params = {"rows": "[" + ",".join(rows) + "]", "now": datetime.fromtimestamp(now, tz=timezone.utc)}

@@ -24,10 +24,9 @@ from typing import TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from threadtag.core import metrics
-from threadtag.core.retries import with_db_retry
+from threadtag.core.retries import blames_the_data, with_db_retry
 from threadtag.core.settings import Settings
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy, orphaned
@@ -58,7 +57,7 @@ class Prepared:
         texts: dict[str, str] = {}
         for message, outcome in zip(self.messages, self.outcomes):
             if isinstance(outcome, Post):
-                texts.setdefault(outcome.id, message.payload.decode("utf-8"))
+                texts.setdefault(outcome.id, (message.payload or b"").decode("utf-8"))
         return texts
 
 
@@ -100,33 +99,38 @@ class StreamWorker:
     def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
         """Normalize a batch (CPU only: the agent runs it while earlier batches are stored)."""
         now = time.time()
-        outcomes = [normalize(m, now, self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes)
-                    for m in messages]  # fmt: skip
+        limits = (self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes,
+                  self.settings.post_id_max_chars)  # fmt: skip
+        outcomes = [normalize(m, now, *limits) for m in messages]
         return Prepared(list(messages), outcomes, now)
 
     async def store(self, batch: Prepared) -> None:
-        """Store a prepared batch; a batch the database refuses on data is split until the
-        records it refuses are found, and those become dead letters."""
+        """Store a prepared batch (a batch the database refuses on data: _refused)."""
         try:
             await self._store(batch.outcomes, batch.now, batch.received())
-        except OperationalError:
-            raise  # the stop event ended the retries: leave the batch unacked
         except Exception as exc:  # noqa: BLE001 - whatever a record does to the database, the stream goes on
-            if len(batch.messages) == 1:
-                message, now = batch.messages[0], batch.now
-                reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                log.error("record dead-lettered", reason=reason, offset=message.offset)
-                letter = dead_letter(message, reason, now, self.settings.dead_letter_payload_max_bytes)
-                try:
-                    await self._store([letter], now)
-                except OperationalError:
-                    raise
-                except Exception:  # noqa: BLE001 - the payload itself is the trouble: keep only where it is
-                    await self._store([dead_letter(message, reason, now, 0)], now)
-                return
+            if not blames_the_data(exc):
+                raise  # the stop event ended the outage's retries, or DATABASE_URL is wrong: the batch stays unacked
+            await self._refused(batch, exc)
+
+    async def _refused(self, batch: Prepared, exc: Exception) -> None:
+        """The database refused the batch on its data: halve it until the records it refuses
+        are found; each of those becomes a dead letter."""
+        if len(batch.messages) > 1:
             half = len(batch.messages) // 2
             await self.store(batch.part(0, half))
             await self.store(batch.part(half, len(batch.messages)))
+            return
+        message, now = batch.messages[0], batch.now
+        reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.error("record dead-lettered", reason=reason, offset=message.offset)
+        letter = dead_letter(message, reason, now, self.settings.dead_letter_payload_max_bytes)
+        try:
+            await self._store([letter], now)
+        except Exception as again:  # noqa: BLE001
+            if not blames_the_data(again):
+                raise
+            await self._store([dead_letter(message, reason, now, 0)], now)  # the payload itself: keep only where it is
 
     async def _store(
         self, outcomes: Sequence[Post | Dropped | DeadLetter], now: float, received: dict[str, str] | None = None

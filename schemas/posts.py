@@ -8,6 +8,7 @@ format (Twitter v1.1, Twitter v2, Weibo-style plain JSON) and adapts it.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -165,8 +166,13 @@ def from_weibo_json(raw: dict[str, Any]) -> Post:
 _V2_KEYS = ("conversation_id", "referenced_tweets", "edit_history_tweet_ids", "author_id")
 
 
-def parse_post(payload: bytes, max_bytes: int) -> Post:
-    """Raw message bytes -> Post, or InvalidPost saying why not."""
+def parse_post(payload: bytes | None, max_bytes: int, max_id_chars: int | None = None) -> Post:
+    """Raw message bytes -> Post, or InvalidPost saying why not (ids longer than
+    `max_id_chars` too: no platform writes them, and an index cannot hold every length)."""
+    if payload is None:
+        raise InvalidPost("record without a value (a tombstone or a null record)")
+    if not payload:
+        raise InvalidPost("empty message")
     if len(payload) > max_bytes:
         raise InvalidPost(f"message of {len(payload)} bytes exceeds the limit of {max_bytes}")
     try:
@@ -179,20 +185,42 @@ def parse_post(payload: bytes, max_bytes: int) -> Post:
         raise InvalidPost(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     if not isinstance(raw, dict):
         raise InvalidPost(f"expected a JSON object, got {type(raw).__name__}")
-    if "\\u0000" in text:
-        raw = without_nul(raw)
-    return adapt(raw)
+    if needs_cleaning(text):
+        raw = storable(raw)
+    post = adapt(raw)
+    for name, value in (("id", post.id), ("parent id", post.parent_id), ("root id", post.root_id)):
+        if max_id_chars is not None and value is not None and len(value) > max_id_chars:
+            raise InvalidPost(f"{name} of {len(value)} characters exceeds POST_ID_MAX_CHARS ({max_id_chars})")
+    try:
+        post.created_at.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidPost(f"created_at {post.created_at.isoformat()} is outside the years 1-9999 in UTC") from None
+    return post
 
 
-def without_nul(value: Any) -> Any:
-    """`value` with NUL characters removed from every string: PostgreSQL's text and jsonb
-    cannot hold them, and a post is worth more stored without them than set aside."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# In the JSON text: a high-surrogate escape without a low one after it, or a low one alone.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def needs_cleaning(json_text: str) -> bool:
+    """The JSON text escapes what PostgreSQL cannot hold (NUL, a lone surrogate): the post
+    must be stored from its cleaned fields, not its text."""
+    return "\\u0000" in json_text or _LONE_SURROGATE_ESCAPE.search(json_text) is not None
+
+
+def storable(value: Any) -> Any:
+    """`value` with NUL characters removed and lone surrogates (an escape JSON allows, half of
+    a character) replaced by U+FFFD in every string: PostgreSQL's text and jsonb cannot hold
+    either, and a post is worth more stored without them than set aside."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [without_nul(v) for v in value]
+        return [storable(v) for v in value]
     return value
 
 

@@ -18,10 +18,10 @@ from threadtag.schemas.events import DeadLetter
 pytestmark = pytest.mark.slow
 
 
-def send(bootstrap: str, topic: str, values: list[bytes]) -> None:
+def send(bootstrap: str, topic: str, values: list[bytes | None]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 << 20, acks="all")
     for i, value in enumerate(values):
-        producer.send(topic, value=value, partition=i % 3)
+        producer.send(topic, key=None if value is not None else b"tombstone", value=value, partition=i % 3)
     producer.flush()
     producer.close()
 
@@ -75,6 +75,8 @@ def test_every_hostile_message_is_stored_or_dead_lettered_and_the_stream_goes_on
         assert sum(1 for i in stored if base <= int(i) < base + 100) == hostile_class.stored, hostile_class.name
     assert stored["1000000"] == "beforeafter words"  # NUL removed, the post kept
     assert stored["1000900"] == "'); DROP TABLE posts; -- words"
+    surrogates = next(base for c, base in hostile if c.name.startswith("lone surrogates"))
+    assert stored[str(surrogates)] == "half \ufffd a character"  # replaced, the post kept
     assert len(stored) == sum(c.stored for c in CLASSES) + len(good)
     letters = [DeadLetter.model_validate_json(v) for v in read_all(broker, env["DEAD_LETTER_TOPIC"])]
     big = next(d for d in letters if "exceeds the limit" in d.reason)

@@ -155,7 +155,7 @@ def run(
         log.error("annotation request dead-lettered", reason=reason.splitlines()[0])
         metrics.DEAD_LETTERS.inc()
         source = f"{topic}/{record.partition}/{record.offset}" if record is not None else topic
-        sink.add_dead_letter(source, reason, payload if payload is not None else record.value)
+        sink.add_dead_letter(source, reason, payload if payload is not None else (record.value or b""))
 
     def annotate_each_or_dead_letter(
         requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
@@ -180,7 +180,7 @@ def run(
         for record in records:
             try:
                 requests.append(AnnotationRequest.model_validate_json(record.value))
-            except ValidationError as exc:
+            except ValidationError as exc:  # a tombstone (no value) too
                 _dead_letter(record, f"unreadable request: {exc}")
 
         def read() -> dict[tuple[str, int], Thread]:

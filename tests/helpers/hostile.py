@@ -14,7 +14,7 @@ from tests.helpers.streaming import tweet
 @dataclass(frozen=True)
 class Hostile:
     name: str
-    build: Callable[[int], list[bytes]]  # unique ids from the given base
+    build: Callable[[int], list[bytes | None]]  # unique ids from the given base; None: a tombstone
     stored: int  # posts each build stores
     dead: int  # dead letters each build gives (orphans once ORPHAN_TTL_SECONDS passed: no longer stored)
     reason: str  # part of the dead letters' reason
@@ -22,6 +22,12 @@ class Hostile:
 
 def _v1(pid: int, **fields: object) -> bytes:
     return json.dumps({**json.loads(tweet(pid, None, 0)), **fields}).encode()
+
+
+def _year_10000_reply_then_root(i: int) -> list[bytes | None]:
+    """Year 9999 at -14:00 is year 10000 in UTC: past what PostgreSQL hands back to Python."""
+    reply = {**json.loads(tweet(i + 1, i, 0)), "created_at": "Fri Dec 31 23:59:59 -1400 9999"}
+    return [json.dumps(reply).encode(), tweet(i, None, 0)]
 
 
 CLASSES = [
@@ -46,4 +52,15 @@ CLASSES = [
     Hostile("emoji and right-to-left text", lambda i: [_v1(i, text="שלום עולם 🙂‍↔️ مرحبا \u202eevil")], 1, 0, ""),
     Hostile("a reply to itself", lambda i: [tweet(i, i, 0)], 0, 1, "replies to itself"),
     Hostile("a 2-cycle of replies", lambda i: [tweet(i, i + 1, 0), tweet(i + 1, i, 0)], 0, 2, "orphan reply"),
+    Hostile("a tombstone (no value)", lambda i: [None], 0, 1, "tombstone"),
+    Hostile("an empty value", lambda i: [b""], 0, 1, "empty message"),
+    Hostile("a 5,000-digit id", lambda i: [_v1(i, id_str=str(i) + "0" * 4993)], 0, 1, "POST_ID_MAX_CHARS"),
+    Hostile("a year-10000 reply, then its root", _year_10000_reply_then_root, 1, 1, "outside the years"),
+    Hostile(
+        "lone surrogates in the text and a nested user field",
+        lambda i: [_v1(i, text="half \ud800 a character", user={"id_str": "u", "name": "\udc00x"})],
+        1,
+        0,
+        "",
+    ),
 ]

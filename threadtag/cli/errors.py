@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadtag.core.failures import EXIT_CONNECTION, EXIT_INPUT, Failure, first_line
+from threadtag.core.failures import EXIT_CONFIG, EXIT_CONNECTION, EXIT_INPUT, Failure, first_line
 
 
 def describe(exc: BaseException) -> Failure | None:
@@ -12,9 +12,16 @@ def describe(exc: BaseException) -> Failure | None:
     from sqlalchemy.exc import OperationalError
 
     from threadtag.core.broker import BrokerStartError
+    from threadtag.core.retries import is_setting_mistake
     from threadtag.models.checkpoint import CheckpointError
     from threadtag.models.corpus import CorpusError
 
+    if is_setting_mistake(exc):
+        return Failure(
+            f"the database refuses DATABASE_URL: {first_line(exc)}",
+            "check the database name, role and password in DATABASE_URL",
+            EXIT_CONFIG,
+        )
     if isinstance(exc, (OperationalError, psycopg.OperationalError)):
         return Failure(
             f"the database does not answer: {first_line(exc)}",

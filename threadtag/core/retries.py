@@ -1,11 +1,19 @@
-"""Database work retried with backoff while the database refuses connections."""
+"""Database work retried with backoff while the database is away, and what counts as away.
+
+psycopg raises OperationalError for an outage and for much that is not one: a value past a
+limit of the server (SQLSTATE class 54, e.g. an index row too large) is the record's fault,
+and a database, role or password that does not exist is a setting's. Retrying either
+would wait forever; only outages are retried.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 import structlog
 from sqlalchemy.exc import OperationalError
 
@@ -14,18 +22,52 @@ from threadtag.core import metrics
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+# No SQLSTATE (no answer: refused, reset, timed out), connection exceptions, insufficient
+# resources (disk full, too many connections), operator intervention (shutdown, starting up).
+_OUTAGE_CLASSES = ("08", "53", "57")
+# What a server says while refusing a connection for a setting (the connection error carries
+# no SQLSTATE, only the server's message).
+_SETTING_MISTAKES = re.compile(
+    r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication failed|no pg_hba\.conf entry'
+)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    return getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+
+
+def is_setting_mistake(exc: BaseException) -> bool:
+    """The server refused the connection for DATABASE_URL's database, role or password."""
+    refused = isinstance(exc, (OperationalError, psycopg.OperationalError))
+    return refused and _SETTING_MISTAKES.search(str(exc)) is not None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database is away (worth waiting for), not refusing this work or this setting."""
+    if not isinstance(exc, (OperationalError, psycopg.OperationalError)) or is_setting_mistake(exc):
+        return False
+    code = sqlstate(exc)
+    return code is None or code[:2] in _OUTAGE_CLASSES
+
+
+def blames_the_data(exc: BaseException) -> bool:
+    """The database refused the work itself (its data), neither away nor misconfigured."""
+    return not (is_outage(exc) or is_setting_mistake(exc))
+
 
 def with_db_retry(
     write: Callable[[], T], max_backoff: float, stop: threading.Event, waiting: Callable[[float], bool] | None = None
 ) -> T:
-    """Run `write` until the database takes it; back off while it refuses connections, with
-    a log line a retry. `waiting(seconds)` spends each wait (default: sleeping) and returns
-    True to give up; without it, `stop` ends the retries."""
+    """Run `write` until the database takes it; back off while it is away (is_outage), with
+    a log line a retry; anything else is raised at once. `waiting(seconds)` spends each wait
+    (default: sleeping) and returns True to give up; without it, `stop` ends the retries."""
     delay = 0.5
     while True:
         try:
             return write()
         except OperationalError as exc:
+            if not is_outage(exc):
+                raise
             metrics.set_ready(False)
             log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
             if waiting(delay) if waiting is not None else stop.wait(delay):

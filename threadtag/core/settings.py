@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         9100, ge=0, le=65535, description="Port of a worker's Prometheus /metrics endpoint; 0 = none."
     )
-    metrics_host: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the metrics endpoint listens on (0.0.0.0: every interface, as in compose)."
+    )
     metrics_lag_interval_seconds: float = Field(15.0, gt=0, description="How often consumer lag is measured.")
 
     # Runtime
@@ -91,6 +93,9 @@ class Settings(BaseSettings):
         "what a post waits for its worker on a quiet stream (BENCHMARKS.md).",
     )
     max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
+    post_id_max_chars: int = Field(
+        64, gt=0, le=1000, description="Longer post ids are dead letters (an index row holds at most ~2,700 bytes)."
+    )
     dead_letter_payload_max_bytes: int = Field(
         524_288,
         gt=0,
