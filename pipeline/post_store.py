@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,6 +28,7 @@ class Stored:
     requests: list[AnnotationRequest]
     rooted: list[str]  # new posts that know their root: parked replies below them may follow
     parked: list[str]  # new posts still waiting for a parent
+    resolved: list[str] = field(default_factory=list)  # parked by earlier batches, given their root here
 
 
 # One JSON parameter for the whole batch: PostgreSQL unpacks it, where a multi-row VALUES
@@ -140,7 +141,8 @@ def store_batch(
     # Replies parked by earlier batches join now too, so a root's first request carries them.
     swept = _resolve_parked(conn, rooted, [])
     bookkeeping.set_positions(conn, bookkeeping.reserve(conn, joined, swept, set(), now))
-    return Stored(joined.settle(conn, now, policy), rooted, parked)
+    resolved = [post_id for members in swept.values() for _, post_id in members]
+    return Stored(joined.settle(conn, now, policy), rooted, parked, resolved)
 
 
 def _close_gaps(
@@ -195,9 +197,11 @@ def _resolve_parked(
 def sweep(
     conn: Connection, rooted: Sequence[str], parked: Sequence[str], now: float, policy: ConversationPolicy
 ) -> list[AnnotationRequest]:
-    """After a batch committed, resolve parked rows again around its posts: this closes the
-    race of a parent and its child stored by two workers at once (each transaction missed the
-    other's row); whichever commits last sees both."""
+    """After a batch committed, resolve parked rows again around its posts (`rooted`: every
+    post the batch gave a root, the parked ones it resolved too): this closes the race of a
+    parent and its child stored by two workers at once (each transaction missed the other's
+    row); whichever commits last sees both. A parked parent resolved inside the batch
+    counts: a child another worker parked below it meanwhile is reached only from it."""
     return bookkeeping.join(conn, _resolve_parked(conn, rooted, parked), set(), now, policy)
 
 

@@ -142,7 +142,7 @@ class StreamWorker:
             lambda conn: post_store.store_batch(conn, posts, dropped, letters, now, self.policy, received)
         )
         swept = await self._in_transaction(
-            lambda conn: post_store.sweep(conn, stored.rooted, stored.parked, now, self.policy)
+            lambda conn: post_store.sweep(conn, stored.rooted + stored.resolved, stored.parked, now, self.policy)
         )
         await self._publish(stored.requests + swept, letters)
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))

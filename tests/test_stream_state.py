@@ -89,6 +89,30 @@ def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
     assert thread(engine, 1, 1) == ["words 1", "words 2"]
 
 
+def test_a_child_parked_below_a_parent_that_another_worker_resolves_still_joins(engine):
+    """Issue 23's race: X stores the root and, in the same transaction, resolves the parked
+    parent; Y meanwhile parks the parent's child (X's update is not visible to it), commits
+    and sweeps before X commits. X's sweep must start from the parent it resolved."""
+    store(engine, [post(2, 1, minute=1)])  # the parent, parked: its root has not come
+    x = engine.connect()
+    with_root = post_store.store_batch(x, [post(1)], [], [], 0.0, POLICY)  # resolves 2, not committed
+    assert with_root.resolved == ["2"]
+    with engine.begin() as y:
+        child = post_store.store_batch(y, [post(3, 2, minute=2)], [], [], 0.0, POLICY)
+    assert child.parked == ["3"]
+    with engine.begin() as y:
+        assert post_store.sweep(y, child.rooted, child.parked, 0.0, POLICY) == []  # 2 has no root in Y's view
+    x.commit()
+    with engine.begin() as conn:
+        post_store.sweep(conn, with_root.rooted + with_root.resolved, with_root.parked, 0.0, POLICY)
+    x.close()
+    with engine.connect() as conn:
+        parked = conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar()
+        replies = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
+    assert parked == 0 and replies == 2
+    assert thread(engine, 1, 2) == ["words 1", "words 2", "words 3"]
+
+
 def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine):
     store(engine, [post(1), post(2, 1)], now=0.0)
     with engine.begin() as conn:
