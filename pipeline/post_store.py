@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 
+from threadtag.core import metrics
 from threadtag.pipeline import bookkeeping
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
@@ -29,6 +30,7 @@ class Stored:
     rooted: list[str]  # new posts that know their root: parked replies below them may follow
     parked: list[str]  # new posts still waiting for a parent
     resolved: list[str] = field(default_factory=list)  # parked by earlier batches, given their root here
+    letters: list[DeadLetter] = field(default_factory=list)  # copies of an id with another text
 
 
 # One JSON parameter for the whole batch: PostgreSQL unpacks it, where a multi-row VALUES
@@ -101,9 +103,14 @@ def store_batch(
     now: float,
     policy: ConversationPolicy,
     received: Mapping[str, str] | None = None,
+    *,
+    source: str,
+    max_payload: int,
 ) -> Stored:
     """Store a batch: dead letters, the ids of dropped replies, posts new to the database with
-    their roots where known, and the conversations they join. `received`: see insert_posts."""
+    their roots where known, and the conversations they join. `received`: see insert_posts;
+    `source` and `max_payload`: where the dead letters of changed copies say they came from,
+    and how much of each they keep."""
     insert_dead_letters(conn, letters)
     dropped_replies = dict(sorted((d.post.id, d.reason) for d in dropped if d.post.parent_id is not None))
     if dropped_replies:  # one statement: as many rows one by one were a tenth of the database thread (py-spy)
@@ -118,9 +125,11 @@ def store_batch(
     wanted = sorted({p.id for p in unique} | {p.parent_id for p in unique if p.parent_id})
     found = conn.execute(text("SELECT id, root_id FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": wanted})
     stored: dict[str, str | None] = {row.id: row.root_id for row in found}
+    changed = _changed_copies(conn, posts, unique, stored, now, source, max_payload)
+    insert_dead_letters(conn, changed)
     new = sorted((p for p in unique if p.id not in stored), key=lambda p: p.id)
     if not new:
-        return Stored([], [], [])
+        return Stored([], [], [], [], changed)
     roots = resolve_roots(new, stored)
     replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
     for post in new:
@@ -142,7 +151,39 @@ def store_batch(
     swept = _resolve_parked(conn, rooted, [])
     bookkeeping.set_positions(conn, bookkeeping.reserve(conn, joined, swept, set(), now))
     resolved = [post_id for members in swept.values() for _, post_id in members]
-    return Stored(joined.settle(conn, now, policy), rooted, parked, resolved)
+    return Stored(joined.settle(conn, now, policy), rooted, parked, resolved, changed)
+
+
+def _changed_copies(
+    conn: Connection,
+    posts: Sequence[Post],
+    unique: Sequence[Post],
+    stored: Mapping[str, str | None],
+    now: float,
+    source: str,
+    max_payload: int,
+) -> list[DeadLetter]:
+    """A second copy of an id is not stored (the first wins), but one with another text is
+    recorded as a dead letter naming the text kept; every copy is counted."""
+    kept = {p.id: p for p in unique}
+    copies = [p for p in posts if p is not kept[p.id] or p.id in stored]
+    if not copies:
+        return []
+    first = {p.id: p.text for p in unique if p.id not in stored}
+    again = sorted({p.id for p in copies if p.id in stored})
+    if again:
+        rows = conn.execute(text("SELECT id, text FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": again})
+        first.update((row.id, row.text) for row in rows)
+    letters = []
+    for copy in copies:
+        different = copy.text != first[copy.id]
+        metrics.DUPLICATE_POSTS.labels("different" if different else "same").inc()
+        if different:
+            reason = (
+                f"another copy of post {copy.id} with a different text; the first is kept: {first[copy.id][:300]!r}"
+            )
+            letters.append(_letter(copy.raw, reason, source, now, max_payload))
+    return letters
 
 
 def _close_gaps(

@@ -139,12 +139,22 @@ class StreamWorker:
         dropped = [o for o in outcomes if isinstance(o, Dropped)]
         letters = [o for o in outcomes if isinstance(o, DeadLetter)]
         stored = await self._in_transaction(
-            lambda conn: post_store.store_batch(conn, posts, dropped, letters, now, self.policy, received)
+            lambda conn: post_store.store_batch(
+                conn,
+                posts,
+                dropped,
+                letters,
+                now,
+                self.policy,
+                received,
+                source=self.settings.tweets_topic,
+                max_payload=self.settings.dead_letter_payload_max_bytes,
+            )  # fmt: skip
         )
         swept = await self._in_transaction(
             lambda conn: post_store.sweep(conn, stored.rooted + stored.resolved, stored.parked, now, self.policy)
         )
-        await self._publish(stored.requests + swept, letters)
+        await self._publish(stored.requests + swept, [*letters, *stored.letters])
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
 
     async def tick(self) -> None:

@@ -3,10 +3,12 @@ batches and workers, conversations counted exactly, timers, orphans and unsent r
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 
 from tests.helpers.streaming import store_posts
@@ -18,6 +20,7 @@ from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
 
 POLICY = ConversationPolicy(every_replies=3, quiet_seconds=0, close_seconds=10.0, orphan_ttl=60.0)
+TOPIC = {"source": "tweets", "max_payload": 10_000}  # where dead letters of store_batch say they came from
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
 
@@ -77,9 +80,9 @@ def test_a_growth_request_cuts_off_at_the_replies_that_had_joined(engine):
 def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
     """Each transaction misses the other's uncommitted row; the sweep after the last commit joins them."""
     child = engine.connect()
-    first = post_store.store_batch(child, [post(2, 1, minute=1)], [], [], 0.0, POLICY)  # not committed yet
+    first = post_store.store_batch(child, [post(2, 1, minute=1)], [], [], 0.0, POLICY, **TOPIC)  # not committed yet
     with engine.begin() as conn:
-        parent = post_store.store_batch(conn, [post(1)], [], [], 0.0, POLICY)
+        parent = post_store.store_batch(conn, [post(1)], [], [], 0.0, POLICY, **TOPIC)
     with engine.begin() as conn:
         assert post_store.sweep(conn, parent.rooted, parent.parked, 0.0, POLICY) == []  # the child is not visible
     child.commit()
@@ -95,10 +98,10 @@ def test_a_child_parked_below_a_parent_that_another_worker_resolves_still_joins(
     and sweeps before X commits. X's sweep must start from the parent it resolved."""
     store(engine, [post(2, 1, minute=1)])  # the parent, parked: its root has not come
     x = engine.connect()
-    with_root = post_store.store_batch(x, [post(1)], [], [], 0.0, POLICY)  # resolves 2, not committed
+    with_root = post_store.store_batch(x, [post(1)], [], [], 0.0, POLICY, **TOPIC)  # resolves 2, not committed
     assert with_root.resolved == ["2"]
     with engine.begin() as y:
-        child = post_store.store_batch(y, [post(3, 2, minute=2)], [], [], 0.0, POLICY)
+        child = post_store.store_batch(y, [post(3, 2, minute=2)], [], [], 0.0, POLICY, **TOPIC)
     assert child.parked == ["3"]
     with engine.begin() as y:
         assert post_store.sweep(y, child.rooted, child.parked, 0.0, POLICY) == []  # 2 has no root in Y's view
@@ -111,6 +114,23 @@ def test_a_child_parked_below_a_parent_that_another_worker_resolves_still_joins(
         replies = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
     assert parked == 0 and replies == 2
     assert thread(engine, 1, 2) == ["words 1", "words 2", "words 3"]
+
+
+def test_a_copy_of_an_id_with_another_text_is_recorded_and_the_first_kept(engine):
+    store(engine, [post(1)])
+    before = REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "different"}) or 0.0
+    same = REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "same"}) or 0.0
+    with engine.begin() as conn:
+        stored = post_store.store_batch(
+            conn, [post(1, body="edited"), post(2, 1), post(2, 1, body="other"), post(1)], [], [], 0.0, POLICY, **TOPIC
+        )
+    assert [json.loads(d.payload())["id"] for d in stored.letters] == [1, 2]
+    assert "the first is kept: 'words 1'" in stored.letters[0].reason and "'words 2'" in stored.letters[1].reason
+    assert REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "different"}) == before + 2
+    assert REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "same"}) == same + 1
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, text FROM posts")).all()) == {"1": "words 1", "2": "words 2"}
+        assert conn.execute(text("SELECT count(*) FROM dead_letters")).scalar() == 2
 
 
 def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine):
@@ -165,12 +185,12 @@ def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engi
 
     store(engine, [post(1)])
     other = engine.connect()
-    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY)  # B, not committed yet
+    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY, **TOPIC)  # B, not committed yet
 
     def worker_a() -> None:
         with engine.begin() as conn:  # waits on B's lock on the conversation, then on the reply's key
             post_store.store_batch(conn, [post(2, 1, minute=2), post(3, 1, minute=3), post(4, 1, minute=4)], [], [],
-                                   0.0, POLICY)  # fmt: skip
+                                   0.0, POLICY, **TOPIC)  # fmt: skip
 
     a = threading.Thread(target=worker_a)
     a.start()

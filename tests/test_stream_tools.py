@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.helpers.paths import SAMPLE_THREADS
 from tests.helpers.streaming import read_all
 from threadtag.cli import app
-from threadtag.core.broker import ensure_topics
-from threadtag.pipeline.replay import read_lines, replay
+from threadtag.core.broker import EmbeddedBroker, ensure_topics
+from threadtag.pipeline.replay import ReplayStopped, read_lines, replay
 
 
 def test_replay_sends_every_line_keyed_by_post_id(broker, tmp_path):
@@ -25,6 +28,20 @@ def test_replay_sends_every_line_keyed_by_post_id(broker, tmp_path):
     assert len(values) == 97 and b"{broken line" in values  # broken lines go through: the pipeline dead-letters them
     ids = {json.loads(v)["id_str"] for v in values if v != b"{broken line"}
     assert len(ids) == 96
+
+
+def test_replay_gives_up_on_a_broker_that_went_away_and_says_how_much_it_took(tmp_path):
+    source = tmp_path / "posts.jsonl"
+    source.write_text(SAMPLE_THREADS.read_text())
+    with EmbeddedBroker() as gone:
+        ensure_topics(gone.bootstrap, ["t"], 1, 1)
+        # Paced: 96 posts over about 6 s of replay; the broker stops after 1.5 s.
+        threading.Timer(1.5, gone.stop).start()
+        started = time.monotonic()
+        with pytest.raises(ReplayStopped, match=r"\d+ of 96 records") as stopped:
+            replay(source, gone.bootstrap, "t", 3600, 10_000, None, progress=False, deadline_s=3)
+    assert time.monotonic() - started < 40
+    assert not str(stopped.value).startswith("96 of")
 
 
 def test_read_lines_keys_valid_posts_and_keeps_broken_ones(tmp_path):

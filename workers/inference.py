@@ -128,8 +128,8 @@ class ServedModel:
         return True
 
     def _live_for(self, predictor: Annotator) -> LiveIndex | None:
-        if not isinstance(predictor, HybridAnnotator):
-            return None
+        if not isinstance(predictor, HybridAnnotator) or self.live_every == 0:
+            return None  # the generator alone, or INDEX_REFRESH_SECONDS=0: the training posts only
         if self.live is None:
             return LiveIndex(predictor, self.live_every)
         self.live.reset(predictor)  # a new model's index starts from its own training posts

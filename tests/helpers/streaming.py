@@ -160,7 +160,7 @@ def store_posts(
     now = time.time() if now is None else now
     policy = policy or policy_of(Settings())
     with engine.begin() as conn:
-        stored = post_store.store_batch(conn, kept, list(dropped), [], now, policy)
+        stored = post_store.store_batch(conn, kept, list(dropped), [], now, policy, source="tweets", max_payload=10_000)
     with engine.begin() as conn:
         return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, policy)
 

@@ -111,6 +111,7 @@ def replay_file(settings: Settings, file: Path, speed: float | None, topic: str 
         settings.kafka_producer_max_batch_bytes,
         progress,
         kafka_python_options(settings),
+        settings.replay_send_timeout_seconds,
     )
     typer.echo(f"replayed {sent} posts to {topic or settings.tweets_topic}")
 

@@ -15,6 +15,7 @@ def describe(exc: BaseException) -> Failure | None:
     from threadtag.core.retries import is_setting_mistake
     from threadtag.models.checkpoint import CheckpointError
     from threadtag.models.corpus import CorpusError
+    from threadtag.pipeline.replay import ReplayStopped
 
     if is_setting_mistake(exc):
         return Failure(
@@ -38,6 +39,12 @@ def describe(exc: BaseException) -> Failure | None:
         return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
     if isinstance(exc, CheckpointError):
         return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
+    if isinstance(exc, ReplayStopped):
+        return Failure(
+            str(exc),
+            "check the broker at KAFKA_BOOTSTRAP_SERVERS; replaying the file again stores nothing twice",
+            EXIT_CONNECTION,
+        )
     if isinstance(exc, CorpusError):
         return Failure(str(exc), "fix or replace the file; the README's Data section gives the formats", EXIT_INPUT)
     return None

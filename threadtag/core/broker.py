@@ -45,6 +45,8 @@ class BrokerStartError(RuntimeError):
 
 def _port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the broker binds: sockets of an earlier broker in TIME_WAIT do not hold the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -24,6 +24,9 @@ log = structlog.get_logger(__name__)
 
 MESSAGES_IN = Counter("threadtag_messages_in", "Messages consumed, by topic.", ["topic"])
 DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages this worker set aside as dead letters.")
+DUPLICATE_POSTS = Counter(
+    "threadtag_duplicate_posts", "Copies of a stored post id (not stored again), by whether the text differs.", ["text"]
+)
 CONSUMER_LAG = Gauge(
     "threadtag_consumer_lag", "Messages not yet committed by this worker's group.", ["group", "topic", "partition"]
 )

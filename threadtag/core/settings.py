@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         "what a post waits for its worker on a quiet stream (BENCHMARKS.md).",
     )
     max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
+    replay_send_timeout_seconds: float = Field(
+        60.0, gt=0, description="`replay` gives up when the broker takes nothing this long (and says how much it took)."
+    )
     post_id_max_chars: int = Field(
         64, gt=0, le=1000, description="Longer post ids are dead letters (an index row holds at most ~2,700 bytes)."
     )
@@ -283,7 +286,7 @@ class Settings(BaseSettings):
         1000, gt=0, description="Labelled roots the threadtag_live_f1 gauges average over (per worker)."
     )
     index_refresh_seconds: float = Field(
-        5.0, gt=0, description="How often an inference worker adds newly stored labelled posts to its index."
+        5.0, ge=0, description="How often an inference worker adds newly stored labelled posts to its index (0: never)."
     )
 
     @field_validator("database_url", "local_database_url")
