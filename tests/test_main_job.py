@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.helpers.paths import ROOT
+from tests.helpers.paths import LOCAL_DB, ROOT
 from threadtag.app.schema import migrate
 from threadtag.workers.model_registry import register_model_version
 
@@ -63,3 +64,35 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     # The run annotated every thread with its own model, and left the other model active and its rows as they were.
     assert roots == 24
     assert active == ["older-model"] and older_rows == [(3, [])]
+
+
+def _run(env: dict[str, str], tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL")}
+    base = {"KAFKA_SESSION_TIMEOUT_S": "6", "KAFKA_HEARTBEAT_INTERVAL_S": "1", "STREAM_DATA_DIR": str(tmp_path / "s")}
+    return subprocess.run(
+        [sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path), *args],
+        cwd=ROOT, env={**clean, **base, **env}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_run_without_database_url_can_run_again_in_a_database_of_its_own(sample_model, tmp_path):
+    name = f"tt_run_{uuid.uuid4().hex[:8]}"
+    env = {"RUN_DATABASE_NAME": name, "MODEL_PATH": str(sample_model)}
+    try:
+        runs = [_run(env, tmp_path, "--timeout", "240") for _ in range(2)]
+    finally:
+        admin = create_engine(LOCAL_DB, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    for result in runs:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "24 threads" in result.stdout and f"/{name};" in result.stdout
+
+
+def test_a_run_that_times_out_says_so_in_one_line(database_url, sample_model, tmp_path):
+    result = _run({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "LOG_LEVEL": "WARNING"}, tmp_path,
+                  "--timeout", "0.1")  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 3 and lines == [lines[0]], result.stderr[-2000:]
+    assert "threads not annotated in 0 s" in lines[0] and "logs" in lines[0]

@@ -14,7 +14,7 @@ from threadtag.app import recipes
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.app.schema import migrate
 from threadtag.core.broker import create_topics, kafka_endpoint
-from threadtag.core.database import resolve_database_url
+from threadtag.core.database import hide_password, resolve_database_url
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
@@ -48,6 +48,10 @@ FROM l, jsonb_array_elements(l.hashtags) WITH ORDINALITY AS t(h, rank)
 WHERE t.rank = 1
 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
 """
+
+
+class MainJobFailed(RuntimeError):
+    """The pipeline did not annotate the stream in time, or a worker of it exited."""
 
 
 def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
@@ -84,7 +88,9 @@ def run_main_job(
 ) -> None:
     """Replay `stream_file` (default: the bundled sample) through the whole pipeline, then show it."""
     stream_file = stream_file or recipes.SAMPLE_THREADS
-    url = resolve_database_url(settings)
+    # Without DATABASE_URL the run starts from an empty database of its own, so it can be
+    # run again: replayed posts already stored would not be new, and nothing would be asked.
+    url = resolve_database_url(settings, settings.run_database_name, fresh=True)
     migrate(url)  # before any worker starts
     engine = create_engine(url)
     model = choose_model(settings, engine, workdir)
@@ -128,9 +134,10 @@ def run_main_job(
                     if done == len(want):
                         break
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"{len(want) - done} threads not annotated in {timeout:.0f} s; see {logs}")
+                        missing = f"{len(want) - done} of {len(want)} threads"
+                        raise MainJobFailed(f"{missing} not annotated in {timeout:.0f} s")
                     if any(w.process and w.process.poll() is not None for w in workers):
-                        raise RuntimeError(f"a worker exited early; see {logs}")
+                        raise MainJobFailed("a worker exited early")
                     time.sleep(1)
             seconds = time.monotonic() - started
             posts = len(want) + sum(want.values())
@@ -140,6 +147,7 @@ def run_main_job(
             for worker in workers:
                 worker.stop()
     show(engine, list(want), version, since)
+    print(f"\n(the rows are in {hide_password(url)}; the README's queries run there)")
     engine.dispose()
 
 

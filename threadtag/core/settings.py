@@ -117,10 +117,21 @@ class Settings(BaseSettings):
 
     # PostgreSQL
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL; unset = LOCAL_DATABASE_URL if it answers, else embedded PostgreSQL."
+        None, description="SQLAlchemy URL; unset = DATABASE_NAME on the local server if it answers, else embedded."
     )
     local_database_url: str = Field(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", description="The local server tried when unset."
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        description="The local server tried when DATABASE_URL is unset (a database on it to connect to first).",
+    )
+    database_name: str = Field(
+        "threadtag",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="With DATABASE_URL unset: the database created and used on the local or embedded server.",
+    )
+    run_database_name: str = Field(
+        "threadtag_run",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="With DATABASE_URL unset: `threadtag run`'s own database, emptied at the start of each run.",
     )
     embedded_pg_dir: Path = Field(Path("runs/postgres"), description="Data directory of the embedded PostgreSQL.")
 
