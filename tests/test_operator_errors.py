@@ -54,6 +54,19 @@ def test_a_setting_that_does_not_parse():
     _one_line(_threadtag("demo", INFER_BATCH_SIZE="abc"), 2, "INFER_BATCH_SIZE")
 
 
+def test_top_k_above_the_beam_is_one_line():
+    _one_line(_threadtag("migrate", TOP_K="30"), 2, "TOP_K (30)", "BEAM_SIZE (20)")
+
+
+def test_a_misspelled_variable_is_named_with_what_was_meant():
+    result = _threadtag(
+        "migrate", KAFKA_BOOTSTRAP_SERVER="kafka.prod:9092", DATABASE_URL="postgresql://postgres@127.0.0.1:1/x"
+    )
+    warning = [line for line in result.stderr.splitlines() if "KAFKA_BOOTSTRAP_SERVER " in line]
+    assert len(warning) == 1 and "did you mean KAFKA_BOOTSTRAP_SERVERS?" in warning[0], result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3
+
+
 def test_debug_keeps_the_traceback():
     result = _threadtag("migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/x", LOG_LEVEL="DEBUG")
     assert result.returncode != 0 and "Traceback" in result.stderr

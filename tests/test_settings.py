@@ -12,3 +12,25 @@ def test_a_namespaced_copy_has_topics_and_consumer_groups_of_its_own():
     for name in names:
         assert getattr(one, name) == f"{getattr(base, name)}-a" != getattr(two, name)
     assert one.database_url == base.database_url
+
+
+def test_a_variable_one_edit_from_ours_or_the_start_of_one_is_named_with_what_was_meant():
+    from threadtag.core.settings import misspelled
+
+    environ = {"KAFKA_BOOTSTRAP_SERVER": "kafka.prod:9092", "INFER_BATCH": "8", "DATABASE_URI": "x",
+               "BEAM_SIZE": "8", "PATH": "/bin", "POSTGRES_PASSWORD": "x", "HOSTNAME": "h"}  # fmt: skip
+    assert misspelled(environ) == {
+        "KAFKA_BOOTSTRAP_SERVER": "KAFKA_BOOTSTRAP_SERVERS",
+        "INFER_BATCH": "INFER_BATCH_SIZE",
+        "DATABASE_URI": "DATABASE_URL",
+    }
+
+
+def test_top_k_cannot_exceed_the_beam():
+    import pytest
+    from pydantic import ValidationError
+
+    from threadtag.core.settings import Settings
+
+    with pytest.raises(ValidationError, match="TOP_K \\(30\\) must not exceed BEAM_SIZE \\(20\\)"):
+        Settings(top_k=30, beam_size=20)

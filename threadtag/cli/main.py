@@ -11,11 +11,12 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
+import structlog
 import typer
 
 from threadtag.core.failures import EXIT_CONFIG, UsageError
 from threadtag.core.logging_setup import configure_logging
-from threadtag.core.settings import Settings, get_settings
+from threadtag.core.settings import Settings, get_settings, misspelled
 
 app = typer.Typer(
     help="Hashtags for microblog threads, generated from the post and its conversation.", no_args_is_help=True
@@ -54,7 +55,10 @@ def _settings_or_exit() -> Settings:
         return get_settings()
     except ValidationError as exc:
         for error in exc.errors():
-            variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            if not error["loc"]:  # a rule across settings (TOP_K and BEAM_SIZE)
+                typer.echo(f"error: {error['msg'].removeprefix('Value error, ')} (fix one of them)", err=True)
+                continue
+            variable = str(error["loc"][0]).upper()
             typer.echo(f"error: {variable}={error.get('input')!r}: {error['msg']} (fix or unset {variable})", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
 
@@ -67,6 +71,10 @@ def main(
 ) -> None:
     settings = _settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    for name, meant in misspelled(os.environ).items():
+        structlog.get_logger("threadtag.settings").warning(
+            f"{name} is not a threadtag setting: did you mean {meant}?", variable=name
+        )
 
 
 def console_main() -> None:

@@ -6,11 +6,12 @@ instance instead of defining its own constants. The README lists each variable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from threadtag.schemas.variants import VARIANTS, Variant
@@ -316,6 +317,14 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _top_k_within_the_beam(self) -> Settings:
+        if self.top_k > self.beam_size:
+            raise ValueError(
+                f"TOP_K ({self.top_k}) must not exceed BEAM_SIZE ({self.beam_size}): the beam holds the hashtags"
+            )
+        return self
+
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""
 
@@ -341,3 +350,28 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter inserted, deleted or replaced turns `a` into `b`."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def misspelled(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment variables that look like one of ours but are not (one edit away, or the
+    start of one's name): name -> the variable meant. A misspelled setting is otherwise
+    silently ignored and its default used."""
+    ours = [name.upper() for name in Settings.model_fields]
+    found = {}
+    for name in environ:
+        if name in ours or len(name) < 6:
+            continue
+        meant = [o for o in ours if _one_edit_apart(name, o) or (o.startswith(name) and "_" in name)]
+        if meant:
+            found[name] = meant[0]
+    return found
