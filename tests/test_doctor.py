@@ -48,3 +48,26 @@ def test_a_database_that_does_not_answer_and_a_corrupt_model_fail(environment, t
     assert lines["database"].startswith("FAIL") and "DATABASE_URL" in lines["database"]
     assert lines["model"].startswith("FAIL") and "not a threadtag checkpoint" in lines["model"]
     assert lines["broker"].startswith("ok")  # unset: the embedded broker
+
+
+def test_the_active_models_file_gone_fails_the_model_check(environment, database_url, sample_model, tmp_path):
+    import shutil
+
+    from sqlalchemy import create_engine
+
+    from threadtag.app.schema import migrate
+    from threadtag.models.checkpoint import Checkpoint
+    from threadtag.workers.model_registry import register_checkpoint
+
+    model = tmp_path / "active.pt"
+    shutil.copy(sample_model, model)
+    migrate(database_url)
+    engine = create_engine(database_url)
+    register_checkpoint(engine, Checkpoint.load(model), model, "always")
+    engine.dispose()
+    environment(DATABASE_URL=database_url)
+    assert _checks(CliRunner().invoke(app, ["doctor"]).output)["model"].startswith("ok")
+    model.unlink()
+    result = CliRunner().invoke(app, ["doctor"])
+    line = _checks(result.output)["model"]
+    assert result.exit_code == 3 and line.startswith("FAIL") and "no checkpoint at" in line and "active version" in line

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threadtag.core.failures import first_line
 from threadtag.core.settings import Settings
+
+if TYPE_CHECKING:
+    from threadtag.workers.model_registry import RegisteredModel
 
 
 @dataclass(frozen=True)
@@ -22,20 +27,30 @@ class Check:
         return f"{status:<5}{self.name:<10}{self.detail}"
 
 
+def _database_url(settings: Settings) -> str:
+    """DATABASE_URL, else the database the commands create on the local server (not created here)."""
+    from sqlalchemy.engine import make_url
+
+    if settings.database_url:
+        return settings.database_url
+    return make_url(settings.local_database_url).set(database=settings.database_name).render_as_string(False)
+
+
 def check_database(settings: Settings) -> Check:
     from sqlalchemy.engine import make_url
 
     from threadtag.app.schema import current_revision
 
-    url = settings.database_url or settings.local_database_url
+    url = _database_url(settings)
     shown = make_url(url).render_as_string(hide_password=True)
     try:
         revision = current_revision(url)
     except Exception as exc:  # noqa: BLE001 - any failure is the finding
         if settings.database_url is None:
             return Check(
-                "database", True, f"DATABASE_URL unset and {shown} does not answer: an embedded PostgreSQL starts"
-            )
+                "database", True, f"DATABASE_URL unset and {shown} does not answer: it is created on first use "
+                "(on the local server, else on an embedded PostgreSQL)",
+            )  # fmt: skip
         return Check("database", False, f"{shown}: {first_line(exc)} (check DATABASE_URL)")
     schema = f"schema at revision {revision}" if revision else "no schema yet (threadtag migrate)"
     return Check("database", True, f"{shown} answers, {schema}")
@@ -73,16 +88,37 @@ def check_broker(settings: Settings) -> Check:
 
 
 def check_model(settings: Settings) -> Check:
-    if settings.model_path is None:
-        return Check("model", True, "MODEL_PATH unset: workers serve the active model version, `run` the sample model")
     from threadtag.models.checkpoint import Checkpoint
 
+    if settings.model_path is not None:
+        path, hint = settings.model_path, "check MODEL_PATH"
+    else:
+        active = _active_model(settings)
+        if active is None:
+            return Check("model", True, "MODEL_PATH unset, no active model version: `run` trains the sample model")
+        path, hint = Path(active.path), f"the active version {active.version}: `threadtag retrain`, or set MODEL_PATH"
     try:
-        checkpoint = Checkpoint.load(settings.model_path)
+        checkpoint = Checkpoint.load(path)
     except ValueError as exc:
-        return Check("model", False, f"{exc} (check MODEL_PATH)")
+        return Check("model", False, f"{exc} ({hint})")
     config = checkpoint.model.config
-    return Check("model", True, f"{settings.model_path}: {checkpoint.version}, {checkpoint.lang}, {config.variant}")
+    return Check("model", True, f"{path}: {checkpoint.version}, {checkpoint.lang}, {config.variant}")
+
+
+def _active_model(settings: Settings) -> RegisteredModel | None:
+    """The active version of the database the workers would use; None where it does not
+    answer (the database check says so) or has no schema yet."""
+    from sqlalchemy import create_engine
+
+    from threadtag.workers.model_registry import active_model
+
+    engine = create_engine(_database_url(settings), connect_args={"connect_timeout": 5})
+    try:
+        return active_model(engine)
+    except Exception:  # noqa: BLE001 - not answering, or no schema: nothing active to check
+        return None
+    finally:
+        engine.dispose()
 
 
 def check_font(settings: Settings) -> Check:
