@@ -41,3 +41,19 @@ def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tm
     # Our own lines still come once faust runs (it would wrap stderr and swallow them).
     assert any(json.loads(line)["event"] == "dead letters sent" for line in lines), err
     assert not out.strip(), out  # nothing on stdout either
+
+
+def test_replay_under_json_logs_writes_only_json_lines(broker: str, tmp_path: Path):
+    from tests.helpers.paths import SAMPLE_THREADS
+    from threadtag.core.broker import ensure_topics
+
+    ensure_topics(broker, ["json-replay"], 1, 1)
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    result = subprocess.run(
+        [sys.executable, "-m", "threadtag.cli", "replay", str(SAMPLE_THREADS), "--fast", "--topic", "json-replay"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for line in result.stderr.splitlines():
+        json.loads(line)  # a progress bar here would not parse
+    assert "replayed 96 posts" in result.stdout

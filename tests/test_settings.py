@@ -34,3 +34,15 @@ def test_top_k_cannot_exceed_the_beam():
 
     with pytest.raises(ValidationError, match="TOP_K \\(30\\) must not exceed BEAM_SIZE \\(20\\)"):
         Settings(top_k=30, beam_size=20)
+
+
+def test_progress_bars_only_on_a_terminal_and_never_under_json_logs(monkeypatch):
+    import sys
+
+    from threadtag.core.settings import Settings
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert Settings(log_format="console").progress_bars() and not Settings(log_format="console").progress_bars(False)
+    assert not Settings(log_format="json").progress_bars()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not Settings(log_format="console").progress_bars()

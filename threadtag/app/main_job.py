@@ -54,7 +54,7 @@ class MainJobFailed(RuntimeError):
     """The pipeline did not annotate the stream in time, or a worker of it exited."""
 
 
-def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
+def choose_model(settings: Settings, engine: Engine, workdir: Path, progress: bool) -> Path:
     """MODEL_PATH; else the active model version's file; else the small sample model."""
     if settings.model_path is not None:
         return settings.model_path
@@ -64,7 +64,7 @@ def choose_model(settings: Settings, engine: Engine, workdir: Path) -> Path:
     path = workdir / "sample-model.pt"
     if not path.is_file():
         log.info("no model configured: training the small sample model", out=str(path))
-        recipes.train_sample_model(settings, path)
+        recipes.train_sample_model(settings, path, progress)
     return path
 
 
@@ -84,7 +84,7 @@ def annotated(engine: Engine, ids: list[str], version: str, since: datetime) -> 
 
 
 def run_main_job(
-    settings: Settings, stream_file: Path | None, workdir: Path, timeout: float, speed: float | None
+    settings: Settings, stream_file: Path | None, workdir: Path, timeout: float, speed: float | None, progress: bool
 ) -> None:
     """Replay `stream_file` (default: the bundled sample) through the whole pipeline, then show it."""
     stream_file = stream_file or recipes.SAMPLE_THREADS
@@ -93,7 +93,7 @@ def run_main_job(
     url = resolve_database_url(settings, settings.run_database_name, fresh=True)
     migrate(url)  # before any worker starts
     engine = create_engine(url)
-    model = choose_model(settings, engine, workdir)
+    model = choose_model(settings, engine, workdir, progress)
     checkpoint = Checkpoint.load(model)
     version = checkpoint.version
     # Active only where no model is: the run never replaces a model other workers follow.
@@ -124,9 +124,9 @@ def run_main_job(
         try:
             started = time.monotonic()
             replay(stream_file, endpoint.bootstrap, child.tweets_topic, speed, child.max_message_bytes,
-                   child.kafka_producer_max_batch_bytes, security=kafka_python_options(child))  # fmt: skip
+                   child.kafka_producer_max_batch_bytes, progress, kafka_python_options(child))  # fmt: skip
             deadline = time.monotonic() + timeout
-            with tqdm(total=len(want), desc="annotated threads", unit="thread") as bar:
+            with tqdm(total=len(want), desc="annotated threads", unit="thread", disable=not progress) as bar:
                 while True:
                     have = annotated(engine, list(want), version, since)
                     done = sum(1 for root, n in want.items() if have.get(root, -1) >= n)

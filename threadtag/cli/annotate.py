@@ -53,4 +53,5 @@ def demo(
     """Annotate the bundled sample threads (trains the small sample model first if no checkpoint is given)."""
     from threadtag.app import annotate
 
-    annotate.demo(get_settings(), model, workdir, progress)
+    settings = get_settings()
+    annotate.demo(settings, model, workdir, settings.progress_bars(progress))

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from threadtag.cli.main import command
+from threadtag.cli.options import ProgressOpt
 from threadtag.core.settings import get_settings
 
 
@@ -21,12 +22,14 @@ def run(
     speed: Annotated[
         Optional[float], typer.Option(help="Replay pace (time factor); default as fast as possible.")
     ] = None,
+    progress: ProgressOpt = True,
 ) -> None:
     """The main job: broker, database, model, stream and inference workers; replays a stream
     and prints the annotated posts queried in SQL. Embedded broker and database when none is set."""
     from threadtag.app.main_job import run_main_job
 
-    run_main_job(get_settings(), stream_file, workdir, timeout, speed)
+    settings = get_settings()
+    run_main_job(settings, stream_file, workdir, timeout, speed, settings.progress_bars(progress))
 
 
 @command
@@ -59,7 +62,8 @@ def replay(
     """Produce a file of raw posts to the tweets topic (needs KAFKA_BOOTSTRAP_SERVERS)."""
     from threadtag.app import lifecycle
 
-    lifecycle.replay_file(get_settings(), file, None if fast else speed, topic, progress)
+    settings = get_settings()
+    lifecycle.replay_file(settings, file, None if fast else speed, topic, settings.progress_bars(progress))
 
 
 @command

@@ -31,8 +31,9 @@ def train(
     """Train a hashtag generator; the epoch TRAIN_SCHEDULE keeps is saved."""
     from threadtag.app import research
 
+    settings = get_settings()
     research.train(
-        get_settings(),
+        settings,
         out,
         weibo,
         tweets,
@@ -41,7 +42,7 @@ def train(
         max_epochs,
         sample,
         keep_existing,
-        progress,
+        settings.progress_bars(progress),
     )
 
 
@@ -60,7 +61,8 @@ def evaluate(
     """Score checkpoints on the dev split (or --test) with F1@1, F1@5, MAP@5, ROUGE-1 and ROUGE-SU4."""
     from threadtag.app import research
 
-    research.evaluate(get_settings(), model, weibo, tweets, dev_last, test, predictions, progress)
+    settings = get_settings()
+    research.evaluate(settings, model, weibo, tweets, dev_last, test, predictions, settings.progress_bars(progress))
 
 
 @command
@@ -83,8 +85,9 @@ def crossval(
     their means with the spread of F1@1, and full minus post-only: comparisons one run cannot decide."""
     from threadtag.app import research
 
+    settings = get_settings()
     variants = variant or ["full", "seq2seq_post"]
-    research.crossval(get_settings(), weibo, tweets, dev_last, variants, seeds or [], folds, progress)
+    research.crossval(settings, weibo, tweets, dev_last, variants, seeds or [], folds, settings.progress_bars(progress))
 
 
 @command
@@ -106,4 +109,5 @@ def compare(
     Markdown report."""
     from threadtag.app import research
 
-    research.compare(get_settings(), out, weibo, tweets, dev_last, models_dir, test, progress)
+    settings = get_settings()
+    research.compare(settings, out, weibo, tweets, dev_last, models_dir, test, settings.progress_bars(progress))

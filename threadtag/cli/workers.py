@@ -59,4 +59,5 @@ def retrain(
     advisory lock): a run that finds another going trains nothing."""
     from threadtag.app.retrain import run_retrain
 
-    run_retrain(get_settings(), weibo or [], tweets or [], every, cron, progress)
+    settings = get_settings()
+    run_retrain(settings, weibo or [], tweets or [], every, cron, settings.progress_bars(progress))

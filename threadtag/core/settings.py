@@ -6,6 +6,7 @@ instance instead of defining its own constants. The README lists each variable.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -324,6 +325,11 @@ class Settings(BaseSettings):
                 f"TOP_K ({self.top_k}) must not exceed BEAM_SIZE ({self.beam_size}): the beam holds the hashtags"
             )
         return self
+
+    def progress_bars(self, wanted: bool = True) -> bool:
+        """Progress bars when asked, on a terminal only, and never under LOG_FORMAT=json
+        (a log shipper reads every stderr line as JSON)."""
+        return wanted and self.log_format != "json" and sys.stderr.isatty()
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""
