@@ -27,6 +27,8 @@ DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages this worker set aside
 DUPLICATE_POSTS = Counter(
     "threadtag_duplicate_posts", "Copies of a stored post id (not stored again), by whether the text differs.", ["text"]
 )
+for _text in ("same", "different"):  # both series exist from the start (at 0), as Prometheus advises
+    DUPLICATE_POSTS.labels(_text)
 CONSUMER_LAG = Gauge(
     "threadtag_consumer_lag", "Messages not yet committed by this worker's group.", ["group", "topic", "partition"]
 )
