@@ -48,4 +48,4 @@ def test_every_registered_command_is_parsing_plus_one_call_into_app():
         assert sum(_calls_into_app(s, app_names) for s in rest) == 1, (module, fn.name)
         # Besides that call, at most an argument's default is filled in: no loops, no branches.
         assert all(isinstance(s, (ast.Expr, ast.Assign, ast.Raise)) for s in rest), (module, fn.name)
-        assert len(rest) <= 3, (module, fn.name)  # the settings, a default, the call
+        assert len(rest) <= 2, (module, fn.name)

@@ -29,11 +29,9 @@ class Check:
 
 def _database_url(settings: Settings) -> str:
     """DATABASE_URL, else the database the commands create on the local server (not created here)."""
-    from sqlalchemy.engine import make_url
+    from threadtag.core.database import on_database
 
-    if settings.database_url:
-        return settings.database_url
-    return make_url(settings.local_database_url).set(database=settings.database_name).render_as_string(False)
+    return settings.database_url or on_database(settings.local_database_url, settings.database_name)
 
 
 def check_database(settings: Settings) -> Check:

@@ -86,8 +86,10 @@ def crossval(
     from threadtag.app import research
 
     settings = get_settings()
-    variants = variant or ["full", "seq2seq_post"]
-    research.crossval(settings, weibo, tweets, dev_last, variants, seeds or [], folds, settings.progress_bars(progress))
+    research.crossval(
+        settings, weibo, tweets, dev_last, variant or ["full", "seq2seq_post"], seeds or [], folds,
+        settings.progress_bars(progress),
+    )  # fmt: skip
 
 
 @command

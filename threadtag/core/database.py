@@ -56,7 +56,12 @@ def _own_database(admin_url: str, name: str, fresh: bool) -> str:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             except psycopg.errors.DuplicateDatabase:
                 pass  # another command created it meanwhile
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    return on_database(admin_url, name)
+
+
+def on_database(url: str, name: str) -> str:
+    """The URL of the database `name` on the server `url` names."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def hide_password(url: str) -> str:
