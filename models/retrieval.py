@@ -33,6 +33,7 @@ class RetrievalConfig:
     conv_weight: float = 1.0
     vote_power: float = 2.0
     capacity: int = 200_000
+    postings_per_word: int = 2_000  # 0: every post a word occurs in
 
 
 class TextSpace:
@@ -124,7 +125,7 @@ class RetrievalIndex:
         # One row per post: its post vector beside its post + conversation vector, so that one
         # product with [q_post, conv_weight * q_full] gives the summed similarity.
         self._rows: list[sparse.csr_matrix] = []
-        self._stacked: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None  # rows, their transpose
+        self._stacked: tuple[sparse.csr_matrix, sparse.csr_matrix] | None = None  # rows, postings
         self._row_of: dict[str, int] = {}
 
     @classmethod
@@ -166,32 +167,39 @@ class RetrievalIndex:
         return sparse.hstack([post, full_weight * full], format="csr", dtype=np.float32)
 
     def _matrices(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-        """The rows and their transpose, stacked once per change (a search reads the transpose)."""
+        """The rows and each word's strongest postings, stacked once per change (a search reads the postings)."""
         if self._stacked is None:
-            empty = sparse.csr_matrix((0, 2 * TextSpace.BUCKETS), dtype=np.float32)
-            rows = sparse.vstack(self._rows, format="csr") if self._rows else empty
-            self._rows = [rows]
-            self._stacked = (rows, rows.T.tocsr())
+            rows = self._all_rows()
+            self._stacked = (rows, strongest_postings(rows.T.tocsr(), self.config.postings_per_word))
         return self._stacked
 
+    def _all_rows(self) -> sparse.csr_matrix:
+        if len(self._rows) != 1:
+            empty = sparse.csr_matrix((0, 2 * TextSpace.BUCKETS), dtype=np.float32)
+            self._rows = [sparse.vstack(self._rows, format="csr") if self._rows else empty]
+        return self._rows[0]
+
+    def reconfigure(self, config: RetrievalConfig) -> None:
+        """Search with other settings from now on (postings are cut again at the next search)."""
+        self.config, self._stacked = config, None
+
     def nbytes(self) -> int:
-        """Memory of the index's vectors (rows and transpose)."""
+        """Memory of the index's vectors (rows and postings)."""
         return sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in self._matrices())
 
     def _drop(self, keys: set[str]) -> None:
         keep = [i for i, k in enumerate(self.keys) if k not in keys]
-        rows, _ = self._matrices()
-        self._rows = [rows[keep]]
+        self._rows = [self._all_rows()[keep]]
         self.keys = [self.keys[i] for i in keep]
         self.tags = [self.tags[i] for i in keep]
         self.stamps = self.stamps[keep]
         self._row_of = {k: i for i, k in enumerate(self.keys)}
         self._stacked = None
 
-    def similarities(self, examples: Sequence[Example]) -> np.ndarray:
-        """[queries, indexed posts] similarity."""
-        _, transposed = self._matrices()
-        return (self._vectors(examples, self.config.conv_weight) @ transposed).toarray()
+    def similarities(self, examples: Sequence[Example]) -> sparse.csr_matrix:
+        """[queries, indexed posts] similarity, through each word's strongest postings only."""
+        _, postings = self._matrices()
+        return (self._vectors(examples, self.config.conv_weight) @ postings).tocsr()
 
     def votes(
         self,
@@ -206,23 +214,26 @@ class RetrievalIndex:
         if not self.keys:
             return [Votes() for _ in examples]
         sims = self.similarities(examples)
+        out = []
         for i in range(len(examples)):
+            # A query's row holds only the posts it shares a word with (sparse: never the whole index).
+            posts = sims.indices[sims.indptr[i] : sims.indptr[i + 1]]
+            similarity = sims.data[sims.indptr[i] : sims.indptr[i + 1]]
+            keep = similarity > 0
             key = exclude[i] if exclude else None
             if key is not None and key in self._row_of:
-                sims[i, self._row_of[key]] = -np.inf
+                keep &= posts != self._row_of[key]
             if before and before[i] is not None:
-                sims[i, self.stamps >= before[i]] = -np.inf
-        k = min(self.config.neighbours, len(self.keys))
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        out = []
-        for i, row in enumerate(nearest):
-            order = row[np.argsort(-sims[i, row], kind="stable")]
-            similarity = sims[i, order]
-            keep = similarity > 0  # left out, or nothing in common
-            order, similarity = order[keep], similarity[keep].astype(np.float64)
+                keep &= self.stamps[posts] < before[i]
+            posts, similarity = posts[keep], similarity[keep]
+            if len(posts) > self.config.neighbours:
+                nearest = np.argpartition(-similarity, self.config.neighbours - 1)[: self.config.neighbours]
+                posts, similarity = posts[nearest], similarity[nearest]
+            ranked = np.lexsort((posts, -similarity))  # most similar first; ties by index order
+            posts, similarity = posts[ranked], similarity[ranked].astype(np.float64)
             weights = similarity**self.config.vote_power
             tally: dict[str, list[float]] = {}  # tag -> [weight, voters, best similarity]
-            for j, sim, weight in zip(order.tolist(), similarity.tolist(), weights.tolist()):
+            for j, sim, weight in zip(posts.tolist(), similarity.tolist(), weights.tolist()):
                 for tag in self.tags[j]:
                     if (entry := tally.get(tag)) is None:
                         tally[tag] = [weight, 1, sim]  # the most similar voter comes first
@@ -239,3 +250,17 @@ class RetrievalIndex:
     @classmethod
     def from_state(cls, state: dict[str, Any], config: RetrievalConfig) -> RetrievalIndex:
         return cls(TextSpace.from_state(state["post_space"]), TextSpace.from_state(state["full_space"]), config)
+
+
+def strongest_postings(postings: sparse.csr_matrix, per_word: int) -> sparse.csr_matrix:
+    """Each row (a word's postings) cut to its `per_word` largest weights, in their order; 0 keeps all."""
+    lengths = np.diff(postings.indptr)
+    long = np.flatnonzero(lengths > per_word) if per_word else np.zeros(0, dtype=np.int64)
+    if not len(long):
+        return postings
+    keep = np.ones(postings.nnz, dtype=bool)
+    for word in long.tolist():
+        start, end = postings.indptr[word], postings.indptr[word + 1]
+        keep[start + np.argpartition(-postings.data[start:end], per_word - 1)[per_word:]] = False
+    indptr = np.concatenate([[0], np.cumsum(np.minimum(lengths, per_word))])
+    return sparse.csr_matrix((postings.data[keep], postings.indices[keep], indptr), shape=postings.shape)

@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from threadtag.models.corpus import Example
-from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace, strongest_postings
 
 CORPUS = [
     Example("red apple pie".split(), "so sweet".split(), [["apple", "pie"]], "en"),
@@ -53,7 +54,7 @@ def test_votes_are_the_neighbours_similarity_squared_summed_per_hashtag():
     expected_post = [_cos(post_q, post_vecs[j]) for j in range(3)]
     expected_full = [_cos(full_q, full_vecs[j]) for j in range(3)]
     sims = [p + 0.5 * f for p, f in zip(expected_post, expected_full)]
-    assert _index().similarities([query])[0] == pytest.approx(sims, rel=1e-5)
+    assert _index().similarities([query]).toarray()[0] == pytest.approx(sims, rel=1e-5)
     # Two neighbours (a, b) vote; "apple pie" gets both votes, "tart" b's; c (whale) is not among them.
     [votes] = _index().votes([query])
     assert set(votes.tags) == {"apple pie", "tart"}
@@ -97,9 +98,40 @@ def test_the_spaces_survive_a_round_trip_through_plain_data():
     again = RetrievalIndex.from_state(index.state(), index.config)
     again.add(index.keys, CORPUS, [1.0, 2.0, 3.0])
     query = [Example("apple".split(), "sea".split(), [], "en")]
-    assert np.allclose(again.similarities(query), index.similarities(query))
+    assert np.allclose(again.similarities(query).toarray(), index.similarities(query).toarray())
 
 
 def test_an_empty_index_gives_empty_votes():
     index = RetrievalIndex.fit(CORPUS, RetrievalConfig())
     assert index.votes([CORPUS[0]])[0].tags == {}
+
+
+def test_strongest_postings_keep_each_words_heaviest_posts_in_order():
+    postings = sparse.csr_matrix(np.array([[3.0, 1.0, 2.0, 0.0], [0.0, 5.0, 0.0, 0.0], [1.0, 4.0, 2.0, 3.0]]))
+    assert strongest_postings(postings, 2).toarray().tolist() == [[3, 0, 2, 0], [0, 5, 0, 0], [0, 4, 0, 3]]
+    assert strongest_postings(postings, 0) is postings and strongest_postings(postings, 3).nnz == 7
+
+
+def test_a_search_through_cut_postings_is_the_brute_force_product_with_each_words_top_posts():
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(12)]
+    corpus = [  # lengths of 1-12 words: a word's weights rarely tie, and the test checks they don't
+        Example(list(rng.choice(words, rng.integers(1, 13))), list(rng.choice(words, rng.integers(1, 13))),
+                [[f"t{i % 3}"]], "en")
+        for i in range(30)
+    ]  # fmt: skip
+    queries = corpus[:5]
+    exact = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=0))
+    cut = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=3))
+    for index in (exact, cut):
+        index.add([str(i) for i in range(30)], corpus, [0.0] * 30)
+    rows = exact._matrices()[0].toarray()  # [posts, words]: keep each word's 3 heaviest posts
+    heaviest = -np.sort(-rows, axis=0)
+    assert (heaviest[2] > heaviest[3])[heaviest[3] > 0].all()  # the 3 heaviest of each word are unique
+    top = np.argsort(-rows, axis=0)[:3]
+    kept = np.zeros_like(rows)
+    np.put_along_axis(kept, top, np.take_along_axis(rows, top, axis=0), axis=0)
+    query_vectors = exact._vectors(queries, exact.config.conv_weight).toarray()
+    assert cut.similarities(queries).toarray() == pytest.approx(query_vectors @ kept.T, abs=1e-6)
+    assert exact.similarities(queries).toarray() == pytest.approx(query_vectors @ rows.T, abs=1e-6)
+    assert (cut.similarities(queries).toarray() <= exact.similarities(queries).toarray() + 1e-6).all()
