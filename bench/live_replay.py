@@ -65,8 +65,8 @@ def live_run(
         try:
             replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
             final = text(
-                "SELECT count(*) FROM conversations c JOIN annotations a ON a.root_id = c.root_id "
-                "AND a.request_seq = c.last_seq WHERE c.closed_at IS NOT NULL"
+                "SELECT count(DISTINCT a.root_id) FROM annotations a JOIN conversations c ON c.root_id = a.root_id "
+                "WHERE a.final AND c.closed_at IS NOT NULL"
             )
             while True:
                 with engine.connect() as conn:

@@ -140,6 +140,11 @@ class AnnotationRow(Base):
     )
     hits_at_1: Mapped[int | None] = mapped_column(Integer)
     hits_at_5: Mapped[int | None] = mapped_column(Integer)
+    final: Mapped[bool] = mapped_column(
+        Boolean,
+        server_default=sql_text("false"),
+        comment="true: the conversation had closed (quiet CONVERSATION_CLOSE_SECONDS) when this was its answer",
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

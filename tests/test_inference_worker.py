@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,3 +141,39 @@ def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_
     assert _rows(engine) == (len(batch), len(batch))
     assert "partitions reassigned" not in log.read_text()  # it kept its group through the outage
     engine.dispose()
+
+
+def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_row_final(
+    broker, database_url, sample_model, tmp_path
+):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    posts = list(read_tweets(SAMPLE_THREADS))
+    store_posts(engine, posts)
+    batch = []
+    for i, (root, replies) in enumerate(assemble_threads(posts)):
+        cutoff = len(replies)
+        for seq, reason in ((1, "arrival"), (2, "final")):  # the thread did not change in between
+            request = AnnotationRequest(root_id=root.id, seq=seq, reason=reason, cutoff=cutoff)
+            batch.append((i % 3, root.id.encode(), request.to_bytes()))
+    threads = len(batch) // 2
+    env = _worker_env(broker, database_url, sample_model, tmp_path, log_format="json", log_level="INFO")
+    produce(broker, env["REQUESTS_TOPIC"], batch)
+    log = tmp_path / "infer.log"
+    finals = text("SELECT count(*) FILTER (WHERE final), count(*) FROM annotations")
+    with CommandProcess(["infer"], env, log).start():
+
+        def done() -> bool:
+            with engine.connect() as conn:
+                try:
+                    return conn.execute(finals).one()[0] >= threads
+                except Exception:  # noqa: BLE001 - before the worker migrated
+                    return False
+
+        wait_for(done, 180, "every thread's final annotation", log)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(finals).one()) == (threads, threads)  # one row each, marked final
+    engine.dispose()
+    batches = [json.loads(line) for line in log.read_text().splitlines() if '"batch annotated"' in line]
+    assert sum(b["requests"] for b in batches) == 2 * threads
+    assert sum(b["decoded"] for b in batches) == threads  # the final requests ran no beam search

@@ -33,6 +33,7 @@ from threadtag.core import metrics
 from threadtag.models.annotator import Annotator, HybridAnnotator
 from threadtag.models.corpus import Example, lang_of, tag_text, thread_example
 from threadtag.models.metrics import hits_at
+from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
 from threadtag.workers.batches import Retry, run_sink
@@ -56,10 +57,14 @@ def annotate(
         ranked = predictor.predict_examples(examples)
     return [
         _scored(
-            Annotation(r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in tags]), ex
+            Annotation(
+                r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in tags],
+                final=r.reason == "final",
+            ),
+            ex,
         )
         for r, t, tags, ex in zip(requests, inputs, ranked, examples)
-    ]
+    ]  # fmt: skip
 
 
 def _scored(annotation: Annotation, example: Example) -> Annotation:
@@ -100,6 +105,10 @@ class ServedModel:
     @property
     def version(self) -> str:
         return self.predictor.checkpoint.version
+
+    @property
+    def generator(self) -> HashtagPredictor:
+        return self.predictor.predictor if isinstance(self.predictor, HybridAnnotator) else self.predictor
 
     def refresh(self) -> bool:
         """Switch to the active version if it changed; True when it did. Never raises: a
@@ -194,12 +203,17 @@ def run(
             _dead_letter(None, f"root post {request.root_id} is not stored", request.to_bytes())
         requests = [r for r in requests if threads[(r.root_id, r.cutoff)].found]
         started = time.perf_counter()
+        decoded, reused = model.generator.decoded, model.generator.reused
         sink.add(annotate_each_or_dead_letter(requests, threads))
         elapsed = time.perf_counter() - started
+        decoded, reused = model.generator.decoded - decoded, model.generator.reused - reused
         metrics.INFERENCE_SECONDS.observe(elapsed)
+        metrics.GENERATOR_INPUTS.labels("decoded").inc(decoded)
+        metrics.GENERATOR_INPUTS.labels("reused").inc(reused)
         log.info(
             "batch annotated",
             requests=len(requests),
+            decoded=decoded,
             inference_s=round(elapsed, 3),
             model_version=model.version,
         )

@@ -34,8 +34,8 @@ def run_infer(settings: Settings, model: Path | None) -> None:
 
     served = inference.ServedModel(
         engine,
-        recipes.predictor(recipes.load_checkpoint(path, settings), settings),
-        lambda active_path: recipes.predictor(active_path, settings),
+        recipes.predictor(recipes.load_checkpoint(path, settings), settings, memo=True),
+        lambda active_path: recipes.predictor(active_path, settings, memo=True),
         settings.infer_reload_check_seconds,
         settings.infer_follow_active,
         settings.index_refresh_seconds,

@@ -106,7 +106,7 @@ def fit(
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     return RetrievalConfig(
         settings.retrieval_neighbours, settings.retrieval_conv_weight, settings.retrieval_vote_power,
-        settings.retrieval_capacity,
+        settings.retrieval_capacity, settings.retrieval_postings_per_word,
     )  # fmt: skip
 
 
@@ -186,20 +186,25 @@ def train_sample_model(settings: Settings, out: Path, progress: bool = True) -> 
     return checkpoint
 
 
-def predictor(checkpoint: Checkpoint | Path, settings: Settings, top_k: int | None = None) -> Annotator:
+def predictor(
+    checkpoint: Checkpoint | Path, settings: Settings, top_k: int | None = None, memo: bool = False
+) -> Annotator:
     """What serves the checkpoint: the hybrid annotator where it carries a ranker (and HYBRID
-    is on), else the generator alone."""
+    is on), else the generator alone; `memo`: the generator remembers GENERATOR_MEMO_SIZE
+    recent inputs (the inference worker)."""
     loaded = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint, device(settings))
     k = settings.top_k if top_k is None else top_k
     if loaded.ranker is None or not settings.hybrid:
-        return generator_predictor(loaded, settings, k)
+        return generator_predictor(loaded, settings, k, memo)
     if not 1 <= k <= settings.beam_size:
         raise ValueError(f"top-k must be between 1 and the beam size ({settings.beam_size}), not {k}")
-    beam = generator_predictor(loaded, settings, min(settings.beam_size, max(k, settings.hybrid_beam_candidates)))
+    beam = generator_predictor(loaded, settings, min(settings.beam_size, max(k, settings.hybrid_beam_candidates)), memo)
     return HybridAnnotator(beam, HybridModel.from_state(loaded.ranker), k)
 
 
-def generator_predictor(checkpoint: Checkpoint, settings: Settings, top_k: int | None = None) -> HashtagPredictor:
+def generator_predictor(
+    checkpoint: Checkpoint, settings: Settings, top_k: int | None = None, memo: bool = False
+) -> HashtagPredictor:
     """The generator's beam search alone."""
     return HashtagPredictor(
         checkpoint,
@@ -209,6 +214,7 @@ def generator_predictor(checkpoint: Checkpoint, settings: Settings, top_k: int |
         batch_size=settings.predict_batch_size,
         block_repeats=settings.beam_block_repeats,
         bf16_output=settings.decode_bf16,
+        memo_size=settings.generator_memo_size if memo else 0,
     )
 
 

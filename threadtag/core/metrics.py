@@ -40,6 +40,13 @@ INFERENCE_SECONDS = Histogram(
     "Beam search time per batch.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+GENERATOR_INPUTS = Counter(
+    "threadtag_generator_inputs",
+    "Inputs the generator answered: decoded (beam search ran) or reused (an input it had answered before).",
+    ["how"],
+)
+for _how in ("decoded", "reused"):
+    GENERATOR_INPUTS.labels(_how)
 ROWS_WRITTEN = Counter("threadtag_rows_written", "Rows written to PostgreSQL, by table.", ["table"])
 PARKED_POSTS = Gauge("threadtag_stream_parked_posts", "Stored replies still waiting for a parent (all workers).")
 MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])

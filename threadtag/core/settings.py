@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # Inference workers
     infer_group_id: str = Field("threadtag-inference", description="Consumer group of the inference workers.")
     infer_batch_size: int = Field(32, gt=0, description="Most requests per batch.")
+    generator_memo_size: int = Field(
+        20_000, ge=0, description="Recent inputs whose beams an inference worker keeps (not decoded again)."
+    )
     infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
     shutdown_timeout_seconds: float = Field(
@@ -286,6 +289,9 @@ class Settings(BaseSettings):
     retrieval_conv_weight: float = Field(1.0, ge=0, description="Weight of the post + conversation similarity.")
     retrieval_vote_power: float = Field(2.0, gt=0, description="A neighbour's vote is its similarity to this power.")
     retrieval_capacity: int = Field(200_000, gt=0, description="Most labelled posts a live index holds (oldest go).")
+    retrieval_postings_per_word: int = Field(
+        2_000, ge=0, description="A search reads, per word, the indexed posts where it weighs most (0: all)."
+    )
     reranker_trees: int = Field(300, gt=0, description="Boosting rounds of the LightGBM lambdarank reranker.")
     reranker_learning_rate: float = Field(0.05, gt=0)
     reranker_leaves: int = Field(15, gt=1)

@@ -1,0 +1,172 @@
+"""End to end: Weibo threads replayed into one stream worker and one inference worker with a
+paper-size model, from the first record sent to every thread's final annotation.
+
+    .venv/bin/python -m bench.end_to_end --model runs/weibo-hybrid-s13.pt [--threads 4013] [--reply-words 15]
+        [--save finals.json] [--compare other-finals.json]
+
+Each Weibo line becomes a root tweet with its conversation cut into replies of 15 words
+(pipeline/weibo_tweets.py), replayed as fast as the broker takes them (embedded broker,
+fresh database on the local PostgreSQL, CONVERSATION_CLOSE_SECONDS=10,
+ANNOTATE_QUIET_SECONDS=2, the live index refreshed every 5 s unless
+--index-refresh-seconds says otherwise). Printed: seconds to every final annotation,
+raw posts/s over that time, the consume-only baseline (a plain kafka-python loop over the
+same records, same run), requests, annotation rows and model runs (inputs beam search
+decoded) per thread. --save writes each root's final top 5; --compare counts the roots
+whose final top 5 equals another run's.
+
+The workers are `python -m threadtag.cli` of the interpreter running this: run it from this
+directory with another checkout's venv python to measure that checkout's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from bench.common import machine, table
+from bench.stream_backlog import bench_settings, consume_only, fresh_database
+from threadtag.app.processes import CommandProcess, child_env
+from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.corpus import weibo_lines
+from threadtag.pipeline.replay import replay
+from threadtag.pipeline.weibo_tweets import weibo_tweets
+from threadtag.workers.model_registry import register_checkpoint
+
+WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
+FIRST_ID = 9_000_000_000
+
+# Each root's final answer: the row marked final (code with annotations.final), else the
+# row of the conversation's last request once it closed (the code before it).
+_FINALS = {
+    True: """SELECT DISTINCT ON (a.root_id) a.root_id, a.hashtags FROM annotations a
+             JOIN conversations c ON c.root_id = a.root_id
+             WHERE a.final AND c.closed_at IS NOT NULL ORDER BY a.root_id, a.request_seq DESC""",
+    False: """SELECT a.root_id, a.hashtags FROM annotations a JOIN conversations c
+              ON c.root_id = a.root_id AND a.request_seq = c.last_seq WHERE c.closed_at IS NOT NULL""",
+}
+
+
+def _has_final_column(engine: Engine) -> bool:
+    query = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'annotations' AND column_name = 'final'"
+    with engine.connect() as conn:
+        return bool(conn.execute(text(query)).scalar())
+
+
+def _model_runs(log: Path) -> tuple[int, int]:
+    """(requests, inputs decoded) from the inference worker's JSON log; code that does not
+    log `decoded` decodes every request."""
+    requests = decoded = 0
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"batch annotated"' in line:
+            event = json.loads(line)
+            requests += event["requests"]
+            decoded += event.get("decoded", event["requests"])
+    return requests, decoded
+
+
+@dataclass
+class Run:
+    seconds: float  # first record sent -> every thread's final annotation written
+    posts: int
+    baseline: float  # consume-only posts/s
+    asked: int  # requests the stream made
+    requests: int  # requests the inference worker annotated
+    rows: int
+    decoded: int  # inputs beam search ran on
+    top5: dict[str, list[str]]
+
+
+def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refresh: float, tmp: Path) -> Run:
+    tweets = list(weibo_tweets(lines, FIRST_ID, reply_words))
+    source = tmp / "threads.jsonl"
+    source.write_text("\n".join(tweets) + "\n", encoding="utf-8")
+    database = fresh_database()
+    engine = create_engine(database)
+    register_checkpoint(engine, Checkpoint.load(model), model, "always")
+    with EmbeddedBroker() as broker:
+        settings = bench_settings(
+            broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=10,
+            annotate_quiet_seconds=2, index_refresh_seconds=refresh, log_level="INFO", log_format="json",
+        ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
+        baseline = consume_only(broker.bootstrap, [t.encode() for t in tweets], settings.kafka_partitions)
+        create_topics(settings, broker.bootstrap)
+        env = child_env(settings)
+        infer_log = tmp / "infer.log"
+        workers = [
+            CommandProcess(["stream"], env, tmp / "stream.log").start(),
+            CommandProcess(["infer"], env, infer_log).start(),
+        ]
+        finals = _FINALS[_has_final_column(engine)]
+        started = time.monotonic()
+        try:
+            replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
+            while True:
+                with engine.connect() as conn:
+                    done = conn.execute(text(f"SELECT count(*) FROM ({finals}) f")).scalar() or 0
+                if done >= len(lines):
+                    break
+                if time.monotonic() - started > 3600:
+                    raise TimeoutError(f"{len(lines) - done} threads without a final annotation after 1 h; see {tmp}")
+                time.sleep(0.5)
+            seconds = time.monotonic() - started
+        finally:
+            for worker in workers:
+                worker.stop()
+    with engine.connect() as conn:
+        top5 = {root: [h["tag"] for h in tags] for root, tags in conn.execute(text(finals))}
+        rows = conn.execute(text("SELECT count(*) FROM annotations")).scalar() or 0
+        asked = conn.execute(text("SELECT coalesce(sum(last_seq), 0) FROM conversations")).scalar() or 0
+    engine.dispose()
+    requests, decoded = _model_runs(infer_log)
+    return Run(seconds, len(tweets), baseline, asked, requests, rows, decoded, top5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=4013)
+    parser.add_argument("--reply-words", type=int, default=15)
+    parser.add_argument(
+        "--index-refresh-seconds", type=float, default=5.0,
+        help="INDEX_REFRESH_SECONDS; 0 turns the live index off, so that an answer depends on its input only",
+    )  # fmt: skip
+    parser.add_argument("--save", type=Path, help="write each root's final top 5 here (JSON)")
+    parser.add_argument("--compare", type=Path, help="another run's --save file: roots with the same final top 5")
+    args = parser.parse_args()
+    lines = weibo_lines(WEIBO)[: args.threads]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    result = run(args.model, lines, args.reply_words, args.index_refresh_seconds, tmp)
+    if args.save:
+        args.save.write_text(json.dumps(result.top5, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    per_thread = len(lines)
+    print(f"machine: {machine()}")
+    print(f"model: {args.model}; {per_thread} Weibo threads, {result.posts} raw posts, "
+          f"replies of {args.reply_words} words, INDEX_REFRESH_SECONDS={args.index_refresh_seconds:g}")  # fmt: skip
+    rows = [
+        ["s to every final annotation", f"{result.seconds:.1f}"],
+        ["raw posts/s end to end", f"{result.posts / result.seconds:.0f}"],
+        ["consume-only baseline, posts/s", f"{result.baseline:.0f}"],
+        [
+            "requests per thread made / annotated",
+            f"{result.asked / per_thread:.2f} / {result.requests / per_thread:.2f}",
+        ],
+        ["annotation rows per thread", f"{result.rows / per_thread:.2f}"],
+        ["model runs per thread", f"{result.decoded / per_thread:.2f}"],
+    ]
+    if args.compare:
+        other = json.loads(args.compare.read_text(encoding="utf-8"))
+        same = sum(other.get(root) == tags for root, tags in result.top5.items())
+        rows.append([f"final top 5 equal to {args.compare.name}'s", f"{same} of {len(result.top5)} roots"])
+    print(table(["measure", "value"], rows))
+
+
+if __name__ == "__main__":
+    main()
