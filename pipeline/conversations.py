@@ -5,7 +5,10 @@ The stream worker loads the rows of the conversations a batch touched (locked), 
 the same with `on_due` for rows whose `next_due_at` has passed. Times are epoch seconds.
 
 Requests go out:
-- arrival: as soon as the root post is there (with the replies that joined so far);
+- arrival: QUIET_SECONDS after the root post came (not pushed back), with the replies that
+  joined by then: in a backfill or replay the replies stored right behind their root join
+  its first request, so an unchanged thread is decoded once, not at arrival and again when
+  it closes (BENCHMARKS.md); with QUIET_SECONDS 0, at once;
 - growth: once EVERY_REPLIES more replies joined and none came for QUIET_SECONDS;
 - final: once the conversation was quiet for CLOSE_SECONDS; a later reply reopens it.
 """
@@ -70,8 +73,12 @@ def on_joined(
     if not conv.root_arrived:
         return conv, []  # replies wait for their root post
     if conv.last_seq == 0:
-        conv = _request(conv, "arrival", now)
-        return conv, [conv.request()]
+        if policy.quiet_seconds == 0:
+            conv = _request(conv, "arrival", now)
+            return conv, [conv.request()]
+        if conv.growth_due_at is None:  # replies do not push the first request back
+            conv = replace(conv, growth_due_at=now + policy.quiet_seconds)
+        return conv, []
     if conv.n_replies - conv.emitted_replies >= policy.every_replies:
         if policy.quiet_seconds == 0:
             conv = _request(conv, "growth", now)
@@ -81,12 +88,12 @@ def on_joined(
 
 
 def on_due(conv: Conversation, now: float, policy: ConversationPolicy) -> tuple[Conversation, list[AnnotationRequest]]:
-    """The timer's look at a conversation: a debounced growth request, the final one."""
+    """The timer's look at a conversation: the arrival or a debounced growth request, the final one."""
     out = []
     if conv.root_arrived:
         due = conv.growth_due_at
-        if due is not None and now >= due and conv.n_replies > conv.emitted_replies:
-            conv = _request(conv, "growth", now)
+        if due is not None and now >= due and (conv.last_seq == 0 or conv.n_replies > conv.emitted_replies):
+            conv = _request(conv, "arrival" if conv.last_seq == 0 else "growth", now)
             out.append(conv.request())
         if conv.closed_at is None and now >= conv.last_change_at + policy.close_seconds:
             conv = replace(_request(conv, "final", now), closed_at=now)

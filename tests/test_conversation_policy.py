@@ -27,12 +27,24 @@ def test_replies_wait_for_the_root_then_arrival_carries_them():
     assert out == [] and next_due(conv, POLICY) == 60.0  # the orphan check
     assert orphaned(conv, 60.0, POLICY) and not orphaned(conv, 59.0, POLICY)
     conv, out = _joined(conv, True, 0, now=5.0)
+    assert out == [] and next_due(conv, POLICY) == 7.0  # the arrival request, QUIET_SECONDS after the root
+    conv, out = _joined(conv, False, 1, now=6.5)  # a reply right behind its root joins the first request ...
+    assert out == [] and next_due(conv, POLICY) == 7.0  # ... and does not push it back
+    conv, out = on_due(conv, 7.0, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(1, "arrival", 3)]
+    assert next_due(conv, POLICY) == 16.5  # the final request
+
+
+def test_without_debounce_the_arrival_request_goes_at_once():
+    policy = replace(POLICY, quiet_seconds=0)
+    conv, out = on_joined(Conversation("r", n_replies=2), True, 0, 5.0, policy)
     assert [(r.seq, r.reason, r.cutoff) for r in out] == [(1, "arrival", 2)]
-    assert next_due(conv, POLICY) == 15.0  # the final request
 
 
 def test_growth_is_debounced_and_the_final_request_closes_until_a_reply_reopens():
-    conv, _ = _joined(Conversation("r"), True, 0, now=0.0)  # arrival, seq 1
+    conv, _ = _joined(Conversation("r"), True, 0, now=-2.0)
+    conv, out = on_due(conv, 0.0, POLICY)
+    assert [(r.seq, r.reason, r.cutoff) for r in out] == [(1, "arrival", 0)]
     conv, out = _joined(conv, False, 3, now=1.0)
     assert out == [] and conv.growth_due_at == 3.0
     conv, out = _joined(conv, False, 1, now=2.5)  # a reply pushes the growth request back
@@ -60,5 +72,5 @@ def test_no_debounce_sends_growth_at_once():
 def test_a_request_carries_no_text_so_its_size_does_not_grow_with_the_thread():
     small = Conversation("1234567890", root_arrived=True, n_replies=1)
     big = Conversation("1234567890", root_arrived=True, n_replies=1000)
-    sizes = [len(on_joined(c, True, 0, 0.0, POLICY)[1][0].to_bytes()) for c in (small, big)]
+    sizes = [len(on_joined(c, True, 0, 0.0, replace(POLICY, quiet_seconds=0))[1][0].to_bytes()) for c in (small, big)]
     assert sizes[1] - sizes[0] == 3  # "1" -> "1000"
