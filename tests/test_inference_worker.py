@@ -15,8 +15,10 @@ from tests.helpers.streaming import produce, store_posts, stream_env, wait_for
 from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app.processes import CommandProcess
 from threadtag.app.schema import migrate
+from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.schemas.events import AnnotationRequest
+from threadtag.workers.model_registry import register_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +163,7 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
     produce(broker, env["REQUESTS_TOPIC"], batch)
     log = tmp_path / "infer.log"
     finals = text("SELECT count(*) FILTER (WHERE final), count(*) FROM annotations")
-    with CommandProcess(["infer"], env, log).start():
+    with CommandProcess(["infer"], env, log):
 
         def done() -> bool:
             with engine.connect() as conn:
@@ -177,3 +179,40 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
     batches = [json.loads(line) for line in log.read_text().splitlines() if '"batch annotated"' in line]
     assert sum(b["requests"] for b in batches) == 2 * threads
     assert sum(b["decoded"] for b in batches) == threads  # the final requests ran no beam search
+
+
+def test_an_active_model_whose_file_is_gone_leaves_the_worker_on_the_last_version_that_loads(
+    broker, database_url, sample_model, tmp_path
+):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    posts = list(read_tweets(SAMPLE_THREADS))
+    store_posts(engine, posts)
+    served = Checkpoint.load(sample_model)
+    register_checkpoint(engine, served, sample_model, "always")
+    with engine.begin() as conn:  # a newer version made active, whose file was then deleted
+        conn.execute(text("UPDATE model_versions SET active = false"))
+        conn.execute(
+            text("INSERT INTO model_versions (version, path, active, activated_at) VALUES ('gone', :p, true, now())"),
+            {"p": str(tmp_path / "deleted.pt")},
+        )
+    env = _worker_env(broker, database_url, sample_model, tmp_path, log_format="json")
+    del env["MODEL_PATH"]
+    threads = assemble_threads(posts)
+    produce(broker, env["REQUESTS_TOPIC"], [
+        (0, root.id.encode(), AnnotationRequest(root_id=root.id, seq=1, reason="arrival", cutoff=0).to_bytes())
+        for root, _ in threads
+    ])  # fmt: skip
+    log = tmp_path / "infer.log"
+    shown = text("SELECT count(*) FROM latest_annotations WHERE model_version = :v")
+    with CommandProcess(["infer"], env, log):
+
+        def done() -> bool:
+            with engine.connect() as conn:
+                return (conn.execute(shown, {"v": served.version}).scalar() or 0) >= len(threads)
+
+        wait_for(done, 180, "the roots annotated by the version that loads, shown by latest_annotations", log)
+    engine.dispose()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    [loud] = [line for line in lines if line["event"].startswith("the active model version cannot be loaded")]
+    assert loud["level"] == "error" and loud["active"] == "gone" and loud["serving"] == served.version

@@ -27,6 +27,14 @@ def active_model(engine: Engine) -> RegisteredModel | None:
     return RegisteredModel(row.version, row.path) if row else None
 
 
+def versions_newest_first(engine: Engine) -> list[RegisteredModel]:
+    """Every version, the most recently activated first, then the newest registered."""
+    order = (ModelVersionRow.activated_at.desc().nulls_last(), ModelVersionRow.created_at.desc())
+    with engine.connect() as conn:
+        rows = conn.execute(select(ModelVersionRow.version, ModelVersionRow.path).order_by(*order)).all()
+    return [RegisteredModel(row.version, row.path) for row in rows]
+
+
 def register_model_version(
     engine: Engine,
     version: str,

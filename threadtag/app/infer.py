@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
+from sqlalchemy import Engine
 
 from threadtag.app import recipes
 from threadtag.app.lifecycle import migrated_engine, stop_on_signals
@@ -12,11 +13,38 @@ from threadtag.core import kafka_clients
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.settings import Settings
+from threadtag.models.checkpoint import Checkpoint, CheckpointError
 from threadtag.workers import inference
 from threadtag.workers.annotation_sink import AnnotationSink
-from threadtag.workers.model_registry import active_model, register_checkpoint
+from threadtag.workers.model_registry import active_model, register_checkpoint, versions_newest_first
 
 log = structlog.get_logger("threadtag")
+
+
+def _last_loadable(engine: Engine, settings: Settings) -> tuple[Checkpoint, Path]:
+    """The active version's checkpoint; if its file cannot be loaded, the most recently
+    active version that loads, with a loud line: a lost file must not stop annotation."""
+    active = active_model(engine)
+    if active is None:
+        raise UsageError("no active model version in the database: give --model or set MODEL_PATH")
+    try:
+        return recipes.load_checkpoint(Path(active.path), settings), Path(active.path)
+    except CheckpointError as exc:
+        failure = str(exc)
+    for version in versions_newest_first(engine):
+        if version.version == active.version:
+            continue
+        try:
+            checkpoint = recipes.load_checkpoint(Path(version.path), settings)
+        except CheckpointError:
+            continue
+        log.error(
+            "the active model version cannot be loaded; serving the newest version that can",
+            active=active.version, error=failure, serving=version.version, path=version.path,
+        )  # fmt: skip
+        return checkpoint, Path(version.path)
+    raise UsageError(f"the active model version {active.version} cannot be loaded ({failure}), nor any other "
+                     "registered version: retrain, or give --model / MODEL_PATH")  # fmt: skip
 
 
 def run_infer(settings: Settings, model: Path | None) -> None:
@@ -26,15 +54,13 @@ def run_infer(settings: Settings, model: Path | None) -> None:
         raise UsageError("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
     engine = migrated_engine(settings)
     path = model or settings.model_path
+    checkpoint = recipes.load_checkpoint(path, settings) if path else None
     if path is None:
-        active = active_model(engine)
-        if active is None:
-            raise UsageError("no active model version in the database: give --model or set MODEL_PATH")
-        path = Path(active.path)
+        checkpoint, path = _last_loadable(engine, settings)
 
     served = inference.ServedModel(
         engine,
-        recipes.predictor(recipes.load_checkpoint(path, settings), settings, memo=True),
+        recipes.predictor(checkpoint, settings, memo=True),
         lambda active_path: recipes.predictor(active_path, settings, memo=True),
         settings.infer_reload_check_seconds,
         settings.infer_follow_active,
