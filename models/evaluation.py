@@ -51,14 +51,18 @@ def markdown_table(header: Sequence[object], rows: Sequence[Sequence[object]]) -
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
 
+# Under every score table: the tables are in percent, the stored metrics and the retrain gate's tolerance are not.
+PERCENT_NOTE = "Scores in percent, as in the paper (model_versions.metrics and RETRAIN_F1_TOLERANCE are on 0..1)."
+
+
 def format_table(rows: Sequence[tuple[str, Scores]], label: str = "model", posts: bool = True) -> str:
-    """A Markdown table, scores in percent as in the paper; `posts` adds the posts scored."""
+    """A Markdown table, scores in percent as in the paper, and PERCENT_NOTE under it; `posts` adds the posts scored."""
     header = f"| {label} | " + ("posts | " if posts else "") + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
     lines = [header, "|---|" + "---:|" * (len(TABLE_COLUMNS) + posts)]
     for name, s in rows:
         values = " | ".join(f"{100 * getattr(s, field):.2f}" for _, field in TABLE_COLUMNS)
         lines.append(f"| {name} | " + (f"{s.posts} | " if posts else "") + f"{values} |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", PERCENT_NOTE])
 
 
 def write_predictions(path: Path, examples: Sequence[Example], predictions: Sequence[Sequence[RankedHashtag]]) -> None:

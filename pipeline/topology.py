@@ -36,7 +36,6 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
         settings.stream_app_id,
         fetch_max_wait_ms=settings.stream_fetch_max_wait_ms,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
-        store="memory://",
         datadir=str(settings.stream_data_dir),
         topic_partitions=settings.kafka_partitions,
         topic_replication_factor=settings.kafka_replication_factor,

@@ -14,7 +14,7 @@ from threadtag.core.settings import Settings
 from threadtag.models.annotator import Annotator
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
-from threadtag.models.evaluation import TABLE_COLUMNS, evaluate, markdown_table, score_ranked
+from threadtag.models.evaluation import PERCENT_NOTE, TABLE_COLUMNS, evaluate, markdown_table, score_ranked
 from threadtag.models.rankers.retrieval import RetrievalRanker
 from threadtag.models.splits import kfold, tail_split
 
@@ -170,4 +170,4 @@ def report(results: Sequence[RunResult]) -> str:
         if gaps:
             header = ["config", "pairs", f"{better} − {worse} F1@1", "standard error", "ratio of means"]
             out += ["", markdown_table(header, gaps)]
-    return "\n".join(out)
+    return "\n".join([*out, "", PERCENT_NOTE])
