@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -12,8 +14,9 @@ from typer.testing import CliRunner
 
 from tests.helpers.paths import SAMPLE_THREADS
 from tests.helpers.streaming import read_all
+from threadtag.app.processes import CommandProcess
 from threadtag.cli import app
-from threadtag.core.broker import EmbeddedBroker, ensure_topics
+from threadtag.core.broker import EmbeddedBroker, ensure_topics, free_port
 from threadtag.pipeline.replay import ReplayStopped, read_lines, replay
 
 
@@ -64,3 +67,19 @@ def test_replay_without_a_cluster_says_what_to_set(monkeypatch):
 def test_stream_commands_have_help():
     for command in ("stream", "replay", "broker"):
         assert "Usage" in CliRunner().invoke(app, [command, "--help"]).output
+
+
+def test_the_broker_command_stops_tansu_on_sigterm_and_frees_its_port(tmp_path):
+    port = free_port()
+    process = CommandProcess(["broker", "--port", str(port)], dict(os.environ), tmp_path / "broker.log").start()
+    try:
+        deadline = time.monotonic() + 60
+        while "embedded broker on" not in (tmp_path / "broker.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "broker.log").read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        process.stop()  # SIGTERM
+    assert process.process is not None and process.process.returncode == 0
+    with socket.socket() as probe:  # nothing listens there any more: Tansu went with its command
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    assert "embedded broker stopped" in (tmp_path / "broker.log").read_text()

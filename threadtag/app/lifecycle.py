@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import structlog
@@ -83,16 +82,15 @@ def topics(settings: Settings) -> None:
 
 
 def broker(settings: Settings, port: int) -> None:
-    """The embedded broker in the foreground, with the pipeline's topics, until Ctrl-C."""
+    """The embedded broker in the foreground, with the pipeline's topics, until Ctrl-C or
+    SIGTERM: either stops the Tansu process too, so its port is free again."""
+    stop = stop_on_signals(settings.shutdown_timeout_seconds)
     with EmbeddedBroker(port) as running:
         create_topics(settings, running.bootstrap)
         typer.echo(f"embedded broker on {running.bootstrap}; export KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}")
         typer.echo("stop with Ctrl-C")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
+    log.info("embedded broker stopped", bootstrap=running.bootstrap)
 
 
 def replay_file(settings: Settings, file: Path, speed: float | None, topic: str | None, progress: bool) -> None:
