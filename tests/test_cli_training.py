@@ -37,6 +37,9 @@ def test_train_evaluate_predict_on_sample_threads(tiny_settings, tmp_path):
         "--no-progress",
     )
     assert "| F1@1 |" in table.replace(" F1@1 ", "| F1@1 |") and "full (sample.pt)" in table
+    assert "training data" not in table  # the dev posts were held out
+    on_training = _invoke("evaluate", "--model", str(model), "--test", str(SAMPLE_THREADS), "--no-progress")
+    assert "21 of 24 posts scored are in this model's training data" in on_training
     lines = (tmp_path / "sample.predictions.jsonl").read_text().splitlines()
     assert len(lines) == 3 and json.loads(lines[0])["predicted"]
 

@@ -22,6 +22,7 @@ from threadtag.models.corpus import CorpusError, Example, load_tweet_threads, lo
 from threadtag.models.evaluation import evaluate as run_evaluation
 from threadtag.models.evaluation import format_table, write_predictions
 from threadtag.schemas.variants import VARIANTS, Variant
+from threadtag.workers.training_set import unseen_by
 
 log = structlog.get_logger("threadtag")
 
@@ -137,6 +138,12 @@ def evaluate(
     rows = []
     for path in models:
         predictor = recipes.predictor_for(path, settings)
+        seen = len(dev_examples) - len(unseen_by(predictor.checkpoint, dev_examples))
+        if seen:  # a model scored on what it trained on overstates itself
+            log.warning(
+                f"{seen} of {len(dev_examples)} posts scored are in this model's training data: scores overstate it",
+                model=str(path),
+            )  # fmt: skip
         started = time.perf_counter()
         result = run_evaluation(predictor, dev_examples, progress)
         variant = predictor.checkpoint.model.config.variant
