@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from typer.testing import CliRunner
 
@@ -71,3 +73,19 @@ def test_the_active_models_file_gone_fails_the_model_check(environment, database
     result = CliRunner().invoke(app, ["doctor"])
     line = _checks(result.output)["model"]
     assert result.exit_code == 3 and line.startswith("FAIL") and "no checkpoint at" in line and "active version" in line
+
+
+def test_a_check_that_hangs_fails_after_its_timeout_and_the_others_still_report(environment, database_url):
+    with socket.socket() as silent:  # takes connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        environment(
+            DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{silent.getsockname()[1]}",
+            DOCTOR_CHECK_TIMEOUT_SECONDS="1",
+        )  # fmt: skip
+        result = CliRunner().invoke(app, ["doctor"])
+    lines = _checks(result.output)
+    assert result.exit_code == 3, result.output
+    assert lines["broker"].startswith("FAIL")
+    assert "no answer within 1 s (DOCTOR_CHECK_TIMEOUT_SECONDS)" in lines["broker"]
+    assert lines["database"].startswith("ok") and set(lines) == {"database", "broker", "model", "font"}

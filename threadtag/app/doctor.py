@@ -3,7 +3,9 @@ model file, CJK font), so a stranger finds a wrong setting before a worker does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -133,5 +135,30 @@ def check_font(settings: Settings) -> Check:
 CHECKS: tuple[Callable[[Settings], Check], ...] = (check_database, check_broker, check_model, check_font)
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    return [check(settings) for check in CHECKS]
+def run_checks(settings: Settings) -> Iterator[Check]:
+    """Each check's result in order, as it comes; the checks run at once, each in a daemon
+    thread, and one that takes longer than DOCTOR_CHECK_TIMEOUT_SECONDS fails saying so (the
+    command does not wait for it to exit)."""
+    timeout = settings.doctor_check_timeout_seconds
+    results: dict[int, Check] = {}
+    done = [threading.Event() for _ in CHECKS]
+
+    def work(i: int, check: Callable[[Settings], Check]) -> None:
+        try:
+            results[i] = check(settings)
+        except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check
+            results[i] = Check(_name(check), False, first_line(exc))
+        done[i].set()
+
+    for i, check in enumerate(CHECKS):
+        threading.Thread(target=work, args=(i, check), name=f"doctor-{_name(check)}", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    for i, check in enumerate(CHECKS):
+        if done[i].wait(max(0.0, deadline - time.monotonic())):
+            yield results[i]
+        else:
+            yield Check(_name(check), False, f"no answer within {timeout:g} s (DOCTOR_CHECK_TIMEOUT_SECONDS)")
+
+
+def _name(check: Callable[[Settings], Check]) -> str:
+    return check.__name__.removeprefix("check_")

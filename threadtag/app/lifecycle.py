@@ -117,7 +117,8 @@ def replay_file(settings: Settings, file: Path, speed: float | None, topic: str 
 def doctor(settings: Settings) -> int:
     """Print one line per check; the exit code (3 when a required check fails)."""
     quiet_kafka_client(settings)
-    checks = run_checks(settings)
-    for check in checks:
+    checks = []
+    for check in run_checks(settings):  # each line as soon as its check is done
         typer.echo(check.line())
+        checks.append(check)
     return EXIT_CONNECTION if any(c.required and not c.ok for c in checks) else 0

@@ -304,6 +304,9 @@ class Settings(BaseSettings):
     live_quality_window: int = Field(
         1000, gt=0, description="Labelled roots the threadtag_live_f1 gauges average over (per worker)."
     )
+    doctor_check_timeout_seconds: float = Field(
+        15.0, gt=0, description="`doctor`: a check that takes longer fails, saying so."
+    )
     index_refresh_seconds: float = Field(
         5.0, ge=0, description="How often an inference worker adds newly stored labelled posts to its index (0: never)."
     )
