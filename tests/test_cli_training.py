@@ -23,6 +23,8 @@ def test_train_evaluate_predict_on_sample_threads(tiny_settings, tmp_path):
     model = tmp_path / "sample.pt"
     out = _invoke("train", "--tweets", str(SAMPLE_THREADS), "--dev-last", "3", "--out", str(model), "--no-progress")
     assert "saved" in out and model.exists()
+    assert "only 21 training examples (TRAIN_WARN_BELOW_EXAMPLES=500)" in out  # the sample is small
+    assert "dev F1@1" in out and "the most frequent hashtags" in out
 
     table = _invoke(
         "evaluate",

@@ -126,7 +126,8 @@ def test_two_concurrent_retrains_do_not_both_train(stored_sample, database_url, 
 
 
 def _later_copy(path, tmp_path, id_prefix: str):
-    """The sample threads again as new posts: new ids, a day later."""
+    """The sample threads again as new posts: new ids, a day later, each root's text reworded
+    (a prefix): the stream's new data, not the posts the sample model trained on."""
     out = tmp_path / f"threads-{id_prefix}.jsonl"
     with out.open("w") as handle:
         for line in path.read_text().splitlines():
@@ -135,6 +136,8 @@ def _later_copy(path, tmp_path, id_prefix: str):
             if tweet["in_reply_to_status_id_str"]:
                 tweet["in_reply_to_status_id_str"] = id_prefix + tweet["in_reply_to_status_id_str"]
             tweet["created_at"] = tweet["created_at"].replace("Mon Mar 02", "Tue Mar 03")
+            if not tweet["in_reply_to_status_id_str"]:
+                tweet["text"] = f"Day {id_prefix}: {tweet['text']}"
             handle.write(json.dumps(tweet) + "\n")
     return out
 
@@ -182,10 +185,10 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
         assert result.stdout.startswith("activated:"), result.stderr[-3000:]
         new = result.stdout.split()[1]
         row = next(r for r in _versions(engine) if r["version"] == new)
-        # 8 held out; the gate scores on the 3 the active sample model did not train on (its dev threads).
+        # 8 held out, all scored: the copies are reworded, so the sample model trained on none of them.
         assert row["active"] and row["training_data"]["heldout"] == 8 and row["training_data"]["used"] == 24
         assert row["training_data"]["skipped"]["bundled_sample"] == 24
-        assert row["metrics"]["heldout"]["posts"] == 3 and row["training_data"]["gate"] == 3
+        assert row["metrics"]["heldout"]["posts"] == 8 and row["training_data"]["gate"] == 8
         assert row["metrics"]["compared_with"]["version"] == first
 
         later = _later_copy(SAMPLE_THREADS, tmp_path, "2")
@@ -220,3 +223,29 @@ def test_a_worker_keeps_serving_when_the_active_file_cannot_be_loaded(stored_sam
     pinned = ServedModel(stored_sample, served.predictor, never, 0, False)
     register_model_version(stored_sample, "gone", "/nowhere/model.pt", {}, "always")
     assert not pinned.refresh()
+
+
+def test_no_new_data_trains_nothing(database_url, sample_model, tmp_path):
+    # The stream holds copies of the very posts the sample model trained on (and its 3 dev threads).
+    migrate(database_url)
+    engine = create_engine(database_url)
+    copies = tmp_path / "same-text.jsonl"
+    copies.write_text(_later_copy(SAMPLE_THREADS, tmp_path, "3").read_text().replace("Day 3: ", ""))
+    store_threads(engine, copies)
+    register_model_version(engine, _version(sample_model), str(sample_model), {}, "always", decision="registered")
+    settings = _settings(tmp_path, retrain_holdout_fraction=0.15, retrain_dev_fraction=0.15)
+    outcome = retrain_once(settings, engine, progress=False)
+    engine.dispose()
+    assert outcome.decision == "skipped" and outcome.reason.startswith("no new data"), outcome.reason
+
+
+def test_a_model_no_better_than_the_most_frequent_hashtags_is_not_activated(stored_sample, tmp_path):
+    with stored_sample.begin() as conn:  # no active model to beat: only the floor stands in the way
+        conn.execute(text("UPDATE model_versions SET active = false"))
+    settings = _settings(tmp_path, retrain_max_epochs=1, retrain_warm_start=False, hybrid=False, embed_dim=4,
+                         hidden_size=4)  # fmt: skip
+    outcome = retrain_once(settings, stored_sample, progress=False)
+    row = _versions(stored_sample)[-1]
+    floor, new = row["metrics"]["most_frequent_baseline"]["f1_at_1"], row["metrics"]["heldout"]["f1_at_1"]
+    assert new <= floor and outcome.decision == "rejected" and not row["active"]
+    assert "no better than the most frequent hashtags" in outcome.reason

@@ -23,6 +23,7 @@ from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import evaluate
 from threadtag.models.metrics import Scores
+from threadtag.models.rankers.most_frequent import most_frequent_scores
 from threadtag.workers.model_registry import active_model, register_model_version
 from threadtag.workers.training_set import (
     Candidate,
@@ -119,6 +120,10 @@ def _retrain_locked(
         reason = f"all {len(heldout)} held-out posts were in the active model's training data: nothing to judge on"
         log.info("retrain skipped", reason=reason)
         return RetrainOutcome("skipped", reason)
+    if active is not None and not unseen_by(active, [*train, *dev]):
+        reason = f"no new data: the active model {active.version} trained on all {len(train) + len(dev)} posts"
+        log.info("retrain skipped", reason=reason)
+        return RetrainOutcome("skipped", reason)
     init = None
     if settings.retrain_warm_start and active is not None and active.lang == lang:
         coverage = vocab_coverage(active.vocab.stoi, train)
@@ -130,10 +135,14 @@ def _retrain_locked(
 
     new = _heldout_scores(checkpoint, gate, recipe, progress)
     old = _heldout_scores(active, gate, recipe, progress) if active else None
-    accepted = old is None or new.f1_at_1 >= old.f1_at_1 - settings.retrain_f1_tolerance
+    floor = most_frequent_scores(train, gate)
+    # A model no better than naming the most frequent hashtags for every post is not worth serving.
+    beats_floor = new.f1_at_1 > floor.f1_at_1
+    accepted = beats_floor and (old is None or new.f1_at_1 >= old.f1_at_1 - settings.retrain_f1_tolerance)
     decision = "activated" if accepted else "rejected"
     metrics = {
         "heldout": new.as_dict(),
+        "most_frequent_baseline": floor.as_dict(),
         "compared_with": {"version": active.version, "heldout": old.as_dict()} if active and old else None,
         "f1_tolerance": settings.retrain_f1_tolerance,
         "best_dev_loss": checkpoint.training["best_dev_loss"],
@@ -162,5 +171,7 @@ def _retrain_locked(
         if old
         else "no active model to compare with"
     )
+    if not beats_floor:
+        reason = f"F1@1 {100 * new.f1_at_1:.2f} is no better than the most frequent hashtags' {100 * floor.f1_at_1:.2f}"
     log.info("retrain done", version=checkpoint.version, decision=decision, reason=reason, path=str(path))
     return RetrainOutcome(decision, reason, checkpoint.version, metrics)

@@ -18,9 +18,11 @@ from threadtag.app.validation import plan, report, train_and_score_all
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import HybridAnnotator
+from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import CorpusError, Example, load_tweet_threads, load_weibo, load_weibo_test, weibo_layout
 from threadtag.models.evaluation import evaluate as run_evaluation
 from threadtag.models.evaluation import format_table, write_predictions
+from threadtag.models.rankers.most_frequent import most_frequent_scores
 from threadtag.schemas.variants import VARIANTS, Variant
 from threadtag.workers.training_set import unseen_by
 
@@ -116,6 +118,25 @@ def train(
         f"seconds_per_epoch={sum(e['seconds'] for e in epochs) / len(epochs):.1f} "
         f"total_seconds={time.perf_counter() - started:.0f}"
     )
+    _warn_if_small(settings, checkpoint, train_examples, dev_examples, progress)
+
+
+def _warn_if_small(
+    settings: Settings, checkpoint: Checkpoint, train: list[Example], dev: list[Example], progress: bool
+) -> None:
+    """Too few examples, or a model no better than naming the most frequent hashtags, said loudly."""
+    if len(train) < settings.train_warn_below_examples:
+        log.warning(
+            f"only {len(train)} training examples (TRAIN_WARN_BELOW_EXAMPLES={settings.train_warn_below_examples}): "
+            "expect a model that gives most posts the same hashtags"
+        )  # fmt: skip
+    if not dev:
+        return
+    scores = run_evaluation(recipes.predictor(checkpoint, settings), dev, progress).scores
+    floor = most_frequent_scores(train, dev)
+    typer.echo(f"dev F1@1 {100 * scores.f1_at_1:.2f} %, the most frequent hashtags {100 * floor.f1_at_1:.2f} %")
+    if scores.f1_at_1 <= floor.f1_at_1:
+        log.warning("this model is no better on its dev posts than naming the most frequent hashtags for every post")
 
 
 def evaluate(

@@ -304,6 +304,9 @@ class Settings(BaseSettings):
     live_quality_window: int = Field(
         1000, gt=0, description="Labelled roots the threadtag_live_f1 gauges average over (per worker)."
     )
+    train_warn_below_examples: int = Field(
+        500, ge=0, description="`train` warns when it has fewer training examples than this."
+    )
     doctor_check_timeout_seconds: float = Field(
         15.0, gt=0, description="`doctor`: a check that takes longer fails, saying so."
     )
