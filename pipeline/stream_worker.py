@@ -26,6 +26,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from threadtag.core import metrics
+from threadtag.core.progress import ProgressLog
 from threadtag.core.retries import blames_the_data, with_db_retry
 from threadtag.core.settings import Settings
 from threadtag.pipeline import bookkeeping, post_store
@@ -77,6 +78,7 @@ class StreamWorker:
         self.policy = policy_of(settings)
         self.send = send
         self.stop = threading.Event()  # set on shutdown: a database retry gives up (nothing is acked then)
+        self.progress = ProgressLog("stream worker", settings.progress_log_seconds)
 
     async def _in_transaction(self, work: Callable[[Connection], T]) -> T:
         def attempt() -> T:
@@ -156,6 +158,10 @@ class StreamWorker:
         )
         await self._publish(stored.requests + swept, [*letters, *stored.letters])
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
+        self.progress.add(
+            posts=len(stored.rooted) + len(stored.parked), requests=len(stored.requests) + len(swept),
+            dead_letters=len(letters) + len(stored.letters),
+        )  # fmt: skip
 
     async def tick(self) -> None:
         """Due growth and final requests, expired orphans, requests never acknowledged: one
@@ -178,3 +184,4 @@ class StreamWorker:
         requests, letters, parked = await self._in_transaction(timers)
         metrics.PARKED_POSTS.set(parked)
         await self._publish(requests, letters)
+        self.progress.add(requests=len(requests), dead_letters=len(letters))

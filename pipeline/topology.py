@@ -59,6 +59,7 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
     @app.on_before_shutdown.connect
     async def _stop(app: faust.App, **kwargs: Any) -> None:
         worker.stop.set()
+        worker.progress.stopped()
 
     @app.agent(topics[settings.tweets_topic])
     async def process(stream: faust.StreamT) -> None:

@@ -179,6 +179,8 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
     batches = [json.loads(line) for line in log.read_text().splitlines() if '"batch annotated"' in line]
     assert sum(b["requests"] for b in batches) == 2 * threads
     assert sum(b["decoded"] for b in batches) == threads  # the final requests ran no beam search
+    [stopped] = [json.loads(line) for line in log.read_text().splitlines() if '"inference worker stopped"' in line]
+    assert stopped["requests"] == 2 * threads and stopped["rows"] == threads  # the SIGTERM's line, with totals
 
 
 def test_an_active_model_whose_file_is_gone_leaves_the_worker_on_the_last_version_that_loads(

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tmp_path: Path):
-    env = {**os.environ, **stream_env(broker, tmp_path, database_url), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    env = {**os.environ, **stream_env(broker, tmp_path, database_url), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
+           "PROGRESS_LOG_SECONDS": "0.2"}  # fmt: skip
     log = tmp_path / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -28,6 +29,7 @@ def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tm
     try:
         produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(1, None, 0))])
         wait_for(lambda: "dead letters sent" in log.read_text(), 60, "the worker's line for the bad record", log)
+        wait_for(lambda: "stream worker progress" in log.read_text(), 60, "a progress line", log)
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
@@ -40,6 +42,10 @@ def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tm
     assert any(json.loads(line).get("logger", "").startswith(("faust", "aiokafka", "mode")) for line in lines), err
     # Our own lines still come once faust runs (it would wrap stderr and swallow them).
     assert any(json.loads(line)["event"] == "dead letters sent" for line in lines), err
+    events = {json.loads(line)["event"]: json.loads(line) for line in lines}
+    assert events["stream worker progress"]["posts"] >= 1 and "lag" in events["stream worker progress"], err
+    stopped = events["stream worker stopped"]  # the shutdown line, with the totals
+    assert stopped["posts"] == 1 and stopped["dead_letters"] == 1, err
     assert not out.strip(), out  # nothing on stdout either
 
 

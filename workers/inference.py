@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from threadtag.core import metrics
+from threadtag.core.progress import ProgressLog
 from threadtag.models.annotator import Annotator, HybridAnnotator
 from threadtag.models.corpus import Example, lang_of, tag_text, thread_example
 from threadtag.models.metrics import hits_at
@@ -159,10 +160,12 @@ def run(
     batch_wait_ms: int,
     max_backoff: float,
     stop: threading.Event,
+    progress: ProgressLog,
 ) -> None:
     def _dead_letter(record: ConsumerRecord | None, reason: str, payload: bytes | None = None) -> None:
         log.error("annotation request dead-lettered", reason=reason.splitlines()[0])
         metrics.DEAD_LETTERS.inc()
+        progress.add(dead_letters=1)
         source = f"{topic}/{record.partition}/{record.offset}" if record is not None else topic
         sink.add_dead_letter(source, reason, payload if payload is not None else (record.value or b""))
 
@@ -210,6 +213,7 @@ def run(
         metrics.INFERENCE_SECONDS.observe(elapsed)
         metrics.GENERATOR_INPUTS.labels("decoded").inc(decoded)
         metrics.GENERATOR_INPUTS.labels("reused").inc(reused)
+        progress.add(requests=len(requests), decoded=decoded)
         log.info(
             "batch annotated",
             requests=len(requests),
@@ -217,7 +221,12 @@ def run(
             inference_s=round(elapsed, 3),
             model_version=model.version,
         )
-        return sink.flush
+        return flush
+
+    def flush() -> int:
+        rows = sink.flush()
+        progress.add(rows=rows)
+        return rows
 
     metrics.serve_model_version(model.version)
     run_sink(consumer, batch_size, batch_wait_ms, max_backoff, stop, prepare)

@@ -12,6 +12,7 @@ from threadtag.app.lifecycle import migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
+from threadtag.core.progress import ProgressLog
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint, CheckpointError
 from threadtag.workers import inference
@@ -73,6 +74,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     set_live_quality_window(settings.live_quality_window)
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
+    progress = ProgressLog("inference worker", settings.progress_log_seconds)
     try:
         inference.run(
             consumer,
@@ -83,7 +85,9 @@ def run_infer(settings: Settings, model: Path | None) -> None:
             settings.infer_batch_wait_ms,
             settings.db_max_backoff_seconds,
             stop,
+            progress,
         )
     finally:
         consumer.close()
         engine.dispose()
+        progress.stopped()

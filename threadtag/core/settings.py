@@ -307,6 +307,9 @@ class Settings(BaseSettings):
     train_warn_below_examples: int = Field(
         500, ge=0, description="`train` warns when it has fewer training examples than this."
     )
+    progress_log_seconds: float = Field(
+        60.0, ge=0, description="Workers log what they did every this many seconds (0: only when they stop)."
+    )
     doctor_check_timeout_seconds: float = Field(
         15.0, gt=0, description="`doctor`: a check that takes longer fails, saying so."
     )
