@@ -15,6 +15,8 @@ from tests.helpers.streaming import produce, store_posts, stream_env, stream_wor
 from threadtag.app.processes import CommandProcess
 from threadtag.app.schema import migrate
 from threadtag.core.broker import free_port
+from threadtag.core.settings import Settings
+from threadtag.pipeline.stream_worker import policy_of
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.posts import Post
 
@@ -56,7 +58,8 @@ def _request(database_url: str, root: str) -> bytes:
     reply = Post(id=root + "1", parent_id=root, created_at=now, text="the umpire does nothing", platform="twitter")
     migrate(database_url)
     engine = create_engine(database_url)
-    store_posts(engine, [post, reply])
+    # Its arrival request made at once (and sent by the test, not the stream worker's timer).
+    store_posts(engine, [post, reply], policy=policy_of(Settings(annotate_quiet_seconds=0)))
     engine.dispose()
     return AnnotationRequest(root_id=root, seq=1, reason="final", cutoff=1).to_bytes()
 
