@@ -92,6 +92,8 @@ class StreamWorker:
         pending = [await self.send(self.settings.requests_topic, r.root_id.encode(), r.to_bytes()) for r in requests]
         pending += [await self.send(self.settings.dead_letter_topic, b"", d.to_bytes()) for d in letters]
         await asyncio.gather(*pending)
+        for request in requests:
+            metrics.REQUESTS_PRODUCED.labels(request.reason).inc()
         if requests:
             await self._in_transaction(lambda conn: bookkeeping.mark_sent(conn, requests))
         metrics.DEAD_LETTERS.inc(len(letters))

@@ -110,3 +110,37 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
     # Every metric the README lists is served, and the README lists every one served.
     families = {re.sub(r"(_total|_count|_sum|_bucket|_created)$", "", n.split("{")[0]) for n in {**served, **streamed}}
     assert documented_metrics() == {f for f in families if f.startswith("threadtag_")}
+
+
+def test_each_worker_exports_its_own_metrics_and_the_shared_ones(broker, database_url, sample_model, tmp_path):
+    env = stream_env(broker, tmp_path, database_url)
+    env.update({"MODEL_PATH": str(sample_model), "METRICS_HOST": "127.0.0.1"})
+    infer_port, stream_port = free_port(), free_port()
+    infer = CommandProcess(["infer"], {**env, "METRICS_PORT": str(infer_port)}, tmp_path / "infer.log").start()
+    stream = stream_worker({**env, "METRICS_PORT": str(stream_port)}, tmp_path / "stream.log").start()
+    try:
+        for port, log in ((infer_port, "infer.log"), (stream_port, "stream.log")):
+            wait_for(lambda port=port: bool(_families(port)), 60, "the metrics endpoint", tmp_path / log)
+        served, streamed = _families(infer_port), _families(stream_port)
+    finally:
+        infer.stop()
+        stream.stop()
+    shared = {"threadtag_messages_in", "threadtag_dead_letters", "threadtag_consumer_lag", "threadtag_rows_written",
+              "threadtag_db_retries", "threadtag_build_info"}  # fmt: skip
+    assert shared <= served and shared <= streamed
+    assert {"threadtag_stream_parked_posts", "threadtag_requests_produced"} <= streamed - served
+    assert {"threadtag_generator_inputs", "threadtag_post_to_annotation_seconds", "threadtag_model_version_info"} <= (
+        served - streamed
+    )
+    assert served & streamed == shared
+
+
+def _families(port: int) -> set[str]:
+    """The project's metric families a worker serves, from their TYPE lines (a labelled family
+    has no sample before its first label); none while the endpoint is not up."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return set()
+    names = re.findall(r"^# TYPE (threadtag_\w+) ", body, flags=re.M)
+    return {re.sub(r"_total$", "", name) for name in names if not name.endswith("_created")}

@@ -11,6 +11,7 @@ copy of it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ class Annotation:
     hits_at_1: int | None = None
     hits_at_5: int | None = None
     final: bool = False  # from a final request: the conversation had closed
+    stamp: float | None = None  # when the newest post it read was stored (epoch s): the latency metric's start
 
 
 _NEWEST = """
@@ -64,6 +66,10 @@ class AnnotationSink:
             if self.pending:
                 written = self._insert_annotations(conn)
         # Cleared and counted only once committed: a failed flush is retried with everything.
+        committed = time.time()
+        for annotation in self.pending:
+            if annotation.stamp is not None:
+                metrics.POST_TO_ANNOTATION.observe(max(0.0, committed - annotation.stamp))
         metrics.ROWS_WRITTEN.labels("dead_letters").inc(len(self.dead))
         metrics.ROWS_WRITTEN.labels("annotations").inc(written)
         self.pending, self.dead = [], []

@@ -60,7 +60,7 @@ def annotate(
         _scored(
             Annotation(
                 r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in tags],
-                final=r.reason == "final",
+                final=r.reason == "final", stamp=t.stamp,
             ),
             ex,
         )

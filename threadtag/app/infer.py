@@ -70,7 +70,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
     sink = AnnotationSink(engine, served.version)
     consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
-    start_metrics(settings, settings.infer_group_id, [settings.requests_topic])
+    start_metrics(settings, settings.infer_group_id, [settings.requests_topic], "inference")
     set_live_quality_window(settings.live_quality_window)
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))

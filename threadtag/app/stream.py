@@ -32,7 +32,7 @@ def run_stream(settings: Settings) -> None:
         create_topics(settings, endpoint.bootstrap)
         stream_app = build_app(settings, endpoint.bootstrap, engine)
         started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
-        start_metrics(started, settings.stream_app_id, [settings.tweets_topic])
+        start_metrics(started, settings.stream_app_id, [settings.tweets_topic], "stream")
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
         # faust sets up logging of its own (colored text on stdout): hand it ours instead.
         stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]

@@ -6,21 +6,32 @@ apart, so the metrics carry only what varies inside one process.
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from importlib.metadata import PackageNotFoundError, version
 from socketserver import ThreadingMixIn
+from typing import Literal
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
-from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def _package_version() -> str:
+    try:
+        return version("threadtag")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
 
 MESSAGES_IN = Counter("threadtag_messages_in", "Messages consumed, by topic.", ["topic"])
 DEAD_LETTERS = Counter("threadtag_dead_letters", "Messages this worker set aside as dead letters.")
@@ -57,6 +68,28 @@ LIVE_F1 = Gauge(
     ["k"],
 )
 _LIVE: deque[tuple[int, int, int]] = deque(maxlen=1000)  # (hits@1, hits@5, gold) of recent labelled roots
+REQUESTS_PRODUCED = Counter(
+    "threadtag_requests_produced", "Annotation requests the stream sent (acknowledged by the broker), by reason.",
+    ["reason"],
+)  # fmt: skip
+for _reason in ("arrival", "growth", "final"):
+    REQUESTS_PRODUCED.labels(_reason)
+DB_RETRIES = Counter("threadtag_db_retries", "Database operations tried again because the database was unavailable.")
+POST_TO_ANNOTATION = Histogram(
+    "threadtag_post_to_annotation_seconds",
+    "From the newest post an annotation read being stored to the annotation's row committed.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+BUILD_INFO = Gauge("threadtag_build_info", "1, labelled with the threadtag version and Python of this worker.",
+                   ["version", "python"])  # fmt: skip
+BUILD_INFO.labels(_package_version(), platform.python_version()).set(1)
+
+# What only one kind of worker does: the other does not export it (MESSAGES_IN, DEAD_LETTERS,
+# CONSUMER_LAG, ROWS_WRITTEN, DB_RETRIES and BUILD_INFO are both's).
+_ONLY = {
+    "stream": (PARKED_POSTS, DUPLICATE_POSTS, REQUESTS_PRODUCED),
+    "inference": (BATCH_SIZE, INFERENCE_SECONDS, GENERATOR_INPUTS, MODEL_VERSION, LIVE_F1, POST_TO_ANNOTATION),
+}
 
 
 def set_live_quality_window(size: int) -> None:
@@ -153,9 +186,14 @@ def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
             log.warning("consumer lag probe failed", error=str(exc))
 
 
-def start_metrics(settings: Settings, group: str, topics: list[str]) -> None:
+def start_metrics(settings: Settings, group: str, topics: list[str], role: Literal["stream", "inference"]) -> None:
     """Serve /metrics, /healthz and /ready on METRICS_PORT (0 = off) and probe the group's lag
-    in a daemon thread. A port that is taken is logged, not fatal."""
+    in a daemon thread; a `role` worker exports only its own metrics and the shared ones. A
+    port that is taken is logged, not fatal."""
+    for other, collectors in _ONLY.items():
+        if other != role:
+            for collector in collectors:
+                REGISTRY.unregister(collector)
     if settings.metrics_port == 0:
         return
     try:

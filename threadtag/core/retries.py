@@ -69,6 +69,7 @@ def with_db_retry(
             if not is_outage(exc):
                 raise
             metrics.set_ready(False)
+            metrics.DB_RETRIES.inc()
             log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
             if waiting(delay) if waiting is not None else stop.wait(delay):
                 raise
