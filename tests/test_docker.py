@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,44 @@ def test_paths_in_the_compose_file_exist():
     for service in _project_services().values():
         assert (DOCKER / service["build"]["context"] / service["build"]["dockerfile"]).resolve().is_file()
     assert Path(ROOT / ".dockerignore").is_file()
+
+
+def _exported_series() -> set[str]:
+    """Every series name the workers export: the README's metric table with Prometheus' suffixes."""
+    readme = (ROOT / "README.md").read_text()
+    families = set(re.findall(r"^\| `(threadtag_\w+)` \| (\w+)", readme, flags=re.M))
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    return {name + suffix for name, kind in families for suffix in suffixes[kind]}
+
+
+def _metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\bthreadtag_\w+", expr))
+
+
+def test_the_dashboard_and_the_alert_rules_query_only_metrics_the_workers_export():
+    exported = _exported_series()
+    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "threadtag.json").read_text())
+    assert dashboard["uid"] and dashboard["schemaVersion"] >= 36 and dashboard["panels"]
+    exprs = []
+    for panel in dashboard["panels"]:
+        assert {"id", "type", "title", "gridPos", "targets"} <= set(panel), panel.get("title")
+        assert {"h", "w", "x", "y"} <= set(panel["gridPos"])
+        exprs += [target["expr"] for target in panel["targets"]]
+    rules = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())["groups"][0]["rules"]
+    exprs += [rule["expr"] for rule in rules]
+    assert {r["alert"] for r in rules} == {"ThreadtagConsumerLagHigh", "ThreadtagDeadLetters", "ThreadtagNoAnnotations"}
+    unknown = sorted({name for expr in exprs for name in _metric_names(expr)} - exported)
+    assert not unknown and all(_metric_names(e) for e in exprs), unknown
+
+
+def test_compose_provisions_prometheus_and_grafana_and_checks_readiness():
+    services = _compose()["services"]
+    mounted = " ".join(services["prometheus"]["volumes"] + services["grafana"]["volumes"])
+    for path in ("prometheus/prometheus.yml", "prometheus/alerts.yml", "grafana/provisioning", "grafana/dashboards"):
+        assert f"./{path}:" in mounted and (DOCKER / path).exists(), path
+    datasource = yaml.safe_load((DOCKER / "grafana/provisioning/datasources/prometheus.yml").read_text())
+    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "threadtag.json").read_text())
+    uids = {target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel["targets"]}
+    assert uids == {datasource["datasources"][0]["uid"]}
+    for worker in ("stream", "infer", "infer-gpu"):
+        assert "/ready" in " ".join(services[worker]["healthcheck"]["test"]), worker
