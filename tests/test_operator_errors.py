@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,11 @@ def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broke
 
 
 @pytest.mark.slow
-def test_a_broker_that_does_not_answer():
-    """kafka-python gives up bootstrapping after about 35 s; then one line, naming the variable."""
-    _one_line(_threadtag("topics", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"), 3, "KAFKA_BOOTSTRAP_SERVERS")
+def test_a_broker_that_does_not_answer(database_url, sample_model):
+    """kafka-python gives up bootstrapping after about 35 s; then one line, naming the
+    variable: from a one-shot command and from both workers (the three at once)."""
+    closed = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "DATABASE_URL": database_url, "MODEL_PATH": str(sample_model)}
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda command: _threadtag(command, **closed), ["topics", "stream", "infer"]))
+    for result in results:
+        _one_line(result, 3, "KAFKA_BOOTSTRAP_SERVERS")

@@ -8,7 +8,7 @@ import structlog
 from sqlalchemy import Engine
 
 from threadtag.app import recipes
-from threadtag.app.lifecycle import migrated_engine, stop_on_signals
+from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
@@ -69,7 +69,8 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     )
     register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
     sink = AnnotationSink(engine, served.version)
-    consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
+    with kafka_client_quiet(settings):
+        consumer = kafka_clients.consumer(settings, [settings.requests_topic], settings.infer_group_id)
     start_metrics(settings, settings.infer_group_id, [settings.requests_topic], "inference")
     set_live_quality_window(settings.live_quality_window)
     stop = stop_on_signals(settings.shutdown_timeout_seconds)

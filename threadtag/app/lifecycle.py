@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
@@ -58,6 +60,20 @@ def quiet_kafka_client(settings: Settings) -> None:
     client's connection retries would add three more. LOG_LEVEL=DEBUG keeps them."""
     if settings.log_level != "DEBUG":
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def kafka_client_quiet(settings: Settings) -> Iterator[None]:
+    """A worker's first contact with the broker, as quiet as a one-shot command's (a broker at
+    a closed port: one line with the hint, not twenty of the client's); afterwards the
+    client's warnings are logged again, for a broker that goes away while the worker runs."""
+    logger = logging.getLogger("kafka")
+    level = logger.level
+    quiet_kafka_client(settings)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def migrate(settings: Settings, revision: str) -> None:

@@ -7,7 +7,7 @@ import gc
 import faust
 import structlog
 
-from threadtag.app.lifecycle import migrated_engine
+from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine
 from threadtag.core.broker import create_topics, kafka_endpoint
 from threadtag.core.logging_setup import stdlib_handler
 from threadtag.core.metrics import start_metrics
@@ -29,7 +29,8 @@ def _collect_less() -> None:
 def run_stream(settings: Settings) -> None:
     engine = migrated_engine(settings)
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
-        create_topics(settings, endpoint.bootstrap)
+        with kafka_client_quiet(settings):
+            create_topics(settings, endpoint.bootstrap)
         stream_app = build_app(settings, endpoint.bootstrap, engine)
         started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
         start_metrics(started, settings.stream_app_id, [settings.tweets_topic], "stream")
