@@ -51,6 +51,11 @@ def test_run_annotates_the_sample_and_prints_it_from_sql(database_url, tmp_path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "24 threads" in result.stdout and "[3 replies]" in result.stdout
+    # The sample model trained on 21 of the 24 sample threads (3 are its dev posts): the output
+    # says so, for 20 here (thread 900000000 keeps the text 'x' inserted above).
+    assert result.stdout.count("[the model trained on this thread]") == 20
+    assert "(20 of 24 threads were the model's own training data" in result.stdout
+    assert "author's hashtags: #AusOpen" in result.stdout
     with engine.connect() as conn:
         roots = conn.execute(
             text(

@@ -18,8 +18,8 @@ from threadtag.core.database import hide_password, resolve_database_url
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import read_tweets
-from threadtag.models.text import display_hashtag
+from threadtag.models.corpus import example_key, lang_of, read_tweets, tag_text, thread_example
+from threadtag.models.text import display_hashtag, join_words
 from threadtag.pipeline.normalize import replies_per_root
 from threadtag.pipeline.replay import replay
 from threadtag.workers.model_registry import active_model, register_checkpoint
@@ -36,7 +36,7 @@ ORDER BY a.root_id, a.created_at DESC, a.request_seq DESC
 """
 SHOW_POSTS = f"""
 WITH l AS ({RUN_ANNOTATIONS})
-SELECT p.id, p.text, l.n_replies, l.hashtags
+SELECT p.id, p.text, p.lang, l.n_replies, l.hashtags
 FROM l JOIN posts p ON p.id = l.root_id
 WHERE p.id = ANY(:ids)
 ORDER BY p.created_at
@@ -146,20 +146,34 @@ def run_main_job(
         finally:
             for worker in workers:
                 worker.stop()
-    show(engine, list(want), version, since)
+    show(engine, list(want), checkpoint, since)
     print(f"\n(the rows are in {hide_password(url)}; the README's queries run there)")
     engine.dispose()
 
 
-def show(engine: Engine, ids: list[str], version: str, since: datetime) -> None:
-    params = {"ids": ids, "version": version, "since": since}
+def show(engine: Engine, ids: list[str], checkpoint: Checkpoint, since: datetime) -> None:
+    """The run's annotations: each post as the model read it (its author's edge hashtags taken
+    out and shown apart), marked where the model trained on it."""
+    params = {"ids": ids, "version": checkpoint.version, "since": since}
     with engine.connect() as conn:
         rows = conn.execute(text(SHOW_POSTS), params).all()
         top = conn.execute(text(TOP_HASHTAGS), params).all()
+    trained_on = set(checkpoint.training.get("trained_on", []))
     print(f"\n-- annotated posts (SQL: this run's annotations JOIN posts), {len(rows)} threads\n")
-    for post_id, post_text, n_replies, hashtags in rows:
-        tags = "  ".join(display_hashtag(h["tag"]) for h in hashtags)
-        print(f"{post_id}  [{n_replies} replies]  {post_text}\n    -> {tags}")
+    seen = 0
+    for post_id, post_text, lang, n_replies, hashtags in rows:
+        example = thread_example(post_text, [], lang_of(lang, post_text))
+        trained = example_key(example) in trained_on
+        seen += trained
+        mark = "  [the model trained on this thread]" if trained else ""
+        read = join_words(example.post) if example.lang == "zh" else " ".join(example.post)
+        author = "  ".join(display_hashtag(tag_text(t), example.lang) for t in example.tags) or "none"
+        tags = "  ".join(display_hashtag(h["tag"], example.lang) for h in hashtags)
+        print(f"{post_id}  [{n_replies} replies]{mark}  {read}\n"
+              f"    author's hashtags: {author}\n    -> {tags}")  # fmt: skip
+    if seen:
+        print(f"\n({seen} of {len(rows)} threads were the model's own training data: their hashtags say "
+              "nothing of how it does on new posts)")  # fmt: skip
     print("\n-- top-1 hashtags across posts\n")
     for tag, count in top:
         print(f"{count:4d}  {display_hashtag(tag)}")
