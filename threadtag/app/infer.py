@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from threadtag.app import recipes
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
+from threadtag.core.broker_watch import exit_when_broker_lost
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.progress import ProgressLog
@@ -76,6 +77,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
+    exit_when_broker_lost(settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds)
     try:
         inference.run(
             consumer,

@@ -9,6 +9,7 @@ import structlog
 
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine
 from threadtag.core.broker import create_topics, kafka_endpoint
+from threadtag.core.broker_watch import exit_when_broker_lost
 from threadtag.core.logging_setup import stdlib_handler
 from threadtag.core.metrics import start_metrics
 from threadtag.core.settings import Settings
@@ -35,6 +36,8 @@ def run_stream(settings: Settings) -> None:
         started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
         start_metrics(started, settings.stream_app_id, [settings.tweets_topic], "stream")
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
+        if settings.kafka_bootstrap_servers:  # the embedded broker lives and dies with this process
+            exit_when_broker_lost(endpoint.bootstrap, settings.broker_lost_exit_seconds)
         # faust sets up logging of its own (colored text on stdout): hand it ours instead.
         stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
         root = {"level": settings.log_level}

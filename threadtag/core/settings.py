@@ -310,6 +310,11 @@ class Settings(BaseSettings):
     progress_log_seconds: float = Field(
         60.0, ge=0, description="Workers log what they did every this many seconds (0: only when they stop)."
     )
+    broker_lost_exit_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="A worker exits, for its supervisor to restart it, when the broker has not answered this long.",
+    )
     doctor_check_timeout_seconds: float = Field(
         15.0, gt=0, description="`doctor`: a check that takes longer fails, saying so."
     )
