@@ -63,3 +63,64 @@ def test_replay_under_json_logs_writes_only_json_lines(broker: str, tmp_path: Pa
     for line in result.stderr.splitlines():
         json.loads(line)  # a progress bar here would not parse
     assert "replayed 96 posts" in result.stdout
+
+
+def _only_json(stderr: str) -> list[dict]:  # type: ignore[type-arg]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # raises on a plain-text line (a bar, a traceback)
+    assert all("event" in r and "level" in r for r in records), stderr
+    return records
+
+
+def test_infer_retrain_and_run_under_json_logs_write_only_json_lines(
+    broker: str, database_url: str, sample_model: Path, tmp_path: Path
+):
+    from sqlalchemy import create_engine
+
+    from tests.helpers.paths import ROOT, SAMPLE_THREADS
+    from tests.helpers.streaming import store_threads
+    from threadtag.app.schema import migrate
+    from threadtag.schemas.events import AnnotationRequest
+
+    json_env = {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    env = {**os.environ, **stream_env(broker, tmp_path, database_url), **json_env, "MODEL_PATH": str(sample_model)}
+    migrate(database_url)
+    engine = create_engine(database_url)
+    copy = tmp_path / "copy.jsonl"  # the sample again under new ids, reworded: new data to retrain on
+    lines = []
+    for line in SAMPLE_THREADS.read_text().splitlines():
+        tweet = json.loads(line)
+        tweet["id_str"] = "8" + tweet["id_str"]
+        if tweet["in_reply_to_status_id_str"]:
+            tweet["in_reply_to_status_id_str"] = "8" + tweet["in_reply_to_status_id_str"]
+        else:
+            tweet["text"] = "Later: " + tweet["text"]
+        lines.append(json.dumps(tweet))
+    copy.write_text("\n".join(lines) + "\n")
+    store_threads(engine, copy)
+    engine.dispose()
+    log = tmp_path / "infer.log"
+    with log.open("w") as stderr:
+        infer = subprocess.Popen([sys.executable, "-m", "threadtag.cli", "infer"], env=env, stderr=stderr,
+                                 stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        request = AnnotationRequest(root_id="8900000000", seq=1, reason="final", cutoff=3).to_bytes()
+        produce(broker, env["REQUESTS_TOPIC"], [(0, b"8900000000", request)])
+        wait_for(lambda: "batch annotated" in log.read_text(), 120, "the annotated batch", log)
+    finally:
+        infer.send_signal(signal.SIGTERM)
+        infer.wait(timeout=60)
+    assert any(r["event"] == "inference worker stopped" for r in _only_json(log.read_text()))
+    small = {"EMBED_DIM": "16", "HIDDEN_SIZE": "16", "ENCODER_LAYERS": "1", "RETRAIN_MAX_EPOCHS": "1",
+             "MODEL_DIR": str(tmp_path / "models")}  # fmt: skip
+    retrain = subprocess.run([sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"], cwd=ROOT,
+                             env={**env, **small}, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert retrain.returncode == 0, retrain.stderr[-2000:]
+    assert any(r["event"] == "retrain done" for r in _only_json(retrain.stderr)), retrain.stderr[-2000:]
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MODEL_PATH")}
+    run_env = {**clean, **json_env, "DATABASE_URL": database_url, "KAFKA_SESSION_TIMEOUT_S": "6",
+               "KAFKA_HEARTBEAT_INTERVAL_S": "1", "STREAM_DATA_DIR": str(tmp_path / "run-stream")}  # fmt: skip
+    main_job = subprocess.run([sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path / "run")],
+                              cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert main_job.returncode == 0, main_job.stderr[-2000:]
+    assert _only_json(main_job.stderr) and "24 threads" in main_job.stdout

@@ -107,3 +107,8 @@ def test_a_broker_that_does_not_answer(database_url, sample_model):
         results = list(pool.map(lambda command: _threadtag(command, **closed), ["topics", "stream", "infer"]))
     for result in results:
         _one_line(result, 3, "KAFKA_BOOTSTRAP_SERVERS")
+
+
+def test_an_inventory_path_that_names_no_file(tmp_path):
+    result = _threadtag("train", "--tweets", "x.jsonl", "--out", str(tmp_path / "m.pt"), INVENTORY_PATH="/nope/inv.txt")
+    _one_line(result, 2, "INVENTORY_PATH", "/nope/inv.txt")

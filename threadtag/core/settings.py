@@ -333,6 +333,14 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + value[len(scheme) :]
         return value
 
+    @field_validator("inventory_path")
+    @classmethod
+    def _inventory_file(cls, value: Path | None) -> Path | None:
+        """Checked here, not after a training of hours that would then fail on it."""
+        if value is not None and not value.is_file():
+            raise ValueError(f"no file {value} (a tag-line file, e.g. ../shared/data/weibo/inventory_tag.txt)")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
