@@ -89,8 +89,9 @@ def main() -> None:
         engine = create_engine(settings.database_url or "")
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap, max_request_size=8 << 20, linger_ms=5)
         started = time.time()
-        for message in messages:
-            producer.send(settings.tweets_topic, value=message)
+        for i, message in enumerate(messages):
+            # A tombstone needs a key (kafka-python sends no record with neither); the rest go keyless.
+            producer.send(settings.tweets_topic, key=None if message is not None else f"t{i}".encode(), value=message)
         producer.flush()
 
         def counts() -> tuple[int, int]:
