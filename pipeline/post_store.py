@@ -246,6 +246,17 @@ def sweep(
     return bookkeeping.join(conn, _resolve_parked(conn, rooted, parked), set(), now, policy)
 
 
+def stranded_parents(conn: Connection, limit: int) -> list[str]:
+    """Rooted posts with a reply still parked below them: what the post-commit sweep of two
+    workers racing can leave (seen in shuffled two-worker replays); the timer resolves them.
+    Reads only the parked rows (a partial index) and their parents."""
+    query = (
+        "SELECT DISTINCT c.parent_id FROM posts c JOIN posts p ON p.id = c.parent_id "
+        "WHERE c.root_id IS NULL AND p.root_id IS NOT NULL LIMIT :limit"
+    )
+    return list(conn.execute(text(query), {"limit": limit}).scalars())
+
+
 def count_parked(conn: Connection) -> int:
     return int(conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar_one())
 

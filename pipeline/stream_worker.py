@@ -179,6 +179,9 @@ class StreamWorker:
             rootless = [c.root_id for c in due if orphaned(c, now, self.policy)]
             letters = post_store.expire_rootless(conn, rootless, now, self.policy, source, max_payload)
             requests = bookkeeping.fire(conn, [c for c in due if c.root_id not in rootless], now, self.policy)
+            if stranded := post_store.stranded_parents(conn, limit):
+                log.warning("parked replies below rooted parents: resolved by the timer", parents=len(stranded))
+                requests += post_store.sweep(conn, stranded, [], now, self.policy)
             letters += post_store.expire_parked(conn, now, self.policy, limit, source, max_payload)
             requests += bookkeeping.unsent(conn, before, limit)
             return requests, letters, post_store.count_parked(conn)

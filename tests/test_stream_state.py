@@ -203,3 +203,23 @@ def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engi
         positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
         n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
     assert positions == {"3": 1, "2": 2, "4": 3} and n == 3
+
+
+def test_the_timer_resolves_a_reply_left_parked_below_a_rooted_parent(engine):
+    """Whatever interleaving left it there (a shuffled two-worker replay did): a parked reply
+    whose parent has a root is found by an indexed query and joined, by construction."""
+    store(engine, [post(1), post(2, 1, minute=1)])
+    with engine.begin() as conn:  # the stranded state: the child stored parked, nothing swept after
+        conn.execute(
+            text(
+                "INSERT INTO posts (id, platform, created_at, text, raw, parent_id) "
+                "VALUES ('3', 'twitter', '2026-05-01T00:03:00Z', 'words 3', '{}', '2')"
+            )
+        )
+    with engine.begin() as conn:
+        assert post_store.stranded_parents(conn, 100) == ["2"]
+        requests = post_store.sweep(conn, post_store.stranded_parents(conn, 100), [], 5.0, POLICY)
+    with engine.begin() as conn:
+        assert post_store.stranded_parents(conn, 100) == []
+        assert conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar() == 2
+    assert thread(engine, 1, 2) == ["words 1", "words 2", "words 3"] and [r.cutoff for r in requests] in ([], [2])
