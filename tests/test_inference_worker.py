@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers.paths import SAMPLE_THREADS
 from tests.helpers.streaming import produce, store_posts, stream_env, wait_for
@@ -18,6 +18,7 @@ from threadtag.app.schema import migrate
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import assemble_threads, read_tweets
 from threadtag.schemas.events import AnnotationRequest
+from threadtag.schemas.posts import Post
 from threadtag.workers.model_registry import register_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -25,13 +26,20 @@ pytestmark = pytest.mark.slow
 INSERT_GATE_KEY = 7_400_001  # any key no project code locks
 
 
-def requests(database_url: str, copies: int) -> list[tuple[int, bytes | None, bytes]]:
-    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over
-    partitions; the threads are stored first, as the stream would have."""
+def stored_sample(database_url: str) -> tuple[Engine, list[Post]]:
+    """A migrated database holding the sample threads, stored as the stream would have; its
+    engine and the posts."""
     migrate(database_url)
     engine = create_engine(database_url)
     posts = list(read_tweets(SAMPLE_THREADS))
     store_posts(engine, posts)
+    return engine, posts
+
+
+def requests(database_url: str, copies: int) -> list[tuple[int, bytes | None, bytes]]:
+    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over
+    partitions; the threads are stored first, as the stream would have."""
+    engine, posts = stored_sample(database_url)
     engine.dispose()
     out = []
     for i, (root, replies) in enumerate(assemble_threads(posts)):
@@ -148,10 +156,7 @@ def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_
 def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_row_final(
     broker, database_url, sample_model, tmp_path
 ):
-    migrate(database_url)
-    engine = create_engine(database_url)
-    posts = list(read_tweets(SAMPLE_THREADS))
-    store_posts(engine, posts)
+    engine, posts = stored_sample(database_url)
     batch = []
     for i, (root, replies) in enumerate(assemble_threads(posts)):
         cutoff = len(replies)
@@ -186,10 +191,7 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
 def test_an_active_model_whose_file_is_gone_leaves_the_worker_on_the_last_version_that_loads(
     broker, database_url, sample_model, tmp_path
 ):
-    migrate(database_url)
-    engine = create_engine(database_url)
-    posts = list(read_tweets(SAMPLE_THREADS))
-    store_posts(engine, posts)
+    engine, posts = stored_sample(database_url)
     served = Checkpoint.load(sample_model)
     register_checkpoint(engine, served, sample_model, "always")
     with engine.begin() as conn:  # a newer version made active, whose file was then deleted
