@@ -117,6 +117,27 @@ def reserve(
     return positions
 
 
+_RELEASE = """
+UPDATE conversations c SET n_replies = c.n_replies - v.n
+FROM unnest(CAST(:keys AS text[]), CAST(:counts AS int[])) AS v(k, n) WHERE c.root_id = v.k
+RETURNING c.*
+"""
+
+
+def release(conn: Connection, joined: Joined, counts: Mapping[str, int]) -> None:
+    """Give back positions reserved for replies that another worker stored first (root id ->
+    how many), in the table as well as in `joined`: a later reserve in the same transaction
+    reads the row again, and a count kept only in memory was lost there (one reply too many
+    and a gap in the positions, seen in shuffled two-worker replays)."""
+    if not counts:
+        return
+    params = {"keys": list(counts), "counts": list(counts.values())}
+    for row in conn.execute(text(_RELEASE), params).mappings():
+        conv = _conversation(row)
+        joined.convs[conv.root_id] = conv
+        joined.replies[conv.root_id] -= counts[conv.root_id]
+
+
 def set_positions(conn: Connection, positions: Mapping[str, int]) -> None:
     if positions:
         conn.execute(

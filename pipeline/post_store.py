@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -196,6 +196,7 @@ def _close_gaps(
     """Replies reserved but not inserted leave their positions: the others of their
     conversation move down, so positions stay 1..n without gaps."""
     moved: dict[str, int] = {}
+    given_back: dict[str, int] = {}
     for root, members in replies.items():
         gone = [post_id for _, post_id in members if post_id in lost]
         if not gone:
@@ -203,9 +204,8 @@ def _close_gaps(
         kept = sorted((positions[post_id], post_id) for _, post_id in members if post_id not in lost)
         first = min(positions[post_id] for _, post_id in members)
         moved.update({post_id: first + i for i, (_, post_id) in enumerate(kept)})
-        conv = joined.convs[root]
-        joined.convs[root] = replace(conv, n_replies=conv.n_replies - len(gone))
-        joined.replies[root] -= len(gone)
+        given_back[root] = len(gone)
+    bookkeeping.release(conn, joined, given_back)
     bookkeeping.set_positions(conn, moved)
 
 

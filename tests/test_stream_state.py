@@ -223,3 +223,33 @@ def test_the_timer_resolves_a_reply_left_parked_below_a_rooted_parent(engine):
         assert post_store.stranded_parents(conn, 100) == []
         assert conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar() == 2
     assert thread(engine, 1, 2) == ["words 1", "words 2", "words 3"] and [r.cutoff for r in requests] in ([], [2])
+
+
+def test_a_reply_lost_to_another_worker_and_a_parked_reply_joining_in_one_batch_count_once(engine):
+    """Both in one transaction: A's insert skips a reply B stored first, and a reply parked
+    below one of A's posts joins after. The count taken back for the skipped reply must hold
+    when the parked one joins (shuffled two-worker replays had counted one reply too many and
+    left a gap in the positions)."""
+    import threading
+
+    store(engine, [post(1)])
+    store(engine, [post(6, 5, minute=6)])  # parked: its parent 5 comes in A's batch
+    other = engine.connect()
+    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY, **TOPIC)  # B, not committed yet
+
+    def worker_a() -> None:
+        with engine.begin() as conn:
+            post_store.store_batch(conn, [post(2, 1, minute=2), post(3, 1, minute=3), post(5, 1, minute=5)], [], [],
+                                   0.0, POLICY, **TOPIC)  # fmt: skip
+
+    a = threading.Thread(target=worker_a)
+    a.start()
+    a.join(timeout=1.0)
+    assert a.is_alive()  # A is waiting for B
+    other.commit()
+    other.close()
+    a.join(timeout=30)
+    with engine.connect() as conn:
+        positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
+        n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
+    assert positions == {"3": 1, "2": 2, "5": 3, "6": 4} and n == 4
