@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers.paths import LOCAL_DB
-from threadtag.core.retries import blames_the_data, is_outage, is_setting_mistake, with_db_retry
+from threadtag.core.retries import blames_the_data, is_outage, is_rolled_back, is_setting_mistake, with_db_retry
 
 
 def _refused(url: str) -> OperationalError:
@@ -61,3 +61,41 @@ def test_only_an_outage_is_retried():
     with pytest.raises(OperationalError):
         with_db_retry(refuse(limit), 0.01, threading.Event(), lambda _: False)
     assert len(calls) == 1
+
+
+def test_a_deadlock_is_run_again_not_blamed_on_the_data(database_url):
+    """Two transactions locking two rows in opposite orders: the server rolls one back
+    (SQLSTATE 40P01). That is neither an outage nor the records' fault (a stream worker had
+    crashed on it); with_db_retry runs it again and it goes through."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE locks (k int PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO locks VALUES (1), (2)"))
+    both_hold = threading.Barrier(2)
+    failures: list[BaseException] = []
+    attempts: list[int] = []
+
+    def lock(first: int, second: int) -> None:
+        def work() -> None:
+            attempts.append(first)
+            with engine.begin() as conn:
+                conn.execute(text("SELECT * FROM locks WHERE k = :k FOR UPDATE"), {"k": first})
+                if len(attempts) <= 2:  # the first try of each meets the other's lock
+                    both_hold.wait(timeout=10)
+                conn.execute(text("SELECT * FROM locks WHERE k = :k FOR UPDATE"), {"k": second})
+
+        try:
+            with_db_retry(work, 0.1, threading.Event(), lambda _: False)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=lock, args=order) for order in ((1, 2), (2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    engine.dispose()
+    assert failures == [] and len(attempts) == 3  # one of the two ran twice
+
+    deadlock = OperationalError("UPDATE", {}, type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})())
+    assert is_rolled_back(deadlock) and not is_outage(deadlock) and not blames_the_data(deadlock)

@@ -74,7 +74,10 @@ REQUESTS_PRODUCED = Counter(
 )  # fmt: skip
 for _reason in ("arrival", "growth", "final"):
     REQUESTS_PRODUCED.labels(_reason)
-DB_RETRIES = Counter("threadtag_db_retries", "Database operations tried again because the database was unavailable.")
+DB_RETRIES = Counter(
+    "threadtag_db_retries",
+    "Database operations tried again: the database was unavailable, or it rolled one back to break a deadlock.",
+)
 POST_TO_ANNOTATION = Histogram(
     "threadtag_post_to_annotation_seconds",
     "From the newest post an annotation read being stored to the annotation's row committed.",

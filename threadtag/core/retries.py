@@ -3,11 +3,13 @@
 psycopg raises OperationalError for an outage and for much that is not one: a value past a
 limit of the server (SQLSTATE class 54, e.g. an index row too large) is the record's fault,
 and a database, role or password that does not exist is a setting's. Retrying either
-would wait forever; only outages are retried.
+would wait forever; only outages are retried, and transactions the server rolled back to
+break a deadlock (class 40), which run again at once.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections.abc import Callable
@@ -25,6 +27,9 @@ T = TypeVar("T")
 # No SQLSTATE (no answer: refused, reset, timed out), connection exceptions, insufficient
 # resources (disk full, too many connections), operator intervention (shutdown, starting up).
 _OUTAGE_CLASSES = ("08", "53", "57")
+# Transaction rollback: a deadlock or serialization failure; the work is not at fault and
+# runs again (two stream workers locking conversations in another order meet so).
+_ROLLED_BACK_CLASS = "40"
 # What a server says while refusing a connection for a setting (the connection error carries
 # no SQLSTATE, only the server's message).
 _SETTING_MISTAKES = re.compile(
@@ -50,9 +55,16 @@ def is_outage(exc: BaseException) -> bool:
     return code is None or code[:2] in _OUTAGE_CLASSES
 
 
+def is_rolled_back(exc: BaseException) -> bool:
+    """The server rolled the transaction back to break a deadlock (or a serialization failure)."""
+    code = sqlstate(exc)
+    return isinstance(exc, (OperationalError, psycopg.OperationalError)) and (code or "")[:2] == _ROLLED_BACK_CLASS
+
+
 def blames_the_data(exc: BaseException) -> bool:
-    """The database refused the work itself (its data), neither away nor misconfigured."""
-    return not (is_outage(exc) or is_setting_mistake(exc))
+    """The database refused the work itself (its data), neither away, misconfigured nor
+    rolled back to break a deadlock."""
+    return not (is_outage(exc) or is_setting_mistake(exc) or is_rolled_back(exc))
 
 
 def with_db_retry(
@@ -61,11 +73,19 @@ def with_db_retry(
     """Run `write` until the database takes it; back off while it is away (is_outage), with
     a log line a retry; anything else is raised at once. `waiting(seconds)` spends each wait
     (default: sleeping) and returns True to give up; without it, `stop` ends the retries."""
-    delay = 0.5
+    delay, collisions = 0.5, 0
     while True:
         try:
             return write()
         except OperationalError as exc:
+            if is_rolled_back(exc):  # the other transaction went on: run this one again after a short jitter
+                collisions += 1
+                metrics.DB_RETRIES.inc()
+                log.info("transaction rolled back by the database, running it again", error=str(exc).splitlines()[0])
+                pause = random.uniform(0, min(max_backoff, 0.05 * collisions))
+                if waiting(pause) if waiting is not None else stop.wait(pause):
+                    raise
+                continue
             if not is_outage(exc):
                 raise
             metrics.set_ready(False)
