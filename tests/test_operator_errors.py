@@ -112,3 +112,15 @@ def test_a_broker_that_does_not_answer(database_url, sample_model):
 def test_an_inventory_path_that_names_no_file(tmp_path):
     result = _threadtag("train", "--tweets", "x.jsonl", "--out", str(tmp_path / "m.pt"), INVENTORY_PATH="/nope/inv.txt")
     _one_line(result, 2, "INVENTORY_PATH", "/nope/inv.txt")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("train", "--weibo", "/nope/weibo", "--out", "m.pt"), ("/nope/weibo", "train --help`")),
+        (("train", "--no-such-option"), ("--no-such-option", "train --help`")),
+        (("predict",), ("Missing option", "predict --help`")),
+    ],
+)
+def test_a_usage_mistake_is_one_line_not_a_box(args: tuple[str, ...], words: tuple[str, ...]):
+    _one_line(_threadtag(*args), 2, *words)

@@ -22,6 +22,8 @@ app = typer.Typer(
     help="Hashtags for microblog threads, generated from the post and its conversation.", no_args_is_help=True
 )
 F = TypeVar("F", bound=Callable[..., Any])
+# click's base of usage errors, whether typer vendors click (0.24 on) or imports it.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def command(fn: F) -> F:
@@ -84,10 +86,22 @@ def console_main() -> None:
     from threadtag.cli.errors import describe
 
     try:
-        app()
+        code = app(standalone_mode=False)  # usage errors come here, not to typer's boxed print
+    except _CLICK_ERROR as exc:  # a wrong option or argument: one line and where the usage is
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `threadtag` alone: the help
+            exc.show()
+        else:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
     except Exception as exc:
         failure = describe(exc)
         if failure is None or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
             raise
         typer.echo(failure.line(), err=True)
         sys.exit(failure.code)
+    sys.exit(code if isinstance(code, int) else 0)
