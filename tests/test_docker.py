@@ -141,3 +141,11 @@ def test_compose_provisions_prometheus_and_grafana_and_checks_readiness():
     assert uids == {datasource["datasources"][0]["uid"]}
     for worker in ("stream", "infer", "infer-gpu"):
         assert "/ready" in " ".join(services[worker]["healthcheck"]["test"]), worker
+
+
+def test_the_cpu_and_gpu_images_install_the_same_torch():
+    versions = {
+        name: re.findall(r"^ARG TORCH_VERSION=(\S+)", (DOCKER / name).read_text(), flags=re.M)
+        for name in ("Dockerfile", "Dockerfile.gpu")
+    }
+    assert versions["Dockerfile"] == versions["Dockerfile.gpu"] == ["2.13.0"], versions
