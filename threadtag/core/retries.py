@@ -81,7 +81,7 @@ def with_db_retry(
             if is_rolled_back(exc):  # the other transaction went on: run this one again after a short jitter
                 collisions += 1
                 metrics.DB_RETRIES.inc()
-                log.info("transaction rolled back by the database, running it again", error=str(exc).splitlines()[0])
+                log.warning("transaction rolled back by the database, running it again", error=str(exc).splitlines()[0])
                 pause = random.uniform(0, min(max_backoff, 0.05 * collisions))
                 if waiting(pause) if waiting is not None else stop.wait(pause):
                     raise
