@@ -14,7 +14,7 @@ from typing import Any
 
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example, tag_text, thread_example
-from threadtag.models.hybrid import FEATURES, MISSING, Candidates, HybridConfig, Reranker, candidates
+from threadtag.models.hybrid import FEATURES, MISSING, Candidates, HybridConfig, Reranker, candidates, read_part
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
 from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex
@@ -31,6 +31,7 @@ class HybridModel:
     uses_generator_features: bool
 
     def state(self, indexed: Sequence[Example]) -> dict[str, Any]:
+        indexed = [read_part(e, self.config.conv_tokens) for e in indexed]
         return {
             "retrieval": {**self.index.state(), "config": asdict(self.index.config)},
             "indexed": [[e.post, e.conv, e.tags] for e in indexed],
@@ -50,7 +51,9 @@ class HybridModel:
         index.add_training_posts(indexed)
         reranker = Reranker.from_state(state["reranker"]) if state["reranker"] else None
         return cls(
-            index, HashtagInventory.from_state(state["inventory"]), reranker, HybridConfig(**state["config"]),
+            # A checkpoint from before conv_tokens read whole conversations.
+            index, HashtagInventory.from_state(state["inventory"]), reranker,
+            HybridConfig(**{"conv_tokens": 0, **state["config"]}),
             state["uses_generator_features"],
         )  # fmt: skip
 
@@ -80,9 +83,16 @@ class HybridAnnotator:
     def batch_size(self) -> int:
         return self.predictor.batch_size
 
+    @property
+    def conv_tokens_read(self) -> int:
+        """Conversation tokens this path reads at most (0: all): the generator's and the hybrid's."""
+        cut = self.model.config.conv_tokens
+        return max(cut, self.predictor.conv_tokens_read) if cut else 0
+
     def learn(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
         """Labelled posts seen since: retrievable from now on, their hashtags in the inventory."""
-        labelled = [(k, e, s) for k, e, s in zip(keys, examples, stamps) if e.tags and e.post]
+        cut = self.model.config.conv_tokens
+        labelled = [(k, read_part(e, cut), s) for k, e, s in zip(keys, examples, stamps) if e.tags and e.post]
         if not labelled:
             return
         self.model.index.add([k for k, _, _ in labelled], [e for _, e, _ in labelled], [s for _, _, s in labelled])
@@ -98,6 +108,7 @@ class HybridAnnotator:
         """Top-k hashtags of each example; `exclude[i]` (its own key) and posts stamped at or
         after `before[i]` do not vote for it."""
         beams = self.predictor.predict_examples(examples)
+        examples = [read_part(e, self.model.config.conv_tokens) for e in examples]
         votes = self.model.index.votes(examples, exclude, before)
         inventory = self.model.inventory
         found = []

@@ -10,7 +10,7 @@ import structlog
 
 from threadtag.models.annotator import HybridModel, without_generator
 from threadtag.models.corpus import Example
-from threadtag.models.hybrid import HybridConfig, Reranker, RerankerConfig, candidates, labels
+from threadtag.models.hybrid import HybridConfig, Reranker, RerankerConfig, candidates, labels, read_part
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import RankedHashtag
 from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex
@@ -34,6 +34,7 @@ def fit_hybrid(
     Without `out_of_fold_beams` the reranker learns without the generator's
     features (the generator still adds candidates). With fewer than `min_queries` training
     posts whose gold is among their candidates, no reranker is learned."""
+    train = [read_part(e, config.conv_tokens) for e in train]
     index = RetrievalIndex.fit(train, retrieval)
     votes = index.votes(train, exclude=index.add_training_posts(train))
     beams = out_of_fold_beams or [[] for _ in train]

@@ -61,6 +61,11 @@ class HashtagPredictor:
         self.reused = 0  # inputs answered from the memo or from their twin in the same call
 
     @property
+    def conv_tokens_read(self) -> int:
+        """Conversation tokens beam search reads (CONV_MAX_LEN when it was trained)."""
+        return self.checkpoint.limits.conv_max_len
+
+    @property
     def device(self) -> torch.device:
         return next(self.checkpoint.model.parameters()).device
 

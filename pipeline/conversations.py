@@ -9,7 +9,9 @@ Requests go out:
   joined by then: in a backfill or replay the replies stored right behind their root join
   its first request, so an unchanged thread is decoded once, not at arrival and again when
   it closes (BENCHMARKS.md); with QUIET_SECONDS 0, at once;
-- growth: once EVERY_REPLIES more replies joined and none came for QUIET_SECONDS;
+- growth: once EVERY_REPLIES more replies joined and none came for QUIET_SECONDS, while the
+  last request named fewer replies than the model reads (`read_replies`: later ones cannot
+  change its answer; a reply arriving late but written earlier is read by the final request);
 - final: once the conversation was quiet for CLOSE_SECONDS; a later reply reopens it.
 """
 
@@ -27,6 +29,13 @@ class ConversationPolicy:
     quiet_seconds: float  # ... once no reply came for this long (debounce)
     close_seconds: float  # a final request once the conversation was quiet this long
     orphan_ttl: float = math.inf  # replies whose root never came are dead-lettered after this
+    read_replies: int = 0  # no growth request once the last request named this many replies (0: no bound)
+
+
+def _grows(conv: Conversation, policy: ConversationPolicy) -> bool:
+    """More replies joined than the last request named, and the model reads past that."""
+    readable = not policy.read_replies or conv.emitted_replies < policy.read_replies
+    return readable and conv.n_replies > conv.emitted_replies
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def on_joined(
         if conv.growth_due_at is None:  # replies do not push the first request back
             conv = replace(conv, growth_due_at=now + policy.quiet_seconds)
         return conv, []
-    if conv.n_replies - conv.emitted_replies >= policy.every_replies:
+    if conv.n_replies - conv.emitted_replies >= policy.every_replies and _grows(conv, policy):
         if policy.quiet_seconds == 0:
             conv = _request(conv, "growth", now)
             return conv, [conv.request()]
@@ -92,7 +101,7 @@ def on_due(conv: Conversation, now: float, policy: ConversationPolicy) -> tuple[
     out = []
     if conv.root_arrived:
         due = conv.growth_due_at
-        if due is not None and now >= due and (conv.last_seq == 0 or conv.n_replies > conv.emitted_replies):
+        if due is not None and now >= due and (conv.last_seq == 0 or _grows(conv, policy)):
             conv = _request(conv, "arrival" if conv.last_seq == 0 else "growth", now)
             out.append(conv.request())
         if conv.closed_at is None and now >= conv.last_change_at + policy.close_seconds:

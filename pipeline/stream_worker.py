@@ -63,11 +63,14 @@ class Prepared:
 
 
 def policy_of(settings: Settings) -> ConversationPolicy:
+    # Every stored reply has a token at least, so the model reads at most this many replies.
+    read = max(settings.conv_max_len, settings.hybrid_conv_tokens) if settings.hybrid_conv_tokens else 0
     return ConversationPolicy(
         settings.annotate_every_replies,
         settings.annotate_quiet_seconds,
         settings.conversation_close_seconds,
         settings.orphan_ttl_seconds,
+        read if settings.hybrid else settings.conv_max_len,
     )
 
 

@@ -74,3 +74,19 @@ def test_a_request_carries_no_text_so_its_size_does_not_grow_with_the_thread():
     big = Conversation("1234567890", root_arrived=True, n_replies=1000)
     sizes = [len(on_joined(c, True, 0, 0.0, replace(POLICY, quiet_seconds=0))[1][0].to_bytes()) for c in (small, big)]
     assert sizes[1] - sizes[0] == 3  # "1" -> "1000"
+
+
+def test_no_growth_request_once_the_last_named_as_many_replies_as_the_model_reads():
+    """A 5,000-reply thread: growth requests stop once one named READ replies (later ones
+    cannot change the answer); the final request still reads what came."""
+    policy = replace(POLICY, quiet_seconds=0, read_replies=10)
+    conv, out = on_joined(Conversation("r"), True, 0, 0.0, policy)
+    requests = list(out)
+    for i in range(1, 5_001):
+        conv, out = on_joined(replace(conv, n_replies=i), False, 1, float(i), policy)
+        requests += out
+    assert [(r.reason, r.cutoff) for r in requests] == [("arrival", 0), ("growth", 3), ("growth", 6), ("growth", 9),
+                                                         ("growth", 12)]  # fmt: skip
+    conv, out = on_due(conv, 5_000.0 + policy.close_seconds, policy)
+    assert [(r.reason, r.cutoff) for r in out] == [("final", 5_000)]
+    assert next_due(conv, policy) is None

@@ -110,3 +110,18 @@ def test_the_hybrid_model_survives_a_round_trip_through_plain_data():
     assert again.index.keys == model.index.keys and again.inventory.counts == model.inventory.counts
     query = [Example("apple".split(), [], [], "en")]
     assert again.index.votes(query)[0].tags == model.index.votes(query)[0].tags
+
+
+def test_conversation_words_past_the_cut_change_nothing_and_old_checkpoints_read_all():
+    """The hybrid reads the conversation's first HYBRID_CONV_TOKENS tokens: words past them
+    do not vote, so a longer thread cannot change the answer (read whole, "whale" wins)."""
+    cut = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(conv_tokens=3), RerankerConfig())
+    whole = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(conv_tokens=0), RerankerConfig())
+    short = Example("a recipe".split(), "we like it".split(), [], "en")
+    longer = Example("a recipe".split(), "we like it deep sea whale song".split(), [], "en")
+    reading = HybridAnnotator(_Beams([]), cut, top_k=5)  # type: ignore[arg-type]
+    assert reading.rank([longer]) == reading.rank([short]) == [[]]
+    assert [h.tag for h in HybridAnnotator(_Beams([]), whole, top_k=5).rank([longer])[0]] == ["whale"]  # type: ignore[arg-type]
+    state = cut.state(TRAIN)
+    del state["config"]["conv_tokens"]  # written before the cut existed
+    assert HybridModel.from_state(state).config.conv_tokens == 0

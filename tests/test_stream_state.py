@@ -49,10 +49,7 @@ store = partial(store_posts, now=0.0, policy=POLICY)  # one batch as a stream wo
 
 def thread(engine, root: int, cutoff: int) -> list[str]:
     with engine.connect() as conn:
-        from threadtag.schemas.events import AnnotationRequest
-
-        request = AnnotationRequest(root_id=str(root), seq=1, reason="final", cutoff=cutoff)
-        found = read_threads(conn, [request])[(str(root), cutoff)]
+        found = read_threads(conn, [(str(root), cutoff)])[(str(root), cutoff)]
     return [found.text] + found.replies
 
 
@@ -253,3 +250,17 @@ def test_a_reply_lost_to_another_worker_and_a_parked_reply_joining_in_one_batch_
         positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
         n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
     assert positions == {"3": 1, "2": 2, "5": 3, "6": 4} and n == 4
+
+
+def test_a_request_reads_the_first_replies_in_time_order_and_no_more(engine):
+    """The reader returns at most the replies the model reads, whatever the thread's length;
+    a reply that arrived late but was written first is among them."""
+    store(engine, [post(1)])
+    store(engine, [post(i, 1, minute=i) for i in range(3, 2_003)])
+    store(engine, [post(2, 1, minute=1)], now=1.0)  # late: position 2,001
+    with engine.connect() as conn:
+        bounded = read_threads(conn, [("1", 2_001), ("1", 2_000)], max_replies=5)
+        every = read_threads(conn, [("1", 2_001)])
+    assert bounded[("1", 2_001)].replies == [f"words {i}" for i in range(2, 7)]
+    assert bounded[("1", 2_000)].replies == [f"words {i}" for i in range(3, 8)]  # the cutoff holds
+    assert bounded[("1", 2_001)].text == "words 1" and len(every[("1", 2_001)].replies) == 2_001

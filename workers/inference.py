@@ -198,7 +198,7 @@ def run(
         def read() -> dict[tuple[str, int], Thread]:
             with model.engine.connect() as conn:
                 model.feed(conn)
-                return read_threads(conn, requests)
+                return read_threads(conn, [(r.root_id, r.cutoff) for r in requests], model.predictor.conv_tokens_read)
 
         threads = retry(read)
         for request in [r for r in requests if not threads[(r.root_id, r.cutoff)].found]:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import lang_of, thread_example
+from threadtag.workers.thread_reader import EVERY_REPLY, read_threads
 
 log = structlog.get_logger(__name__)
 
@@ -37,11 +38,6 @@ FROM conversations c JOIN posts p ON p.id = c.root_id
 WHERE (c.closed_at, c.root_id) > (CAST(:at AS timestamptz), :id) AND strpos(p.text, '#') > 0
 ORDER BY c.closed_at, c.root_id
 LIMIT :limit
-"""
-_REPLIES = """
-SELECT root_id, text FROM posts
-WHERE root_id = ANY(:ids) AND id <> root_id AND conv_pos IS NOT NULL
-ORDER BY root_id, conv_pos
 """
 _EPOCH = "1970-01-01T00:00:00+00:00"
 
@@ -82,12 +78,12 @@ class LiveIndex:
         return list(conn.execute(text(query), {"at": mark[0], "id": mark[1], "limit": self.batch}).all())
 
     def _learn(self, conn: Connection, rows: list) -> int:  # type: ignore[type-arg]
-        replies: dict[str, list[str]] = {}
-        for reply in conn.execute(text(_REPLIES), {"ids": [r.id for r in rows]}):
-            replies.setdefault(reply.root_id, []).append(reply.text)
+        # A labelled post's conversation as a request would read it (in time order, bounded).
+        threads = read_threads(conn, [(r.id, EVERY_REPLY) for r in rows], self.annotator.conv_tokens_read)
         keys, examples, stamps = [], [], []
         for row in rows:
-            example = thread_example(row.text, replies.get(row.id, []), lang_of(row.lang, row.text))
+            replies = threads[(row.id, EVERY_REPLY)].replies
+            example = thread_example(row.text, replies, lang_of(row.lang, row.text))
             if example.tags and example.post:
                 keys.append(row.id)
                 examples.append(example)

@@ -112,8 +112,9 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 
 def hybrid_config(settings: Settings) -> HybridConfig:
     return HybridConfig(
-        settings.hybrid_vote_candidates, settings.hybrid_beam_candidates, settings.hybrid_spelled_candidates
-    )
+        settings.hybrid_vote_candidates, settings.hybrid_beam_candidates, settings.hybrid_spelled_candidates,
+        settings.hybrid_conv_tokens,
+    )  # fmt: skip
 
 
 def reranker_config(settings: Settings) -> RerankerConfig:

@@ -285,6 +285,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Inventory hashtags whose words all occur in the post or conversation (most common first).",
     )
+    hybrid_conv_tokens: int = Field(
+        1_000,
+        ge=0,
+        description="Conversation tokens retrieval and the reranker read (0: all); kept in the checkpoint. "
+        "Replies past it (and past CONV_MAX_LEN) cannot change an answer: a request reads no more, and the "
+        "stream sends no growth request once a conversation has that many replies.",
+    )
     retrieval_neighbours: int = Field(100, gt=0, description="Most similar labelled posts that vote.")
     retrieval_conv_weight: float = Field(1.0, ge=0, description="Weight of the post + conversation similarity.")
     retrieval_vote_power: float = Field(2.0, gt=0, description="A neighbour's vote is its similarity to this power.")
