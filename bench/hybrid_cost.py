@@ -1,5 +1,6 @@
 """What the hybrid path costs an inference worker: requests/s against the generator alone
-(baseline, same run, same posts), with a live index of N labelled posts, and the index's memory.
+(baseline, timed beside each measurement on the same posts), with a live index of N labelled
+posts, and the index's memory.
 
     .venv/bin/python -m bench.hybrid_cost --model runs/weibo-hybrid-s13.pt [--indexed 100000] [--posts 256]
 
@@ -14,6 +15,7 @@ process's traced Python allocations while filling it.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 import tracemalloc
 from dataclasses import replace
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--indexed", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=5, help="paired timings per row (medians)")
     args = parser.parse_args()
     configure_logging("WARNING")
     settings = get_settings()
@@ -62,34 +65,46 @@ def main() -> None:
     keys = [f"request:{i}" for i in range(len(requests))]
     generator.predict_examples(requests)  # warm-up: a first pass ran slower than the hybrid's after it
 
-    def rate(work: object) -> float:
+    def seconds(work: object) -> float:
         started = time.perf_counter()
         work()  # type: ignore[operator]
-        return len(requests) / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
-    base = max(rate(lambda: generator.predict_examples(requests)) for _ in range(2))  # the better of two
-    rows = [["generator alone (baseline)", len(annotator.model.index), f"{base:.1f}", "1.00", "-", "-"]]
+    def paired(hybrid: object) -> tuple[float, float, float]:
+        """(generator requests/s, hybrid requests/s, hybrid / generator): medians of --rounds
+        rounds, each timing the generator alone and then the hybrid (this machine's speed
+        drifts by a third within minutes, so the baseline is timed beside every measurement)."""
+        rounds = [(seconds(lambda: generator.predict_examples(requests)), seconds(hybrid)) for _ in range(args.rounds)]
+        n = len(requests)
+        return (n / statistics.median(g for g, _ in rounds), n / statistics.median(h for _, h in rounds),
+                statistics.median(g / h for g, h in rounds))  # fmt: skip
+
+    rows = []
     trained = len(annotator.model.index)
     for size in sorted({trained, 10_000, args.indexed}):
         matrices, traced = _fill(annotator, size) if size > len(annotator.model.index) else (float("nan"),) * 2
         before = [float(size) + 1] * len(requests)
         annotator.model.index.similarities(requests[:1])  # postings cut once per change, not per request
-        hybrid = rate(lambda: annotator.rank(requests, keys, before))  # noqa: B023 - used at once
+        base, hybrid, ratio = paired(lambda: annotator.rank(requests, keys, before))  # noqa: B023 - used at once
         per_100k = f"{matrices * 100_000 / size:.0f} / {traced * 100_000 / size:.0f}" if size > trained else "-"
-        rows.append(["hybrid", size, f"{hybrid:.1f}", f"{hybrid / base:.2f}", per_100k, f"{matrices:.0f}"])
-    # The same index searched through every posting (RETRIEVAL_POSTINGS_PER_WORD=0), same run.
+        rows.append(["hybrid", size, f"{base:.1f}", f"{hybrid:.1f}", f"{ratio:.2f}", per_100k, f"{matrices:.0f}"])
+    # The same index searched through every posting (RETRIEVAL_POSTINGS_PER_WORD=0), and with
+    # every word of a query (RETRIEVAL_QUERY_TERMS=0), same run.
     index = annotator.model.index
     configured = index.config
-    index.reconfigure(replace(configured, postings_per_word=0))
-    index.similarities(requests[:1])
-    every = rate(lambda: annotator.rank(requests, keys, [float(len(index)) + 1] * len(requests)))
+    everything = [float(len(index)) + 1] * len(requests)
+    for name, change in [("every posting read", {"postings_per_word": 0}), ("every query word", {"query_terms": 0})]:
+        index.reconfigure(replace(configured, **change))
+        index.similarities(requests[:1])
+        base, hybrid, ratio = paired(lambda: annotator.rank(requests, keys, everything))
+        rows.append([f"hybrid, {name}", len(index), f"{base:.1f}", f"{hybrid:.1f}", f"{ratio:.2f}", "-", "-"])
     index.reconfigure(configured)
-    rows.append(["hybrid, every posting read", len(index), f"{every:.1f}", f"{every / base:.2f}", "-", "-"])
     print(f"machine: {machine()}")
     print(f"model: {args.model}; {len(requests)} Weibo dev posts a run, batch {settings.predict_batch_size}, "
-          f"{configured.postings_per_word} postings per word; "
+          f"{configured.postings_per_word} postings per word, {configured.query_terms} words a query; "
           f"beam {settings.beam_size}, top {settings.top_k}; device {generator.device}")  # fmt: skip
-    header = ["path", "posts indexed", "requests/s", "vs generator", "MiB per 100k (matrices / traced)", "matrix MiB"]
+    header = ["path", "posts indexed", "generator alone, requests/s", "hybrid, requests/s", "hybrid / generator",
+              "MiB per 100k (matrices / traced)", "matrix MiB"]  # fmt: skip
     print(table(header, rows))
 
 

@@ -34,6 +34,7 @@ class RetrievalConfig:
     vote_power: float = 2.0
     capacity: int = 200_000
     postings_per_word: int = 2_000  # 0: every post a word occurs in
+    query_terms: int = 64  # a query searches with its this many heaviest words (0: all)
 
 
 class TextSpace:
@@ -170,7 +171,7 @@ class RetrievalIndex:
         """The rows and each word's strongest postings, stacked once per change (a search reads the postings)."""
         if self._stacked is None:
             rows = self._all_rows()
-            self._stacked = (rows, strongest_postings(rows.T.tocsr(), self.config.postings_per_word))
+            self._stacked = (rows, heaviest_per_row(rows.T.tocsr(), self.config.postings_per_word))
         return self._stacked
 
     def _all_rows(self) -> sparse.csr_matrix:
@@ -199,7 +200,8 @@ class RetrievalIndex:
     def similarities(self, examples: Sequence[Example]) -> sparse.csr_matrix:
         """[queries, indexed posts] similarity, through each word's strongest postings only."""
         _, postings = self._matrices()
-        return (self._vectors(examples, self.config.conv_weight) @ postings).tocsr()
+        queries = heaviest_per_row(self._vectors(examples, self.config.conv_weight), self.config.query_terms)
+        return (queries @ postings).tocsr()
 
     def votes(
         self,
@@ -252,15 +254,16 @@ class RetrievalIndex:
         return cls(TextSpace.from_state(state["post_space"]), TextSpace.from_state(state["full_space"]), config)
 
 
-def strongest_postings(postings: sparse.csr_matrix, per_word: int) -> sparse.csr_matrix:
-    """Each row (a word's postings) cut to its `per_word` largest weights, in their order; 0 keeps all."""
-    lengths = np.diff(postings.indptr)
-    long = np.flatnonzero(lengths > per_word) if per_word else np.zeros(0, dtype=np.int64)
+def heaviest_per_row(matrix: sparse.csr_matrix, per_row: int) -> sparse.csr_matrix:
+    """Each row cut to its `per_row` largest weights, in their order; 0 keeps all. For a
+    word's postings (the posts where it weighs most) and for a query (its heaviest words)."""
+    lengths = np.diff(matrix.indptr)
+    long = np.flatnonzero(lengths > per_row) if per_row else np.zeros(0, dtype=np.int64)
     if not len(long):
-        return postings
-    keep = np.ones(postings.nnz, dtype=bool)
-    for word in long.tolist():
-        start, end = postings.indptr[word], postings.indptr[word + 1]
-        keep[start + np.argpartition(-postings.data[start:end], per_word - 1)[per_word:]] = False
-    indptr = np.concatenate([[0], np.cumsum(np.minimum(lengths, per_word))])
-    return sparse.csr_matrix((postings.data[keep], postings.indices[keep], indptr), shape=postings.shape)
+        return matrix
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in long.tolist():
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        keep[start + np.argpartition(-matrix.data[start:end], per_row - 1)[per_row:]] = False
+    indptr = np.concatenate([[0], np.cumsum(np.minimum(lengths, per_row))])
+    return sparse.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)

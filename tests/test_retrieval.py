@@ -10,7 +10,7 @@ import pytest
 from scipy import sparse
 
 from threadtag.models.corpus import Example
-from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace, strongest_postings
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace, heaviest_per_row
 
 CORPUS = [
     Example("red apple pie".split(), "so sweet".split(), [["apple", "pie"]], "en"),
@@ -106,10 +106,10 @@ def test_an_empty_index_gives_empty_votes():
     assert index.votes([CORPUS[0]])[0].tags == {}
 
 
-def test_strongest_postings_keep_each_words_heaviest_posts_in_order():
+def test_heaviest_per_row_keeps_each_rows_largest_weights_in_order():
     postings = sparse.csr_matrix(np.array([[3.0, 1.0, 2.0, 0.0], [0.0, 5.0, 0.0, 0.0], [1.0, 4.0, 2.0, 3.0]]))
-    assert strongest_postings(postings, 2).toarray().tolist() == [[3, 0, 2, 0], [0, 5, 0, 0], [0, 4, 0, 3]]
-    assert strongest_postings(postings, 0) is postings and strongest_postings(postings, 3).nnz == 7
+    assert heaviest_per_row(postings, 2).toarray().tolist() == [[3, 0, 2, 0], [0, 5, 0, 0], [0, 4, 0, 3]]
+    assert heaviest_per_row(postings, 0) is postings and heaviest_per_row(postings, 3).nnz == 7
 
 
 def test_a_search_through_cut_postings_is_the_brute_force_product_with_each_words_top_posts():
@@ -135,3 +135,22 @@ def test_a_search_through_cut_postings_is_the_brute_force_product_with_each_word
     assert cut.similarities(queries).toarray() == pytest.approx(query_vectors @ kept.T, abs=1e-6)
     assert exact.similarities(queries).toarray() == pytest.approx(query_vectors @ rows.T, abs=1e-6)
     assert (cut.similarities(queries).toarray() <= exact.similarities(queries).toarray() + 1e-6).all()
+
+
+def test_a_query_cut_to_its_heaviest_words_is_the_brute_force_product_of_those_words():
+    rng = np.random.default_rng(8)
+    words = [f"w{i}" for i in range(12)]
+    corpus = [Example(list(rng.choice(words, 6)), list(rng.choice(words, 6)), [["t"]], "en") for _ in range(20)]
+    every = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=0, query_terms=0))
+    cut = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=0, query_terms=2))
+    for index in (every, cut):
+        index.add([str(i) for i in range(20)], corpus, [0.0] * 20)
+    queries = corpus[:4]
+    vectors = every._vectors(queries, every.config.conv_weight).toarray()
+    heaviest = np.argsort(-vectors, axis=1)[:, :2]
+    kept = np.zeros_like(vectors)
+    np.put_along_axis(kept, heaviest, np.take_along_axis(vectors, heaviest, axis=1), axis=1)
+    assert (np.count_nonzero(vectors, axis=1) > 2).all()  # the cut removes words from every query
+    rows = every._matrices()[0].toarray()
+    assert cut.similarities(queries).toarray() == pytest.approx(kept @ rows.T, abs=1e-6)
+    assert not np.allclose(every.similarities(queries).toarray(), kept @ rows.T)

@@ -106,7 +106,7 @@ def fit(
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     return RetrievalConfig(
         settings.retrieval_neighbours, settings.retrieval_conv_weight, settings.retrieval_vote_power,
-        settings.retrieval_capacity, settings.retrieval_postings_per_word,
+        settings.retrieval_capacity, settings.retrieval_postings_per_word, settings.retrieval_query_terms,
     )  # fmt: skip
 
 

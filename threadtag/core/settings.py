@@ -299,6 +299,9 @@ class Settings(BaseSettings):
     retrieval_postings_per_word: int = Field(
         2_000, ge=0, description="A search reads, per word, the indexed posts where it weighs most (0: all)."
     )
+    retrieval_query_terms: int = Field(
+        64, ge=0, description="A search reads the postings of a query's this many heaviest words (0: all)."
+    )
     reranker_trees: int = Field(300, gt=0, description="Boosting rounds of the LightGBM lambdarank reranker.")
     reranker_learning_rate: float = Field(0.05, gt=0)
     reranker_leaves: int = Field(15, gt=1)
