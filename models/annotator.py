@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import Example, tag_text, thread_example
+from threadtag.models.corpus import Example, conversation_tokens_read, tag_text, thread_example
 from threadtag.models.hybrid import FEATURES, MISSING, Candidates, HybridConfig, Reranker, candidates, read_part
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
@@ -87,8 +87,7 @@ class HybridAnnotator:
     @property
     def conv_tokens_read(self) -> int:
         """Conversation tokens this path reads at most (0: all): the generator's and the hybrid's."""
-        cut = self.model.config.conv_tokens
-        return max(cut, self.predictor.conv_tokens_read) if cut else 0
+        return conversation_tokens_read(self.predictor.conv_tokens_read, self.model.config.conv_tokens)
 
     def learn(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
         """Labelled posts seen since: retrievable from now on, their hashtags in the inventory."""

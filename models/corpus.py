@@ -34,6 +34,12 @@ class Example:
     lang: str
 
 
+def conversation_tokens_read(generator_tokens: int, hybrid_tokens: int) -> int:
+    """Conversation tokens a path reads at most (0: all): the generator's and the hybrid
+    ranker's, the larger. A hybrid cut of 0 means the ranker reads every token."""
+    return max(generator_tokens, hybrid_tokens) if hybrid_tokens else 0
+
+
 def example_key(example: Example) -> str:
     """A short fingerprint of a post and its gold hashtags: which examples a model trained on."""
     payload = json.dumps([example.post, example.tags], ensure_ascii=False)

@@ -29,6 +29,7 @@ from threadtag.core import metrics
 from threadtag.core.progress import ProgressLog
 from threadtag.core.retries import blames_the_data, with_db_retry
 from threadtag.core.settings import Settings
+from threadtag.models.corpus import conversation_tokens_read
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy, orphaned
 from threadtag.pipeline.normalize import Dropped, RawMessage, dead_letter, normalize
@@ -64,7 +65,7 @@ class Prepared:
 
 def policy_of(settings: Settings) -> ConversationPolicy:
     # Every stored reply has a token at least, so the model reads at most this many replies.
-    read = max(settings.conv_max_len, settings.hybrid_conv_tokens) if settings.hybrid_conv_tokens else 0
+    read = conversation_tokens_read(settings.conv_max_len, settings.hybrid_conv_tokens)
     return ConversationPolicy(
         settings.annotate_every_replies,
         settings.annotate_quiet_seconds,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from threadtag.core.settings import Settings
+from threadtag.models.corpus import conversation_tokens_read
 from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined, orphaned
+from threadtag.pipeline.stream_worker import policy_of
 from threadtag.schemas.posts import Post
 
 POLICY = ConversationPolicy(every_replies=3, quiet_seconds=2.0, close_seconds=10.0, orphan_ttl=60.0)
@@ -90,3 +93,14 @@ def test_no_growth_request_once_the_last_named_as_many_replies_as_the_model_read
     conv, out = on_due(conv, 5_000.0 + policy.close_seconds, policy)
     assert [(r.reason, r.cutoff) for r in out] == [("final", 5_000)]
     assert next_due(conv, policy) is None
+
+
+def test_the_stream_reads_as_many_replies_as_the_model_reads_tokens():
+    """One rule for the stream's policy and the serving path: the larger of the generator's
+    and the hybrid's cut, 0 (every reply) when the hybrid reads all."""
+    assert conversation_tokens_read(100, 1_000) == 1_000
+    assert conversation_tokens_read(100, 50) == 100
+    assert conversation_tokens_read(100, 0) == 0
+    assert policy_of(Settings(conv_max_len=100, hybrid_conv_tokens=1_000)).read_replies == 1_000
+    assert policy_of(Settings(conv_max_len=100, hybrid_conv_tokens=0)).read_replies == 0
+    assert policy_of(Settings(hybrid=False, conv_max_len=100)).read_replies == 100

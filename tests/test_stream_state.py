@@ -175,19 +175,17 @@ def test_a_thousand_reply_thread_stays_exact(engine):
     assert len(thread(engine, 1, 1000)) == 1001
 
 
-def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engine):
-    """Worker A looked the reply up before B committed it: A's insert skips it, and A's other
-    replies move down so that positions stay 1..n."""
+def _b_stores_first_while_a_waits(engine, b_posts: list[Post], a_posts: list[Post]) -> tuple[dict[str, int], int]:
+    """Worker B stores `b_posts` without committing; worker A's batch waits on B's locks and
+    goes on once B commits. Returns the replies' positions of root 1 and its n_replies."""
     import threading
 
-    store(engine, [post(1)])
     other = engine.connect()
-    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY, **TOPIC)  # B, not committed yet
+    post_store.store_batch(other, b_posts, [], [], 0.0, POLICY, **TOPIC)
 
     def worker_a() -> None:
         with engine.begin() as conn:  # waits on B's lock on the conversation, then on the reply's key
-            post_store.store_batch(conn, [post(2, 1, minute=2), post(3, 1, minute=3), post(4, 1, minute=4)], [], [],
-                                   0.0, POLICY, **TOPIC)  # fmt: skip
+            post_store.store_batch(conn, a_posts, [], [], 0.0, POLICY, **TOPIC)
 
     a = threading.Thread(target=worker_a)
     a.start()
@@ -199,6 +197,16 @@ def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engi
     with engine.connect() as conn:
         positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
         n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
+    return positions, n
+
+
+def test_a_reply_another_worker_stores_first_leaves_no_gap_in_the_positions(engine):
+    """Worker A looked the reply up before B committed it: A's insert skips it, and A's other
+    replies move down so that positions stay 1..n."""
+    store(engine, [post(1)])
+    positions, n = _b_stores_first_while_a_waits(
+        engine, [post(3, 1, minute=3)], [post(2, 1, minute=2), post(3, 1, minute=3), post(4, 1, minute=4)]
+    )
     assert positions == {"3": 1, "2": 2, "4": 3} and n == 3
 
 
@@ -227,28 +235,11 @@ def test_a_reply_lost_to_another_worker_and_a_parked_reply_joining_in_one_batch_
     below one of A's posts joins after. The count taken back for the skipped reply must hold
     when the parked one joins (shuffled two-worker replays had counted one reply too many and
     left a gap in the positions)."""
-    import threading
-
     store(engine, [post(1)])
     store(engine, [post(6, 5, minute=6)])  # parked: its parent 5 comes in A's batch
-    other = engine.connect()
-    post_store.store_batch(other, [post(3, 1, minute=3)], [], [], 0.0, POLICY, **TOPIC)  # B, not committed yet
-
-    def worker_a() -> None:
-        with engine.begin() as conn:
-            post_store.store_batch(conn, [post(2, 1, minute=2), post(3, 1, minute=3), post(5, 1, minute=5)], [], [],
-                                   0.0, POLICY, **TOPIC)  # fmt: skip
-
-    a = threading.Thread(target=worker_a)
-    a.start()
-    a.join(timeout=1.0)
-    assert a.is_alive()  # A is waiting for B
-    other.commit()
-    other.close()
-    a.join(timeout=30)
-    with engine.connect() as conn:
-        positions = dict(conn.execute(text("SELECT id, conv_pos FROM posts WHERE id <> '1'")).all())
-        n = conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar()
+    positions, n = _b_stores_first_while_a_waits(
+        engine, [post(3, 1, minute=3)], [post(2, 1, minute=2), post(3, 1, minute=3), post(5, 1, minute=5)]
+    )
     assert positions == {"3": 1, "2": 2, "5": 3, "6": 4} and n == 4
 
 
