@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from threadtag.app.recipes import SAMPLE_THREADS
 from threadtag.core.settings import Settings
 
 
@@ -112,6 +113,30 @@ def test_a_broker_that_does_not_answer(database_url, sample_model):
 def test_an_inventory_path_that_names_no_file(tmp_path):
     result = _threadtag("train", "--tweets", "x.jsonl", "--out", str(tmp_path / "m.pt"), INVENTORY_PATH="/nope/inv.txt")
     _one_line(result, 2, "INVENTORY_PATH", "/nope/inv.txt")
+
+
+def test_weibo_files_of_different_lengths(tmp_path):
+    (tmp_path / "post.txt").write_text("一 二\n三 四\n", encoding="utf-8")
+    (tmp_path / "conv.txt").write_text("回复\n", encoding="utf-8")
+    (tmp_path / "tag.txt").write_text("标签\n标签\n", encoding="utf-8")
+    result = _threadtag("train", "--weibo", str(tmp_path), "--out", str(tmp_path / "m.pt"))
+    _one_line(result, 4, "not aligned", "conv.txt")
+
+
+def test_a_tweet_file_with_a_broken_line(tmp_path):
+    source = tmp_path / "tweets.jsonl"
+    source.write_text(SAMPLE_THREADS.read_text(encoding="utf-8").splitlines()[0] + "\n{broken\n", encoding="utf-8")
+    result = _threadtag("train", "--tweets", str(source), "--out", str(tmp_path / "m.pt"))
+    _one_line(result, 4, f"{source}:2", "not a v1.1 tweet")
+
+
+@pytest.mark.slow
+def test_the_main_job_past_its_timeout(tmp_path, database_url, sample_model):
+    """The run's workers get no time to annotate: one line saying how many threads are left
+    and where the logs are (the run's own INFO lines are left out with LOG_LEVEL=WARNING)."""
+    result = _threadtag("run", "--timeout", "1", "--workdir", str(tmp_path), DATABASE_URL=database_url,
+                        MODEL_PATH=str(sample_model), LOG_LEVEL="WARNING")  # fmt: skip
+    _one_line(result, 3, "threads not annotated in 1 s", "logs")
 
 
 @pytest.mark.parametrize(
