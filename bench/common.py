@@ -1,14 +1,18 @@
-"""Shared bits of the benchmark scripts: the machine description and a Markdown table."""
+"""Shared bits of the benchmark scripts: where the Weibo data lies, the machine description and a Markdown table."""
 
 from __future__ import annotations
 
 import os
 import platform
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
 from threadtag.models.evaluation import markdown_table
+
+WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"  # read in place, never copied
+FIRST_ID = 9_000_000_000  # the first tweet id a Weibo replay gives (pipeline/weibo_tweets.py)
 
 
 def machine() -> str:

@@ -19,14 +19,12 @@ from pathlib import Path
 
 import torch
 
-from bench.common import machine, table
+from bench.common import WEIBO, machine, table
 from threadtag.app import recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import load_weibo
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 
 
 def main() -> None:

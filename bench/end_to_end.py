@@ -28,20 +28,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from bench.common import machine, table
-from bench.stream_backlog import bench_settings, consume_only, fresh_database
-from threadtag.app.processes import CommandProcess, child_env
-from threadtag.core.broker import EmbeddedBroker, create_topics
-from threadtag.models.checkpoint import Checkpoint
+from bench.common import FIRST_ID, WEIBO, machine, table
+from bench.harness import model_runs, serving_database, stream_and_infer
+from bench.stream_backlog import bench_settings, consume_only
+from threadtag.core.broker import EmbeddedBroker
 from threadtag.models.corpus import weibo_lines
 from threadtag.pipeline.replay import replay
 from threadtag.pipeline.weibo_tweets import weibo_tweets
-from threadtag.workers.model_registry import register_checkpoint
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
-FIRST_ID = 9_000_000_000
 
 # Each root's final answer: the row marked final (code with annotations.final), else the
 # row of the conversation's last request once it closed (the code before it).
@@ -60,18 +55,6 @@ def _has_final_column(engine: Engine) -> bool:
         return bool(conn.execute(text(query)).scalar())
 
 
-def _model_runs(log: Path) -> tuple[int, int]:
-    """(requests, inputs decoded) from the inference worker's JSON log; code that does not
-    log `decoded` decodes every request."""
-    requests = decoded = 0
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if '"batch annotated"' in line:
-            event = json.loads(line)
-            requests += event["requests"]
-            decoded += event.get("decoded", event["requests"])
-    return requests, decoded
-
-
 @dataclass
 class Run:
     seconds: float  # first record sent -> every thread's final annotation written
@@ -88,25 +71,16 @@ def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refres
     tweets = list(weibo_tweets(lines, FIRST_ID, reply_words))
     source = tmp / "threads.jsonl"
     source.write_text("\n".join(tweets) + "\n", encoding="utf-8")
-    database = fresh_database()
-    engine = create_engine(database)
-    register_checkpoint(engine, Checkpoint.load(model), model, "always")
+    database, engine = serving_database(model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
             broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=10,
             annotate_quiet_seconds=2, index_refresh_seconds=refresh, log_level="INFO", log_format="json",
         ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
         baseline = consume_only(broker.bootstrap, [t.encode() for t in tweets], settings.kafka_partitions)
-        create_topics(settings, broker.bootstrap)
-        env = child_env(settings)
-        infer_log = tmp / "infer.log"
-        workers = [
-            CommandProcess(["stream"], env, tmp / "stream.log").start(),
-            CommandProcess(["infer"], env, infer_log).start(),
-        ]
         finals = _FINALS[_has_final_column(engine)]
-        started = time.monotonic()
-        try:
+        with stream_and_infer(settings, broker.bootstrap, tmp) as infer_log:
+            started = time.monotonic()
             replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
             while True:
                 with engine.connect() as conn:
@@ -117,15 +91,12 @@ def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refres
                     raise TimeoutError(f"{len(lines) - done} threads without a final annotation after 1 h; see {tmp}")
                 time.sleep(0.5)
             seconds = time.monotonic() - started
-        finally:
-            for worker in workers:
-                worker.stop()
     with engine.connect() as conn:
         top5 = {root: [h["tag"] for h in tags] for root, tags in conn.execute(text(finals))}
         rows = conn.execute(text("SELECT count(*) FROM annotations")).scalar() or 0
         asked = conn.execute(text("SELECT coalesce(sum(last_seq), 0) FROM conversations")).scalar() or 0
     engine.dispose()
-    requests, decoded = _model_runs(infer_log)
+    requests, decoded = model_runs(infer_log)
     return Run(seconds, len(tweets), baseline, asked, requests, rows, decoded, top5)
 
 

@@ -21,13 +21,11 @@ from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
-from bench.common import machine
+from bench.common import WEIBO, machine
 from threadtag.app.validation import RunResult, Split, plan, report, train_and_score
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import load_weibo
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 
 # The choices in which the authors' released code differs from the paper-literal model
 # this project shipped first ("before"); "authors" takes all of them; "best" adds the

@@ -21,14 +21,12 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
-from bench.common import machine, table
+from bench.common import WEIBO, machine, table
 from threadtag.app import recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import load_weibo
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 
 
 def _fill(annotator: HybridAnnotator, size: int) -> tuple[float, float]:

@@ -21,23 +21,18 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from bench.common import machine, table
-from bench.stream_backlog import bench_settings, fresh_database
+from bench.common import FIRST_ID, WEIBO, machine, table
+from bench.harness import serving_database, stream_and_infer
+from bench.stream_backlog import bench_settings
 from threadtag.app import recipes
-from threadtag.app.processes import CommandProcess, child_env
-from threadtag.core.broker import EmbeddedBroker, create_topics
+from threadtag.core.broker import EmbeddedBroker
 from threadtag.core.settings import get_settings
-from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import weibo_example, weibo_lines
 from threadtag.models.evaluation import evaluate, score_ranked
 from threadtag.pipeline.replay import replay
 from threadtag.pipeline.weibo_tweets import root_id, weibo_tweets
-from threadtag.workers.model_registry import register_checkpoint
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
-FIRST_ID = 9_000_000_000
 
 
 def live_run(
@@ -47,22 +42,14 @@ def live_run(
     examples = [weibo_example(*line) for line in lines]
     source = tmp / f"dev-{live_index}.jsonl"
     source.write_text("\n".join(weibo_tweets(lines, FIRST_ID, reply_words)) + "\n", encoding="utf-8")
-    database = fresh_database()
-    engine = create_engine(database)
-    checkpoint = Checkpoint.load(model)
-    register_checkpoint(engine, checkpoint, model, "always")
+    database, engine = serving_database(model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
             broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=5,
             annotate_quiet_seconds=1, index_refresh_seconds=1 if live_index else 0,
         ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
-        create_topics(settings, broker.bootstrap)
-        env = child_env(settings)
-        workers = [
-            CommandProcess([name], env, tmp / f"{name}-{live_index}.log").start() for name in ("stream", "infer")
-        ]
-        started = time.monotonic()
-        try:
+        with stream_and_infer(settings, broker.bootstrap, tmp, f"-{live_index}"):
+            started = time.monotonic()
             replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
             final = text(
                 "SELECT count(DISTINCT a.root_id) FROM annotations a JOIN conversations c ON c.root_id = a.root_id "
@@ -78,9 +65,6 @@ def live_run(
                     raise TimeoutError(f"final annotations missing after 30 min; see {tmp}")
                 time.sleep(1)
             seconds = time.monotonic() - started
-        finally:
-            for worker in workers:
-                worker.stop()
     rows = text("SELECT DISTINCT ON (root_id) root_id, hashtags FROM annotations ORDER BY root_id, request_seq DESC")
     with engine.connect() as conn:
         ranked = {root: [h["tag"] for h in tags] for root, tags in conn.execute(rows)}

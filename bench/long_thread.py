@@ -26,17 +26,14 @@ import uuid
 from pathlib import Path
 
 from kafka import KafkaProducer
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from bench.common import machine, table
-from bench.end_to_end import WEIBO, _model_runs
-from bench.stream_backlog import bench_settings, fresh_database
-from threadtag.app.processes import CommandProcess, child_env
-from threadtag.core.broker import EmbeddedBroker, create_topics
-from threadtag.models.checkpoint import Checkpoint
+from bench.common import WEIBO, machine, table
+from bench.harness import model_runs, serving_database, stream_and_infer
+from bench.stream_backlog import bench_settings
+from threadtag.core.broker import EmbeddedBroker
 from threadtag.models.corpus import weibo_lines
 from threadtag.pipeline.weibo_tweets import weibo_tweets
-from threadtag.workers.model_registry import register_checkpoint
 
 REPLY_WORDS = 15
 
@@ -63,54 +60,45 @@ def main() -> None:
     tweets = thread_tweets(args.replies)
     root = tweets[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-long-thread-"))
-    database = fresh_database()
-    engine = create_engine(database)
-    register_checkpoint(engine, Checkpoint.load(args.model), args.model, "always")
+    database, engine = serving_database(args.model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
             broker.bootstrap, tmp, database_url=database, model_path=args.model, conversation_close_seconds=5,
             annotate_quiet_seconds=0.3, annotate_every_replies=5, index_refresh_seconds=0, log_level="INFO",
             log_format="json",
         ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
-        create_topics(settings, broker.bootstrap)
-        env = child_env(settings)
-        infer_log = tmp / "infer.log"
-        workers = [
-            CommandProcess(["stream"], env, tmp / "stream.log").start(),
-            CommandProcess(["infer"], env, infer_log).start(),
-        ]
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
-        try:
-            producer.send(settings.tweets_topic, key=b"thread", value=root.encode()).get(timeout=30)
-            time.sleep(args.gap)
-            replies = tweets[1:]
-            for start in range(0, len(replies), args.burst):
-                for reply in replies[start : start + args.burst]:
-                    producer.send(settings.tweets_topic, key=b"thread", value=reply.encode())
-                producer.flush()
+        with stream_and_infer(settings, broker.bootstrap, tmp) as infer_log:
+            producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+            try:
+                producer.send(settings.tweets_topic, key=b"thread", value=root.encode()).get(timeout=30)
                 time.sleep(args.gap)
-            last_sent = time.monotonic()
-            final = text("SELECT count(*) FROM annotations WHERE final AND n_replies >= :n")
-            while True:
-                with engine.connect() as conn:
-                    stored = conn.execute(text("SELECT count(*) FROM posts")).scalar() or 0
-                    done = stored == len(tweets) and (conn.execute(final, {"n": 1}).scalar() or 0) > 0
-                    closed = conn.execute(text("SELECT count(*) FROM conversations WHERE closed_at IS NOT NULL"))
-                if done and (closed.scalar() or 0) > 0:
-                    break
-                if time.monotonic() - last_sent > 900:
-                    raise TimeoutError(f"no final annotation 15 min after the last reply; see {tmp}")
-                time.sleep(0.5)
-            settled = time.monotonic() - last_sent
-        finally:
-            producer.close()
-            for worker in workers:
-                worker.stop()
+                replies = tweets[1:]
+                for start in range(0, len(replies), args.burst):
+                    for reply in replies[start : start + args.burst]:
+                        producer.send(settings.tweets_topic, key=b"thread", value=reply.encode())
+                    producer.flush()
+                    time.sleep(args.gap)
+                last_sent = time.monotonic()
+                final = text("SELECT count(*) FROM annotations WHERE final AND n_replies >= :n")
+                while True:
+                    with engine.connect() as conn:
+                        stored = conn.execute(text("SELECT count(*) FROM posts")).scalar() or 0
+                        done = stored == len(tweets) and (conn.execute(final, {"n": 1}).scalar() or 0) > 0
+                        closed = conn.execute(text("SELECT count(*) FROM conversations WHERE closed_at IS NOT NULL"))
+                        done = done and (closed.scalar() or 0) > 0
+                    if done:
+                        break
+                    if time.monotonic() - last_sent > 900:
+                        raise TimeoutError(f"no final annotation 15 min after the last reply; see {tmp}")
+                    time.sleep(0.5)
+                settled = time.monotonic() - last_sent
+            finally:
+                producer.close()
     with engine.connect() as conn:
         asked = conn.execute(text("SELECT last_seq FROM conversations")).scalar() or 0
         read = [n for (n,) in conn.execute(text("SELECT n_replies FROM annotations ORDER BY request_seq"))]
     engine.dispose()
-    requests, decoded = _model_runs(infer_log)
+    requests, decoded = model_runs(infer_log)
     print(f"machine: {machine()}")
     print(f"model: {args.model}; one thread of {args.replies} replies of {REPLY_WORDS} words, bursts of "
           f"{args.burst} every {args.gap:g} s, ANNOTATE_EVERY_REPLIES=5, ANNOTATE_QUIET_SECONDS=0.3")  # fmt: skip

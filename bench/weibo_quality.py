@@ -15,15 +15,13 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.common import machine, table
+from bench.common import WEIBO, machine, table
 from threadtag.app import recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import load_weibo
 from threadtag.models.evaluation import TABLE_COLUMNS, evaluate
-
-WEIBO = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo"
 
 
 def main() -> None:
