@@ -71,8 +71,8 @@ def candidates(
     hashtag before this query (default: its counts as they are)."""
     count = count or (lambda tag: inventory.counts.get(tag, 0))
     ranked_votes = votes.ranked()
-    spelled = [t for t in inventory.spelled_out(example.post + example.conv) if count(t) > 0]
-    spelled.sort(key=lambda t: -count(t))
+    seen = {t: count(t) for t in inventory.spelled_out(example.post + example.conv)}  # one count a tag
+    spelled = sorted((t for t, n in seen.items() if n > 0), key=lambda t: -seen[t])  # stable: ties stay by name
     tags = list(
         dict.fromkeys(
             [*ranked_votes[: config.vote_candidates], *(h.tag for h in beam[: config.beam_candidates]),
@@ -103,7 +103,7 @@ def candidates(
                 rank_and_score[0] if rank_and_score else MISSING,
                 rank_and_score[1] / max(1, len(words)) if rank_and_score else MISSING,
                 1.0 if rank_and_score else 0.0,
-                math.log1p(count(tag)),
+                math.log1p(seen[tag] if tag in seen else count(tag)),
                 1.0 if tag in spelled_set else 0.0,
                 _word_share(words, post_words),
                 _word_share(words, conv_words),

@@ -23,7 +23,8 @@ class HashtagInventory:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.last_seen: dict[str, float] = {}
-        self._by_first_word: dict[str, set[str]] = defaultdict(set)  # each tag under one of its words
+        # Each tag under its first word, with the rest of its words: spelled_out's one check a tag.
+        self._by_first_word: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
         self._stamps: dict[str, list[float]] = defaultdict(list)  # per tag, sorted: learned posts' stamps
         self._learned: dict[str, tuple[list[str], float]] = {}  # key -> (its tags, its stamp)
 
@@ -33,8 +34,8 @@ class HashtagInventory:
     def add(self, tags: Iterable[str], stamp: float = 0.0) -> None:
         """Count hashtags (words joined by spaces) seen at `stamp`."""
         for tag in tags:
-            if tag not in self.counts and tag.split():
-                self._by_first_word[tag.split()[0]].add(tag)
+            if tag not in self.counts and (words := tag.split()):
+                self._by_first_word[words[0]].append((tag, frozenset(words[1:])))
             self.counts[tag] += 1
             self.last_seen[tag] = max(stamp, self.last_seen.get(tag, stamp))
 
@@ -72,13 +73,7 @@ class HashtagInventory:
     def spelled_out(self, tokens: Sequence[str]) -> list[str]:
         """Known hashtags all of whose words occur among `tokens`."""
         present = set(tokens)
-        found = [
-            tag
-            for word in present
-            for tag in self._by_first_word.get(word, ())
-            if all(w in present for w in tag.split())
-        ]
-        return sorted(found)
+        return sorted(tag for word in present for tag, rest in self._by_first_word.get(word, ()) if rest <= present)
 
     def state(self) -> dict[str, Any]:
         return {"counts": dict(self.counts), "last_seen": dict(self.last_seen)}
