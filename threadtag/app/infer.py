@@ -77,7 +77,9 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
-    exit_when_broker_lost(settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds)
+    exit_when_broker_lost(
+        settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds, settings.kafka_security_protocol
+    )
     try:
         inference.run(
             consumer,

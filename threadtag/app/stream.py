@@ -37,7 +37,9 @@ def run_stream(settings: Settings) -> None:
         start_metrics(started, settings.stream_app_id, [settings.tweets_topic], "stream")
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
         if settings.kafka_bootstrap_servers:  # the embedded broker lives and dies with this process
-            exit_when_broker_lost(endpoint.bootstrap, settings.broker_lost_exit_seconds)
+            exit_when_broker_lost(
+                endpoint.bootstrap, settings.broker_lost_exit_seconds, settings.kafka_security_protocol
+            )
         # faust sets up logging of its own (colored text on stdout): hand it ours instead.
         stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
         root = {"level": settings.log_level}
