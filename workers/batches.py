@@ -10,9 +10,10 @@ from typing import Protocol, TypeVar
 import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, KafkaTimeoutError
 
 from threadtag.core import metrics
+from threadtag.core.failures import first_line
 from threadtag.core.retries import with_db_retry
 
 log = structlog.get_logger(__name__)
@@ -82,10 +83,13 @@ def run_sink(
             metrics.set_ready(True)
             try:
                 source.commit()
-            except CommitFailedError as exc:
-                # The group moved the partitions on meanwhile: their new owner reads these
-                # records again and the unique keys make that harmless.
-                log.warning("offsets not committed: partitions reassigned", error=str(exc).splitlines()[0])
+            except (CommitFailedError, KafkaTimeoutError) as exc:
+                # The group moved the partitions on meanwhile, or the broker did not answer within
+                # KAFKA_REQUEST_TIMEOUT_S: these records are read again (by their new owner, or after
+                # a later commit fails too and the broker watch restarts this worker), and the unique
+                # keys make that harmless.
+                why = "partitions reassigned" if isinstance(exc, CommitFailedError) else "the broker did not answer"
+                log.warning(f"offsets not committed: {why}", error=first_line(exc))
             metrics.BATCH_SIZE.observe(len(records))
             for record in records:
                 metrics.MESSAGES_IN.labels(record.topic).inc()

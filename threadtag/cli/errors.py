@@ -32,7 +32,8 @@ def describe(exc: BaseException) -> Failure | None:
         )
     if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
         return Failure(
-            f"the Kafka broker does not answer: {first_line(exc)}",
+            # kafka-python's timeouts often carry no message ("KafkaTimeoutError: None").
+            f"the Kafka broker does not answer: {first_line(exc) if exc.args else type(exc).__name__}",
             "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
             EXIT_CONNECTION,
         )

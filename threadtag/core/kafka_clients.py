@@ -19,5 +19,6 @@ def consumer(settings: Settings, topics: list[str], group_id: str) -> KafkaConsu
         session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.kafka_heartbeat_interval_s * 1000),
         max_poll_interval_ms=int(settings.kafka_max_poll_interval_s * 1000),
+        request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
         **kafka_python_options(settings),
     )

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(1, gt=0)
     kafka_session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
     kafka_heartbeat_interval_s: float = Field(2.0, gt=0)
+    kafka_request_timeout_s: float = Field(
+        10.0,
+        ge=1,
+        description="A consumer's request with no answer this long fails and its connection is cut. kafka-python "
+        "spins while a request to an unreachable broker is pending, growing by megabytes a second "
+        "(BENCHMARKS.md): this bounds it.",
+    )
     kafka_max_poll_interval_s: float = Field(
         300.0,
         gt=0,
