@@ -85,9 +85,9 @@ def run_sink(
                 source.commit()
             except (CommitFailedError, KafkaTimeoutError) as exc:
                 # The group moved the partitions on meanwhile, or the broker did not answer within
-                # KAFKA_REQUEST_TIMEOUT_S: these records are read again (by their new owner, or after
-                # a later commit fails too and the broker watch restarts this worker), and the unique
-                # keys make that harmless.
+                # KAFKA_REQUEST_TIMEOUT_S: unless a later commit covers them, these records are read
+                # again (by their new owner, or by this worker once restarted), and the unique keys
+                # make that harmless.
                 why = "partitions reassigned" if isinstance(exc, CommitFailedError) else "the broker did not answer"
                 log.warning(f"offsets not committed: {why}", error=first_line(exc))
             metrics.BATCH_SIZE.observe(len(records))
