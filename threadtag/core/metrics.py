@@ -177,6 +177,7 @@ def _probe_lag(settings: Settings, group: str, topics: list[str]) -> None:
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     group_id=group,
                     enable_auto_commit=False,
+                    request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
                     **kafka_python_options(settings),
                 )
             tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
