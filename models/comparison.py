@@ -79,6 +79,15 @@ def unseen(train: Sequence[Example], test: Sequence[Example]) -> list[int]:
     return [i for i, ex in enumerate(test) if bucket_of(ex, counts) == FREQUENCY_BUCKETS[0][1]]
 
 
+def system_color(j: int) -> tuple[float, ...]:
+    """The j-th system's colour: tab20's ten dark shades, then its ten light ones, so up to 20
+    systems are told apart (the default cycle repeats after ten: HYBRID was RANDOM's blue)."""
+    import matplotlib
+
+    shades = matplotlib.colormaps["tab20"].colors
+    return tuple(shades[(2 * j) % 20 + (j // 10) % 2])
+
+
 def plot_by_frequency(path: Path, buckets: Sequence[tuple[str, int]], f1: dict[str, list[float]]) -> Path:
     import matplotlib
 
@@ -88,7 +97,8 @@ def plot_by_frequency(path: Path, buckets: Sequence[tuple[str, int]], f1: dict[s
     fig, ax = plt.subplots(figsize=(8, 4.5))
     width = 0.8 / max(1, len(f1))
     for j, (name, values) in enumerate(f1.items()):
-        ax.bar([i + j * width for i in range(len(buckets))], [100 * v for v in values], width, label=name)
+        xs = [i + j * width for i in range(len(buckets))]
+        ax.bar(xs, [100 * v for v in values], width, label=name, color=system_color(j))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(buckets))])
     ax.set_xticklabels([f"{label}\n({n} posts)" for label, n in buckets])
     ax.set_xlabel("training frequency of the post's hashtag")

@@ -7,7 +7,7 @@ import torch
 
 from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.models.batching import TextLimits
-from threadtag.models.comparison import bucket_of, by_frequency, run_systems, unseen
+from threadtag.models.comparison import bucket_of, by_frequency, run_systems, system_color, unseen
 from threadtag.models.corpus import Example, load_tweet_threads
 from threadtag.models.rankers.classifier import ClassifierConfig, ClassifierRanker
 from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker, best_spans, word_labels
@@ -133,3 +133,7 @@ def test_compare_writes_every_table_and_a_png(split, tmp_path):
     assert (tmp_path / "f1_by_hashtag_frequency.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     expected = sorted(f"{v}.pt" for v in [*ABLATION_NAMES, "seq2seq_copy"])
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == expected
+
+
+def test_every_system_of_the_comparison_has_its_own_colour():
+    assert len({system_color(j) for j in range(20)}) == 20  # the report plots 11 systems today
