@@ -11,13 +11,8 @@ import pytest
 
 from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.core.broker import free_port
-from threadtag.core.broker_watch import answers
+from threadtag.core.broker_watch import answers, bootstrap_hosts
 from threadtag.core.failures import EXIT_CONNECTION
-
-
-def _host(bootstrap: str) -> list[tuple[str, int]]:
-    host, port = bootstrap.rsplit(":", 1)
-    return [(host, int(port))]
 
 
 def test_a_broker_answers_a_black_hole_and_a_closed_port_do_not(broker):
@@ -25,7 +20,7 @@ def test_a_broker_answers_a_black_hole_and_a_closed_port_do_not(broker):
     proxy.up()
     try:
         through = [("127.0.0.1", proxy.port)]
-        assert answers(_host(broker), timeout=2)
+        assert answers(bootstrap_hosts(broker), timeout=2)
         assert answers(through, timeout=2)  # bytes pass: the broker's own answer comes back
         proxy.black_hole()
         assert not answers(through, timeout=1)

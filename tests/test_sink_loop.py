@@ -5,7 +5,7 @@ them again is harmless; the worker goes on with the next batch instead of exitin
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from kafka.errors import CommitFailedError, KafkaTimeoutError
@@ -28,7 +28,6 @@ class ScriptedConsumer:
     commit_errors: list[Exception]
     stop: threading.Event
     commits: int = 0
-    calls: list[str] = field(default_factory=list)
 
     def poll(self, timeout_ms: int, max_records: int | None = None) -> dict[str, list[Record]]:
         if not self.batches:

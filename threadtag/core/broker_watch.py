@@ -45,6 +45,11 @@ def _kafka_answers(sock: socket.socket) -> bool:
     return struct.unpack(">ii", reply)[1] == _CORRELATION_ID
 
 
+def bootstrap_hosts(bootstrap: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` -> [(host, port), ...]."""
+    return [(host, int(port)) for host, port in (server.rsplit(":", 1) for server in bootstrap.split(","))]
+
+
 def answers(hosts: list[tuple[str, int]], kafka_level: bool = True, timeout: float = _PROBE_TIMEOUT_S) -> bool:
     """Whether any of `hosts` answers: a Kafka ApiVersions round trip, or, with
     `kafka_level` False (TLS listeners, which this plain probe cannot speak to), a connection."""
@@ -66,7 +71,7 @@ def exit_when_broker_lost(
     if not lost_after:
         return
     kafka_level = security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT")
-    hosts = [(host, int(port)) for host, port in (server.rsplit(":", 1) for server in bootstrap.split(","))]
+    hosts = bootstrap_hosts(bootstrap)
 
     def watch() -> None:
         lost_since: float | None = None
