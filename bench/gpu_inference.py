@@ -10,6 +10,13 @@ output layer (DECODE_BF16) at the largest batch. Each row is the median of --rou
 timed passes after one untimed pass (CUDA's kernels load and its allocator fills on the first).
 Utilisation: NVML's "GPU busy" percentage (the share of time a kernel ran), sampled every
 20 ms; it says nothing of how full each kernel kept the chip.
+
+On a lent machine whose Python lacks the project's own dependencies, they travel as wheels
+(`pip download --no-deps --python-version 3.12 ...` for pydantic, pydantic-core,
+pydantic-settings, structlog, lightgbm, ekphrasis, wordsegment, python-dotenv and the
+project's own wheel; jieba's package folder without its unused `analyse`, `posseg` and
+`lac_small` data) with the model and the Weibo files compressed beside them; `--weibo`
+names where the files were unpacked.
 """
 
 from __future__ import annotations
