@@ -94,13 +94,16 @@ def beam_search(
             flat = ended_at[:, 0] * width + ended_at[:, 1]
             ended_seqs = seqs.index_select(0, flat)[:, :-1].tolist()
             ended_scores = top_scores[ended].tolist()  # row-major, the order of nonzero()
+            # Posts as Python ints, read once: indexing the tensor per hypothesis costs a
+            # device round trip each on a GPU.
+            live = live_posts.tolist()
             for (post_row, _), words_, score in zip(ended_at.tolist(), ended_seqs, ended_scores):
-                finished[int(live_posts[post_row])].append(Hypothesis(tuple(words_), score))
+                finished[live[post_row]].append(Hypothesis(tuple(words_), score))
         scores = top_scores.masked_fill(ended, float("-inf"))
 
         best_live = scores.max(dim=1).values.tolist()
         keep = [
-            best_live[i] != float("-inf") and _kth_best(finished[int(p)], n_best) < best_live[i]
+            best_live[i] != float("-inf") and _kth_best(finished[p], n_best) < best_live[i]
             for i, p in enumerate(live_posts.tolist())
         ]
         if not any(keep):
