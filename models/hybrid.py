@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from threadtag.models.corpus import Example, tag_text
 from threadtag.models.inventory import HashtagInventory
@@ -56,7 +57,7 @@ class Candidates:
 
 
 def _word_share(words: list[str], present: set[str]) -> float:
-    return sum(w in present for w in words) / len(words) if words else 0.0
+    return sum(map(present.__contains__, words)) / len(words) if words else 0.0
 
 
 def candidates(
@@ -167,7 +168,8 @@ class Reranker:
     def scores(self, found: Candidates) -> np.ndarray:
         if not found.tags:
             return np.zeros(0)
-        return np.asarray(self.booster.predict(found.features, num_threads=1))
+        # As many threads as torch may use (TORCH_THREADS): the scores come after beam search, never beside it.
+        return np.asarray(self.booster.predict(found.features, num_threads=torch.get_num_threads()))
 
     def rank(self, found: Candidates, k: int) -> list[tuple[str, float]]:
         return self.rank_all([found], k)[0]
