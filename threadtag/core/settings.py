@@ -41,7 +41,9 @@ class Settings(BaseSettings):
         None, description="Checkpoint to serve; unset = train/choose one as the command says."
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when available, else CPU.")
-    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = torch's default (all cores).")
+    torch_threads: int = Field(
+        0, ge=0, description="CPU threads for torch and the reranker's scoring; 0 = torch's default (all cores)."
+    )
 
     # Kafka and the stream
     kafka_bootstrap_servers: str | None = Field(
