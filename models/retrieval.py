@@ -14,10 +14,12 @@ its request (a replay cannot leak its own labels).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
@@ -25,6 +27,7 @@ from sklearn.preprocessing import normalize
 from threadtag.models.corpus import Example, tag_text
 
 TRAINING_STAMP = float("-inf")  # a model's own training posts come before any request
+QUERIES_PER_THREAD = 16  # fewer queries a thread than this cost more in threads than they save
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,27 @@ class RetrievalIndex:
             return []
         if not self.keys:
             return [Votes() for _ in examples]
+        self._matrices()  # built here, before any thread reads them
+        parts = min(torch.get_num_threads(), len(examples) // QUERIES_PER_THREAD)
+        if parts <= 1:
+            return self._votes(examples, exclude, before)
+        # The product and each row's selection release the GIL, and beam search is done with
+        # the TORCH_THREADS cores by now: parts of the batch search on them at once.
+        cuts = np.linspace(0, len(examples), parts + 1).astype(int).tolist()
+
+        def part(i: int) -> list[Votes]:
+            rows = slice(cuts[i], cuts[i + 1])
+            return self._votes(examples[rows], exclude[rows] if exclude else None, before[rows] if before else None)
+
+        with ThreadPoolExecutor(parts) as pool:
+            return [votes for found in pool.map(part, range(parts)) for votes in found]
+
+    def _votes(
+        self,
+        examples: Sequence[Example],
+        exclude: Sequence[str | None] | None,
+        before: Sequence[float | None] | None,
+    ) -> list[Votes]:
         sims = self.similarities(examples)
         out = []
         for i in range(len(examples)):

@@ -85,6 +85,23 @@ def test_a_post_never_votes_for_itself_nor_what_came_at_or_after_the_request():
     assert nothing.tags == {}
 
 
+def test_a_batch_searched_on_several_threads_votes_as_on_one(monkeypatch):
+    index = _index()
+    words = ["apple", "pie", "tart", "whale", "song", "sea", "sweet", "green"]
+    queries = [Example([words[i % 8], words[(i * 3) % 8]], [words[(i * 5) % 8]], [], "en") for i in range(100)]
+    exclude = [["a", "b", "c", None][i % 4] for i in range(100)]
+    before = [[None, 2.0, 3.0, 9.0, 1.5][i % 5] for i in range(100)]
+
+    def votes(threads: int) -> list[tuple[dict[str, tuple[float, int, float]], float]]:
+        monkeypatch.setattr("torch.get_num_threads", lambda: threads)
+        found = index.votes(queries, exclude, before)
+        return [({t: tuple(v) for t, v in q.tags.items()}, q.top_similarity) for q in found]
+
+    one = votes(1)
+    assert sum(bool(tags) for tags, _ in one) > 50  # the queries find something
+    assert votes(3) == one  # three parts of 33-34 queries each
+
+
 def test_the_index_keeps_its_capacity_and_replaces_a_post_indexed_again():
     index = _index(RetrievalConfig(neighbours=5, capacity=2))
     assert index.keys == ["b", "c"]  # a, the oldest, went
