@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when available, else CPU.")
     torch_threads: int = Field(
-        0, ge=0, description="CPU threads for torch and the reranker's scoring; 0 = torch's default (all cores)."
+        0, ge=0, description="CPU threads for torch, retrieval and the reranker; 0 = torch's default (all cores)."
     )
 
     # Kafka and the stream
