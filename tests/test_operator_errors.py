@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from kafka.errors import KafkaTimeoutError
 
 from threadtag.app.recipes import SAMPLE_THREADS
+from threadtag.cli.errors import describe
 from threadtag.core.settings import Settings
 
 
@@ -108,6 +110,12 @@ def test_a_broker_that_does_not_answer(database_url, sample_model):
         results = list(pool.map(lambda command: _threadtag(command, **closed), ["topics", "stream", "infer"]))
     for result in results:
         _one_line(result, 3, "KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.mark.parametrize("error", [KafkaTimeoutError(), KafkaTimeoutError(None)])
+def test_a_kafka_timeout_without_a_message_is_named_by_its_class(error: Exception):
+    failure = describe(error)
+    assert failure is not None and failure.message == "the Kafka broker does not answer: KafkaTimeoutError"
 
 
 def test_an_inventory_path_that_names_no_file(tmp_path):

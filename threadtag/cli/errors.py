@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadtag.core.failures import EXIT_CONFIG, EXIT_CONNECTION, EXIT_INPUT, Failure, first_line
+from threadtag.core.failures import EXIT_CONFIG, EXIT_CONNECTION, EXIT_INPUT, Failure, first_line, kafka_error_line
 
 
 def describe(exc: BaseException) -> Failure | None:
@@ -32,8 +32,7 @@ def describe(exc: BaseException) -> Failure | None:
         )
     if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
         return Failure(
-            # kafka-python's timeouts often carry no message ("KafkaTimeoutError: None").
-            f"the Kafka broker does not answer: {first_line(exc) if exc.args else type(exc).__name__}",
+            f"the Kafka broker does not answer: {kafka_error_line(exc)}",
             "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
             EXIT_CONNECTION,
         )
