@@ -13,7 +13,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaTimeoutError
 
 from threadtag.core import metrics
-from threadtag.core.failures import kafka_error_line
+from threadtag.core.failures import first_line
 from threadtag.core.retries import with_db_retry
 
 log = structlog.get_logger(__name__)
@@ -89,7 +89,7 @@ def run_sink(
                 # again (by their new owner, or by this worker once restarted), and the unique keys
                 # make that harmless.
                 why = "partitions reassigned" if isinstance(exc, CommitFailedError) else "the broker did not answer"
-                log.warning(f"offsets not committed: {why}", error=kafka_error_line(exc))
+                log.warning(f"offsets not committed: {why}", error=first_line(exc))
             metrics.BATCH_SIZE.observe(len(records))
             for record in records:
                 metrics.MESSAGES_IN.labels(record.topic).inc()

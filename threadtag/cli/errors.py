@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadtag.core.failures import EXIT_CONFIG, EXIT_CONNECTION, EXIT_INPUT, Failure, first_line, kafka_error_line
+from threadtag.core.failures import EXIT_CONFIG, EXIT_CONNECTION, EXIT_INPUT, Failure, first_line
 
 
 def describe(exc: BaseException) -> Failure | None:
@@ -32,7 +32,7 @@ def describe(exc: BaseException) -> Failure | None:
         )
     if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
         return Failure(
-            f"the Kafka broker does not answer: {kafka_error_line(exc)}",
+            f"the Kafka broker does not answer: {first_line(exc)}",
             "check KAFKA_BOOTSTRAP_SERVERS, or unset it for the embedded broker",
             EXIT_CONNECTION,
         )

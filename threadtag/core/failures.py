@@ -25,12 +25,9 @@ class Failure:
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text; its class's name where it carries no message,
+    or was made with None alone (kafka-python prints that "KafkaTimeoutError: None")."""
+    if exc.args and all(arg is None for arg in exc.args):
+        return type(exc).__name__
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def kafka_error_line(exc: BaseException) -> str:
-    """first_line, or the class's name for an error raised with no message: kafka-python
-    prints one made with None as "KafkaTimeoutError: None" (other libraries' errors without
-    arguments, such as pydantic's, do carry a message, so first_line itself keeps the text)."""
-    return first_line(exc) if any(arg not in (None, "") for arg in exc.args) else type(exc).__name__
