@@ -40,24 +40,21 @@ from threadtag.models.corpus import load_weibo
 
 
 class BusySampler:
-    """The GPU's busy percentage, sampled in a thread while a block runs (empty on a CPU)."""
+    """The GPU's busy percentage, sampled in a thread while a block runs."""
 
     def __init__(self) -> None:
+        import pynvml  # nvidia-ml-py, on every machine with the NVIDIA driver's Python image
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda.current_device())
+        self._read = lambda: pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
         self.samples: list[int] = []
         self._stop = threading.Event()
-        self._handle = None
-        if torch.cuda.is_available():
-            import pynvml  # nvidia-ml-py, on every machine with the NVIDIA driver's Python image
-
-            pynvml.nvmlInit()
-            self._handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda.current_device())
-            self._read = lambda: pynvml.nvmlDeviceGetUtilizationRates(self._handle).gpu
 
     def __enter__(self) -> BusySampler:
-        if self._handle is not None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
         return self
 
     def _run(self) -> None:
@@ -65,9 +62,8 @@ class BusySampler:
             self.samples.append(self._read())
 
     def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._stop.set()
-            self._thread.join()
+        self._stop.set()
+        self._thread.join()
 
     def mean(self) -> str:
         return f"{statistics.mean(self.samples):.0f}" if self.samples else "-"
@@ -94,8 +90,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 started = time.perf_counter()
                 work()
-                if torch.cuda.is_available():
-                    torch.cuda.synchronize()
+                torch.cuda.synchronize()
                 timings.append(time.perf_counter() - started)
         return len(requests) / statistics.median(timings), answer
 
