@@ -29,6 +29,7 @@ _ALNUM_RUN_RE = re.compile(r"[A-Za-z]+|\d+")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 # Tokens that carry no content: they do not stop a hashtag from counting as "at the end".
 _PUNCT_RE = re.compile(r"^[^\w#@]+$")
+_CONTENT_CHAR_RE = re.compile(r"[\w@]")  # what a token needs not to be filler ('#' never reaches jieba)
 
 
 def has_cjk(text: str) -> bool:
@@ -222,17 +223,22 @@ def split_labels(text: str, lang: str) -> LabelledText:
     return LabelledText(tokens=_tokenize_en(body), hashtags=_dedupe_tags(tags))
 
 
+def _has_zh_content(fragment: str) -> bool:
+    """Whether _tokenize_zh would give the fragment a token that is not filler (other hashtags
+    beside one do not count), without cutting it: jieba drops no character but spaces, every
+    placeholder is a word, and a filler token is one with no word character, '#' or '@'
+    (links become URL first). It was half the cost of labelling a post; tests/test_text.py
+    compares the two."""
+    return _CONTENT_CHAR_RE.search(_WEIBO_TAG_RE.sub(" ", fragment)) is not None
+
+
 def _split_labels_zh(text: str) -> LabelledText:
     matches = list(_WEIBO_TAG_RE.finditer(text))
     spans: list[tuple[int, int]] = []
     tags: list[list[str]] = []
 
-    def has_content(fragment: str) -> bool:
-        # Other hashtags beside this one do not count as content.
-        return any(not _is_filler(tok) for tok in _tokenize_zh(_WEIBO_TAG_RE.sub(" ", fragment)))
-
     for m in matches:
-        if not has_content(text[: m.start()]) or not has_content(text[m.end() :]):
+        if not _has_zh_content(text[: m.start()]) or not _has_zh_content(text[m.end() :]):
             spans.append((m.start(), m.end()))
             tags.append(segment_hashtag(m.group(1), "zh"))
     body_parts, pos = [], 0
@@ -241,3 +247,34 @@ def _split_labels_zh(text: str) -> LabelledText:
         pos = end
     body_parts.append(text[pos:])
     return LabelledText(tokens=tokenize(" ".join(body_parts), "zh"), hashtags=_dedupe_tags(tags))
+
+
+class TextPreparation:
+    """split_labels and tokenize as one object, so that a caller can be given a remembering one."""
+
+    def split_labels(self, text: str, lang: str) -> LabelledText:
+        return split_labels(text, lang)
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        return tokenize(text, lang)
+
+
+class TextMemo(TextPreparation):
+    """The same results, each text's kept for its last `size` distinct texts: an inference
+    worker prepares a post at every request that names it and again when the live index
+    learns it, and jieba was a quarter of its time (BENCHMARKS.md). Callers get copies, so
+    nothing they do changes what is kept."""
+
+    def __init__(self, size: int) -> None:
+        self._labels = lru_cache(maxsize=size)(split_labels)
+        self._tokens = lru_cache(maxsize=size)(tokenize)
+
+    def split_labels(self, text: str, lang: str) -> LabelledText:
+        kept = self._labels(text, lang)
+        return LabelledText(list(kept.tokens), [list(tag) for tag in kept.hashtags])
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        return list(self._tokens(text, lang))
+
+
+PLAIN_TEXT = TextPreparation()

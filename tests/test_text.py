@@ -1,3 +1,5 @@
+import random
+
 from threadtag.models.text import DIGIT, MENTION, URL, detect_lang, segment_hashtag, split_labels, tokenize
 
 
@@ -63,3 +65,17 @@ def test_the_weibo_files_placeholders_stay_placeholders_in_raw_chinese_text():
         "次",
     ]
     assert tokenize("访问 HTTP://t.cn/abc 和 www.weibo.com", "zh") == ["访问", "URL", "和", "URL"]
+
+
+def test_the_quick_content_check_agrees_with_cutting_the_fragment():
+    """_has_zh_content against its definition: a token of _tokenize_zh that is not filler."""
+    from threadtag.models.text import _WEIBO_TAG_RE, _has_zh_content, _is_filler, _tokenize_zh
+
+    def by_tokens(fragment: str) -> bool:
+        return any(not _is_filler(t) for t in _tokenize_zh(_WEIBO_TAG_RE.sub(" ", fragment)))
+
+    pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "URL", "İ"]
+    rng = random.Random(7)
+    fragments = ["", " ", "#话题#", "。。", "😀 ，", "@", "www.", "http:// ", "https://t.cn/x", "DIGIT", "_", "#a# #b#"]
+    fragments += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(2_000)]
+    assert [_has_zh_content(f) for f in fragments] == [by_tokens(f) for f in fragments]
