@@ -12,13 +12,13 @@ from pathlib import Path
 
 from threadtag.models.text import (
     MENTION,
+    PLAIN_TEXT,
     URL,
+    TextPreparation,
     detect_lang,
     display_hashtag,
     join_words,
     segment_hashtag,
-    split_labels,
-    tokenize,
 )
 from threadtag.schemas.posts import InvalidPost, Post, from_twitter_v1
 from threadtag.schemas.reply_chains import resolve_roots
@@ -176,21 +176,24 @@ def assemble_threads(posts: Iterable[Post]) -> list[tuple[Post, list[Post]]]:
     ]
 
 
-def reply_tokens(replies: Sequence[str], lang: str) -> list[str]:
+def reply_tokens(replies: Sequence[str], lang: str, texts: TextPreparation = PLAIN_TEXT) -> list[str]:
     """The conversation: tokens of each reply in order, skipping replies with no content."""
     conv: list[str] = []
     for reply in replies:
-        tokens = tokenize(reply, lang)
+        tokens = texts.tokenize(reply, lang)
         if any(t not in (MENTION, URL) for t in tokens):
             conv.extend(tokens)
     return conv
 
 
-def thread_example(post_text: str, replies: Sequence[str], lang: str | None = None) -> Example:
-    """An example from raw texts: edge hashtags of the post become the gold labels."""
+def thread_example(
+    post_text: str, replies: Sequence[str], lang: str | None = None, texts: TextPreparation = PLAIN_TEXT
+) -> Example:
+    """An example from raw texts: edge hashtags of the post become the gold labels. `texts`:
+    a TextMemo where the same texts come again (the inference worker), same results."""
     lang = lang or detect_lang(post_text)
-    labelled = split_labels(post_text, lang)
-    return Example(post=labelled.tokens, conv=reply_tokens(replies, lang), tags=labelled.hashtags, lang=lang)
+    labelled = texts.split_labels(post_text, lang)
+    return Example(post=labelled.tokens, conv=reply_tokens(replies, lang, texts), tags=labelled.hashtags, lang=lang)
 
 
 def post_lang(post: Post) -> str:

@@ -35,6 +35,7 @@ from threadtag.models.annotator import Annotator, HybridAnnotator
 from threadtag.models.corpus import Example, lang_of, tag_text, thread_example
 from threadtag.models.metrics import hits_at
 from threadtag.models.predictor import HashtagPredictor
+from threadtag.models.text import PLAIN_TEXT, TextPreparation
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.workers.annotation_sink import Annotation, AnnotationSink
 from threadtag.workers.batches import Retry, run_sink
@@ -46,10 +47,13 @@ log = structlog.get_logger(__name__)
 
 
 def annotate(
-    predictor: Annotator, requests: list[AnnotationRequest], threads: dict[tuple[str, int], Thread]
+    predictor: Annotator,
+    requests: list[AnnotationRequest],
+    threads: dict[tuple[str, int], Thread],
+    texts: TextPreparation = PLAIN_TEXT,
 ) -> list[Annotation]:
     inputs = [threads[(r.root_id, r.cutoff)] for r in requests]
-    examples = [thread_example(t.text, t.replies, lang_of(t.lang, t.text)) for t in inputs]
+    examples = [thread_example(t.text, t.replies, lang_of(t.lang, t.text), texts) for t in inputs]
     if isinstance(predictor, HybridAnnotator):
         # Its own root never votes for it, nor anything stored after its input: a replay
         # scores as live, and as `evaluate` does.
@@ -91,8 +95,10 @@ class ServedModel:
         check_every: float,
         follow: bool,
         index_every: float = 5.0,
+        texts: TextPreparation = PLAIN_TEXT,
     ) -> None:
         self.engine = engine
+        self.texts = texts  # what requests and the live index prepare their texts with
         self.predictor = predictor
         self.load = load
         self.check_every = check_every
@@ -141,7 +147,7 @@ class ServedModel:
         if not isinstance(predictor, HybridAnnotator) or self.live_every == 0:
             return None  # the generator alone, or INDEX_REFRESH_SECONDS=0: the training posts only
         if self.live is None:
-            return LiveIndex(predictor, self.live_every)
+            return LiveIndex(predictor, self.live_every, self.texts)
         self.live.reset(predictor)  # a new model's index starts from its own training posts
         return self.live
 
@@ -174,12 +180,12 @@ def run(
     ) -> list[Annotation]:
         """The batch at once; if that fails, request by request, the failing ones dead-lettered."""
         try:
-            return annotate(model.predictor, requests, threads)
+            return annotate(model.predictor, requests, threads, model.texts)
         except Exception:  # noqa: BLE001 - whatever one thread does to the model, the others are annotated
             done = []
             for request in requests:
                 try:
-                    done += annotate(model.predictor, [request], threads)
+                    done += annotate(model.predictor, [request], threads, model.texts)
                 except Exception as exc:  # noqa: BLE001
                     _dead_letter(None, f"cannot be annotated: {type(exc).__name__}: {exc}", request.to_bytes())
             return done

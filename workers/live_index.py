@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import lang_of, thread_example
+from threadtag.models.text import PLAIN_TEXT, TextPreparation
 from threadtag.workers.thread_reader import EVERY_REPLY, read_threads
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,7 @@ class LiveIndex:
 
     annotator: HybridAnnotator
     every: float
+    texts: TextPreparation = PLAIN_TEXT  # the worker's: a root's requests prepared its texts already
     batch: int = 5_000
     root_mark: tuple[str, str] = (_EPOCH, "")
     closed_mark: tuple[str, str] = (_EPOCH, "")
@@ -83,7 +85,7 @@ class LiveIndex:
         keys, examples, stamps = [], [], []
         for row in rows:
             replies = threads[(row.id, EVERY_REPLY)].replies
-            example = thread_example(row.text, replies, lang_of(row.lang, row.text))
+            example = thread_example(row.text, replies, lang_of(row.lang, row.text), self.texts)
             if example.tags and example.post:
                 keys.append(row.id)
                 examples.append(example)

@@ -16,6 +16,7 @@ from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.progress import ProgressLog
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint, CheckpointError
+from threadtag.models.text import TextMemo
 from threadtag.workers import inference
 from threadtag.workers.annotation_sink import AnnotationSink
 from threadtag.workers.model_registry import active_model, register_checkpoint, versions_newest_first
@@ -67,6 +68,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
         settings.infer_reload_check_seconds,
         settings.infer_follow_active,
         settings.index_refresh_seconds,
+        TextMemo(settings.text_memo_size),
     )
     register_checkpoint(engine, served.predictor.checkpoint, path, "if_none")
     sink = AnnotationSink(engine, served.version)

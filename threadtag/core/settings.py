@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     generator_memo_size: int = Field(
         20_000, ge=0, description="Recent inputs whose beams an inference worker keeps (not decoded again)."
     )
+    text_memo_size: int = Field(
+        50_000,
+        ge=0,
+        description="Posts and replies whose tokens an inference worker keeps: a post is prepared for every "
+        "request naming it and when the live index learns it, and is not cut by jieba again.",
+    )
     infer_batch_wait_ms: int = Field(200, ge=0, description="Longest wait for a batch to fill after its first request.")
     db_max_backoff_seconds: float = Field(30.0, gt=0, description="Longest wait between database retries.")
     shutdown_timeout_seconds: float = Field(
