@@ -94,9 +94,12 @@ def test_a_new_hashtag_is_suggested_for_a_similar_post_without_retraining(broker
 
 
 def test_index_refresh_seconds_0_serves_the_training_posts_only(sample_model):
+    from threadtag.models.text import TextMemo
     from threadtag.workers.inference import ServedModel
 
     annotator = _annotator(sample_model)
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
     assert ServedModel(engine, annotator, recipes.load_checkpoint, 60.0, False, index_every=0).live is None
-    assert ServedModel(engine, annotator, recipes.load_checkpoint, 60.0, False, index_every=5).live is not None
+    memo = TextMemo(10)
+    served = ServedModel(engine, annotator, recipes.load_checkpoint, 60.0, False, index_every=5, texts=memo)
+    assert served.live is not None and served.live.texts is memo  # requests and the index share one memo
