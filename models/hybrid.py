@@ -33,7 +33,7 @@ MISSING = float("nan")  # LightGBM learns where a missing value goes
 @dataclass(frozen=True)
 class HybridConfig:
     vote_candidates: int = 20  # the heaviest votes that become candidates
-    beam_candidates: int = 10  # the generator's best that become candidates
+    beam_candidates: int = 5  # the generator's best that become candidates
     spelled_candidates: int = 20  # inventory hashtags spelled out by the post and conversation, most common first
     conv_tokens: int = 1_000  # conversation tokens retrieval and the features read (0: all); see read_part
 

@@ -103,3 +103,11 @@ def test_index_refresh_seconds_0_serves_the_training_posts_only(sample_model):
     memo = TextMemo(10)
     served = ServedModel(engine, annotator, recipes.load_checkpoint, 60.0, False, index_every=5, texts=memo)
     assert served.live is not None and served.live.texts is memo  # requests and the index share one memo
+
+
+def test_the_served_number_of_beam_candidates_is_the_settings_not_the_checkpoints(sample_model):
+    for wanted in (3, 8):
+        annotator = recipes.predictor(sample_model, Settings(hybrid_beam_candidates=wanted))
+        assert isinstance(annotator, HybridAnnotator)
+        assert annotator.model.config.beam_candidates == wanted
+        assert annotator.predictor.top_k == max(Settings().top_k, wanted)  # beam search runs for what is taken

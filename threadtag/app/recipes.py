@@ -200,7 +200,10 @@ def predictor(
     if not 1 <= k <= settings.beam_size:
         raise ValueError(f"top-k must be between 1 and the beam size ({settings.beam_size}), not {k}")
     beam = generator_predictor(loaded, settings, min(settings.beam_size, max(k, settings.hybrid_beam_candidates)), memo)
-    return HybridAnnotator(beam, HybridModel.from_state(loaded.ranker), k)
+    model = HybridModel.from_state(loaded.ranker)
+    # A serving choice, not the checkpoint's: the beam is searched for this many (above).
+    model.config = replace(model.config, beam_candidates=settings.hybrid_beam_candidates)
+    return HybridAnnotator(beam, model, k)
 
 
 def generator_predictor(
