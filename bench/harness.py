@@ -42,11 +42,14 @@ def stream_and_infer(settings: Settings, bootstrap: str, logs: Path, tag: str = 
             worker.stop()
 
 
-def model_runs(log: Path) -> tuple[int, int]:
-    """(requests, inputs decoded) from the inference worker's JSON log; code that does not
-    log `decoded` decodes every request."""
+def model_runs(log: Path, start: int = 0) -> tuple[int, int]:
+    """(requests, inputs decoded) from the inference worker's JSON log from byte `start` on;
+    code that does not log `decoded` decodes every request."""
     requests = decoded = 0
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+    with log.open("rb") as file:
+        file.seek(start)
+        logged = file.read().decode("utf-8", errors="replace")
+    for line in logged.splitlines():
         if '"batch annotated"' in line:
             event = json.loads(line)
             requests += event["requests"]
