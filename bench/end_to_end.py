@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, text
 
 from bench.common import FIRST_ID, WEIBO, machine, table
 from bench.harness import model_runs, serving_database, stream_and_infer
@@ -74,7 +74,8 @@ class Run:
 
 # An unlabelled thread of the bench's own: the live index learns nothing from it.
 WARM_UP = ("热身 的 帖子", "第一 条 回复", "")
-WARM_UP_ID = root_id(FIRST_ID - ROOT_STRIDE, 0)
+WARM_UP_FIRST_ID = FIRST_ID - ROOT_STRIDE  # below every measured thread's ids
+WARM_UP_ID = root_id(WARM_UP_FIRST_ID, 0)
 
 
 def _jsonl(path: Path, tweets: list[str]) -> Path:
@@ -82,19 +83,24 @@ def _jsonl(path: Path, tweets: list[str]) -> Path:
     return path
 
 
-def _warm_up(engine: Engine, finals: str, bootstrap: str, settings: Settings, tmp: Path) -> None:
-    """One thread through both workers, until its final annotation is written."""
-    source = _jsonl(tmp / "warm_up.jsonl", list(weibo_tweets([WARM_UP], FIRST_ID - ROOT_STRIDE, None)))
-    replay(source, bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
-    query = text(f"SELECT count(*) FROM ({finals}) f WHERE f.root_id = :root")
-    deadline = time.monotonic() + 300
+def _await_finals(engine: Engine, count: TextClause, want: int, timeout_s: float, poll_s: float, tmp: Path) -> None:
+    """Poll `count` (final annotations, `:root` bound to the warm-up's id) until it reaches `want`."""
+    deadline = time.monotonic() + timeout_s
     while True:
         with engine.connect() as conn:
-            if conn.execute(query, {"root": WARM_UP_ID}).scalar():
-                return
+            done = conn.execute(count, {"root": WARM_UP_ID}).scalar() or 0
+        if done >= want:
+            return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the warm-up thread got no final annotation in 300 s; see {tmp}")
-        time.sleep(0.2)
+            raise TimeoutError(f"{want - done} threads without a final annotation after {timeout_s:.0f} s; see {tmp}")
+        time.sleep(poll_s)
+
+
+def _warm_up(engine: Engine, finals: str, bootstrap: str, settings: Settings, tmp: Path) -> None:
+    """One thread through both workers, until its final annotation is written."""
+    source = _jsonl(tmp / "warm_up.jsonl", list(weibo_tweets([WARM_UP], WARM_UP_FIRST_ID, None)))
+    replay(source, bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
+    _await_finals(engine, text(f"SELECT count(*) FROM ({finals}) f WHERE f.root_id = :root"), 1, 300, 0.2, tmp)
 
 
 def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refresh: float, cold: bool, tmp: Path) -> Run:
@@ -115,14 +121,7 @@ def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refres
             logged = infer_log.stat().st_size if infer_log.exists() else 0
             started = time.monotonic()
             replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
-            while True:
-                with engine.connect() as conn:
-                    done = conn.execute(measured, {"root": WARM_UP_ID}).scalar() or 0
-                if done >= len(lines):
-                    break
-                if time.monotonic() - started > 3600:
-                    raise TimeoutError(f"{len(lines) - done} threads without a final annotation after 1 h; see {tmp}")
-                time.sleep(0.5)
+            _await_finals(engine, measured, len(lines), 3600, 0.5, tmp)
             seconds = time.monotonic() - started
     others = {"root": WARM_UP_ID}
     with engine.connect() as conn:
@@ -155,10 +154,11 @@ def main() -> None:
     if args.save:
         args.save.write_text(json.dumps(result.top5, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     per_thread = len(lines)
+    clock = "the workers' launch" if args.cold else "warm workers"
     print(f"machine: {machine()}")
     print(f"model: {args.model}; {per_thread} Weibo threads, {result.posts} raw posts, "
           f"replies of {args.reply_words} words, INDEX_REFRESH_SECONDS={args.index_refresh_seconds:g}, "
-          f"clock from {'the workers launch' if args.cold else 'warm workers'}")  # fmt: skip
+          f"clock from {clock}")  # fmt: skip
     rows = [
         ["s to every final annotation", f"{result.seconds:.1f}"],
         ["raw posts/s end to end", f"{result.posts / result.seconds:.0f}"],
