@@ -213,9 +213,21 @@ def _close_gaps(
     bookkeeping.set_positions(conn, moved)
 
 
+# One statement for every level below: the rows found, then their parked descendants. The
+# UPDATE checks `root_id IS NULL` again: a row another transaction resolved while this one
+# waited for its lock is that transaction's to count.
 _RESOLVE = """
-UPDATE posts c SET root_id = p.root_id FROM posts p
-WHERE {which} AND c.root_id IS NULL AND p.id = c.parent_id AND p.root_id IS NOT NULL
+WITH RECURSIVE found (id, root_id) AS (
+    SELECT c.id, p.root_id FROM posts c JOIN posts p ON p.id = c.parent_id
+    WHERE c.id = ANY(CAST(:parked AS text[])) AND c.root_id IS NULL AND p.root_id IS NOT NULL
+  UNION
+    SELECT c.id, p.root_id FROM posts c JOIN posts p ON p.id = c.parent_id
+    WHERE c.parent_id = ANY(CAST(:rooted AS text[])) AND c.root_id IS NULL AND p.root_id IS NOT NULL
+  UNION
+    SELECT c.id, f.root_id FROM found f JOIN posts c ON c.parent_id = f.id WHERE c.root_id IS NULL
+)
+UPDATE posts c SET root_id = f.root_id FROM found f
+WHERE c.id = f.id AND c.root_id IS NULL
 RETURNING c.id, c.root_id, c.created_at
 """
 
@@ -223,19 +235,13 @@ RETURNING c.id, c.root_id, c.created_at
 def _resolve_parked(
     conn: Connection, rooted: Sequence[str], parked: Sequence[str]
 ) -> dict[str, list[bookkeeping.Member]]:
-    """Parked rows whose parent has a root by now take it, level by level below the posts
-    that got one; returns root id -> the replies that got it."""
+    """Parked rows (`parked`, and those below the posts `rooted`) whose parent has a root by
+    now take it, and so do the parked rows below them; returns root id -> the replies that got it."""
     replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
-    mine = text(_RESOLVE.format(which="c.id = ANY(CAST(:ids AS text[]))"))
-    below = text(_RESOLVE.format(which="c.parent_id = ANY(CAST(:ids AS text[]))"))
-    found = conn.execute(mine, {"ids": list(parked)}).all() if parked else []
-    frontier = list(rooted)
-    while found or frontier:
-        for row in found:
-            replies[row.root_id].append((row.created_at, row.id))
-        frontier += [row.id for row in found]
-        found = conn.execute(below, {"ids": frontier}).all() if frontier else []
-        frontier = []
+    if not rooted and not parked:
+        return replies
+    for row in conn.execute(text(_RESOLVE), {"rooted": list(rooted), "parked": list(parked)}):
+        replies[row.root_id].append((row.created_at, row.id))
     return replies
 
 
