@@ -3,15 +3,24 @@ record's fault) and a wrong DATABASE_URL (a setting's) are raised at once."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers.paths import LOCAL_DB
-from threadtag.core.retries import blames_the_data, is_outage, is_rolled_back, is_setting_mistake, with_db_retry
+from threadtag.core.retries import (
+    blames_the_data,
+    is_outage,
+    is_rolled_back,
+    is_setting_mistake,
+    with_db_retry,
+    with_db_retry_async,
+)
 
 
 def _refused(url: str) -> OperationalError:
@@ -61,6 +70,35 @@ def test_only_an_outage_is_retried():
     with pytest.raises(OperationalError):
         with_db_retry(refuse(limit), 0.01, threading.Event(), lambda _: False)
     assert len(calls) == 1
+
+
+def test_the_event_loops_retry_waits_out_an_outage_raises_the_rest_and_stops_when_told():
+    closed = _refused("postgresql+psycopg://postgres@127.0.0.1:1/x")
+    limit = OperationalError("INSERT", {}, type("ProgramLimitExceeded", (Exception,), {"sqlstate": "54000"})())
+    calls = []
+
+    def refusing(error: OperationalError, times: int):
+        async def write() -> str:
+            calls.append(1)
+            if len(calls) <= times:
+                raise error
+            return "written"
+
+        return write
+
+    assert asyncio.run(with_db_retry_async(refusing(closed, 2), 0.01, threading.Event())) == "written"
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(OperationalError):
+        asyncio.run(with_db_retry_async(refusing(limit, 1), 0.01, threading.Event()))
+    assert len(calls) == 1
+    calls.clear()
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(OperationalError):  # an outage without end: the stop event ends the first wait (0.5 s)
+        asyncio.run(with_db_retry_async(refusing(closed, 10**9), 60, stop))
+    assert len(calls) == 1 and time.monotonic() - started < 0.45
 
 
 def test_a_deadlock_is_run_again_not_blamed_on_the_data(database_url):

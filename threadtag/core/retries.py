@@ -9,10 +9,12 @@ break a deadlock (class 40), which run again at once.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import psycopg
@@ -35,6 +37,9 @@ _ROLLED_BACK_CLASS = "40"
 _SETTING_MISTAKES = re.compile(
     r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication failed|no pg_hba\.conf entry'
 )
+
+# How soon a wait between retries notices the stop event (shutdown).
+_STOP_POLL_SECONDS = 0.1
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -67,30 +72,57 @@ def blames_the_data(exc: BaseException) -> bool:
     return not (is_outage(exc) or is_setting_mistake(exc) or is_rolled_back(exc))
 
 
+class _Backoff:
+    """What follows a failed attempt: the pause before the next one, or None to raise."""
+
+    def __init__(self, max_backoff: float) -> None:
+        self.max_backoff = max_backoff
+        self.delay = 0.5
+        self.collisions = 0
+
+    def pause(self, exc: OperationalError) -> float | None:
+        if is_rolled_back(exc):  # the other transaction went on: run this one again after a short jitter
+            self.collisions += 1
+            metrics.DB_RETRIES.inc()
+            log.warning("transaction rolled back by the database, running it again", error=str(exc).splitlines()[0])
+            return random.uniform(0, min(self.max_backoff, 0.05 * self.collisions))
+        if not is_outage(exc):
+            return None
+        metrics.set_ready(False)
+        metrics.DB_RETRIES.inc()
+        pause, self.delay = self.delay, min(self.max_backoff, self.delay * 2)
+        log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=pause)
+        return pause
+
+
 def with_db_retry(
     write: Callable[[], T], max_backoff: float, stop: threading.Event, waiting: Callable[[float], bool] | None = None
 ) -> T:
     """Run `write` until the database takes it; back off while it is away (is_outage), with
     a log line a retry; anything else is raised at once. `waiting(seconds)` spends each wait
     (default: sleeping) and returns True to give up; without it, `stop` ends the retries."""
-    delay, collisions = 0.5, 0
+    backoff = _Backoff(max_backoff)
     while True:
         try:
             return write()
         except OperationalError as exc:
-            if is_rolled_back(exc):  # the other transaction went on: run this one again after a short jitter
-                collisions += 1
-                metrics.DB_RETRIES.inc()
-                log.warning("transaction rolled back by the database, running it again", error=str(exc).splitlines()[0])
-                pause = random.uniform(0, min(max_backoff, 0.05 * collisions))
-                if waiting(pause) if waiting is not None else stop.wait(pause):
-                    raise
-                continue
-            if not is_outage(exc):
+            pause = backoff.pause(exc)
+            if pause is None or (waiting(pause) if waiting is not None else stop.wait(pause)):
                 raise
-            metrics.set_ready(False)
-            metrics.DB_RETRIES.inc()
-            log.warning("database unavailable, retrying", error=str(exc).splitlines()[0], retry_in=delay)
-            if waiting(delay) if waiting is not None else stop.wait(delay):
+
+
+async def with_db_retry_async(write: Callable[[], Awaitable[T]], max_backoff: float, stop: threading.Event) -> T:
+    """with_db_retry for a coroutine: the waits are the event loop's; `stop` ends the retries."""
+    backoff = _Backoff(max_backoff)
+    while True:
+        try:
+            return await write()
+        except OperationalError as exc:
+            pause = backoff.pause(exc)
+            if pause is None:
                 raise
-            delay = min(max_backoff, delay * 2)
+            ends = time.monotonic() + pause
+            while not stop.is_set() and time.monotonic() < ends:  # polled: a threading.Event cannot be awaited
+                await asyncio.sleep(min(_STOP_POLL_SECONDS, max(0.0, ends - time.monotonic())))
+            if stop.is_set():
+                raise
