@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
@@ -63,6 +63,25 @@ def test_replies_before_their_parents_join_in_time_order_once_the_root_comes(eng
     assert store(engine, [post(1), post(4, 3, minute=4)], now=2.0) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar() == 4
+
+
+def test_a_deep_parked_chain_joins_its_root_with_a_bounded_number_of_statements(engine):
+    """50 replies, each to the one before, parked before their root: the root's batch
+    resolves every level in one recursive statement (and the sweep after it one more),
+    not a statement a level."""
+    assert store(engine, [post(i, i - 1, minute=i) for i in range(2, 52)]) == []
+    resolving: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:
+        if "WITH RECURSIVE found" in statement:
+            resolving.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    requests = store(engine, [post(1)], now=1.0)
+    event.remove(engine, "before_cursor_execute", count)
+    assert len(resolving) == 2
+    assert [(r.root_id, r.cutoff) for r in requests] == [("1", 50)]
+    assert thread(engine, 1, 50) == ["words 1"] + [f"words {i}" for i in range(2, 52)]
 
 
 def test_a_growth_request_cuts_off_at_the_replies_that_had_joined(engine):
