@@ -32,6 +32,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import machine, table
 from threadtag.app.processes import CommandProcess, child_env
@@ -240,7 +241,6 @@ def without_faust(base: Settings, lines: list[bytes]) -> float:
     create_topics(settings, bootstrap)
     produce_all(bootstrap, settings.tweets_topic, lines)
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    engine = create_engine(settings.database_url or "")
 
     async def send(topic: str, key: bytes, value: bytes) -> asyncio.Future[object]:
         done = asyncio.get_running_loop().create_future()
@@ -248,12 +248,13 @@ def without_faust(base: Settings, lines: list[bytes]) -> float:
         sent.add_both(lambda result: done.get_loop().call_soon_threadsafe(done.set_result, result))
         return done
 
-    worker = StreamWorker(engine, settings, send)
     consumer = consumer_for(bootstrap, settings.tweets_topic)
     seen, started = 0, None
 
     async def run() -> None:
         nonlocal seen, started
+        engine = create_async_engine(settings.database_url or "")
+        worker = StreamWorker(engine, settings, send)
         while seen < len(lines):
             polled = consumer.poll(timeout_ms=500, max_records=settings.stream_batch_size)
             records = [r for batch in polled.values() for r in batch]
@@ -263,12 +264,12 @@ def without_faust(base: Settings, lines: list[bytes]) -> float:
             if messages:
                 await worker.store(worker.prepare(messages))
             seen += len(records)
+        await engine.dispose()
 
     asyncio.run(run())
     elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
     producer.close()
-    engine.dispose()
     return len(lines) / elapsed
 
 

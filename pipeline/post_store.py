@@ -15,6 +15,7 @@ import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
 
 from threadtag.core import metrics
 from threadtag.pipeline import bookkeeping
@@ -44,9 +45,9 @@ CREATE TEMP TABLE IF NOT EXISTS incoming_posts (
     parent_id text, root_id text, conv_pos int, raw jsonb
 ) ON COMMIT DELETE ROWS
 """
-_COPY_POSTS = (
-    "COPY incoming_posts (id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw) FROM STDIN"
-)
+_COPY_POSTS = """
+COPY incoming_posts (id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw) FROM STDIN
+"""
 _INSERT_POSTS = """
 INSERT INTO posts (id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw, ingested_at)
 SELECT id, platform, author_id, created_at, text, lang, parent_id, root_id, conv_pos, raw, :now FROM incoming_posts
@@ -70,19 +71,38 @@ def insert_posts(
     received = received or {}
     positions = positions or {}
     conn.execute(text(_STAGE))
-    try:
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(_COPY_POSTS) as copy:
-            for p in posts:
-                raw = received.get(p.id)
-                if raw is None or needs_cleaning(raw):  # cleaned in the parsed post only
-                    raw = json.dumps(p.raw, ensure_ascii=False)
-                position = 0 if roots[p.id] == p.id else positions.get(p.id)
-                copy.write_row((p.id, p.platform, p.author_id, p.created_at, p.text, p.lang, p.parent_id, roots[p.id],
-                                position, raw))  # fmt: skip
-    except psycopg.Error as exc:  # as SQLAlchemy's own statements raise it: retries and dead letters judge it alike
-        raise DBAPIError.instance(_COPY_POSTS, None, exc, psycopg.Error) from exc
+    rows = []
+    for p in posts:
+        raw = received.get(p.id)
+        if raw is None or needs_cleaning(raw):  # cleaned in the parsed post only
+            raw = json.dumps(p.raw, ensure_ascii=False)
+        position = 0 if roots[p.id] == p.id else positions.get(p.id)
+        rows.append((p.id, p.platform, p.author_id, p.created_at, p.text, p.lang, p.parent_id, roots[p.id],
+                     position, raw))  # fmt: skip
+    _copy(conn, _COPY_POSTS, rows)
     params = {"now": datetime.fromtimestamp(now, tz=timezone.utc)}
     return set(conn.execute(text(_INSERT_POSTS), params).scalars())
+
+
+def _copy(conn: Connection, statement: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """COPY `rows` in through the connection's driver: blocking, or awaited on the event loop
+    where the connection is an AsyncEngine's (run_sync's greenlet)."""
+    driver = conn.connection.driver_connection
+    try:
+        if isinstance(driver, psycopg.AsyncConnection):
+            await_only(_copy_async(driver, statement, rows))
+        else:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+    except psycopg.Error as exc:  # as SQLAlchemy's own statements raise it: retries and dead letters judge it alike
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+async def _copy_async(driver: psycopg.AsyncConnection[Any], statement: str, rows: Sequence[tuple[object, ...]]) -> None:
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
 
 
 def insert_dead_letters(conn: Connection, letters: Sequence[DeadLetter]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from threadtag.core.broker import stream_topics
 from threadtag.core.kafka_security import faust_credentials
@@ -29,7 +29,7 @@ from threadtag.pipeline.stream_worker import Prepared, StreamWorker
 log = structlog.get_logger(__name__)
 
 
-def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
+def build_app(settings: Settings, bootstrap: str, engine: AsyncEngine) -> faust.App:
     settings.stream_data_dir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     batch = settings.kafka_producer_max_batch_bytes
     app = StreamApp(
@@ -60,6 +60,7 @@ def build_app(settings: Settings, bootstrap: str, engine: Engine) -> faust.App:
     async def _stop(app: faust.App, **kwargs: Any) -> None:
         worker.stop.set()
         worker.progress.stopped()
+        await engine.dispose()  # on the loop its connections belong to; a transaction in flight keeps its own
 
     @app.agent(topics[settings.tweets_topic])
     async def process(stream: faust.StreamT) -> None:

@@ -28,13 +28,18 @@ from threadtag.pipeline.replay import replay
 log = structlog.get_logger("threadtag")
 
 
-def migrated_engine(settings: Settings) -> Engine:
-    """An engine on the resolved database, migrated to head first (workers start after migrations)."""
+def migrated_url(settings: Settings) -> str:
+    """The resolved database's URL, migrated to head first (workers start after migrations)."""
     url = resolve_database_url(settings)
     # A worker started before its database waits for it (a log line a retry), as it does
     # when the database goes away later.
     with_db_retry(lambda: schema.migrate(url), settings.db_max_backoff_seconds, threading.Event())
-    return create_engine(url, pool_pre_ping=True)
+    return url
+
+
+def migrated_engine(settings: Settings) -> Engine:
+    """An engine on the resolved database, migrated to head first."""
+    return create_engine(migrated_url(settings), pool_pre_ping=True)
 
 
 def stop_on_signals(timeout: float) -> threading.Event:

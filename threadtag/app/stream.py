@@ -6,8 +6,9 @@ import gc
 
 import faust
 import structlog
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine
+from threadtag.app.lifecycle import kafka_client_quiet, migrated_url
 from threadtag.core.broker import create_topics, kafka_endpoint
 from threadtag.core.broker_watch import exit_when_broker_lost
 from threadtag.core.logging_setup import stdlib_handler
@@ -28,7 +29,7 @@ def _collect_less() -> None:
 
 
 def run_stream(settings: Settings) -> None:
-    engine = migrated_engine(settings)
+    engine = create_async_engine(migrated_url(settings), pool_pre_ping=True)  # disposed by the app on shutdown
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         with kafka_client_quiet(settings):
             create_topics(settings, endpoint.bootstrap)
@@ -45,10 +46,6 @@ def run_stream(settings: Settings) -> None:
         root = {"level": settings.log_level}
         stream_app.conf.logging_config = {"version": 1, "disable_existing_loggers": False, "root": root}
         _collect_less()
-        try:
-            # redirect_stdouts=False: faust would wrap sys.stderr, where structlog writes, and lose our lines.
-            faust.Worker(
-                stream_app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
-            ).execute_from_commandline()
-        finally:
-            engine.dispose()
+        # redirect_stdouts=False: faust would wrap sys.stderr, where structlog writes, and lose our lines.
+        worker = faust.Worker(stream_app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+        worker.execute_from_commandline()
