@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,6 +29,13 @@ from threadtag.models.corpus import Example, tag_text
 
 TRAINING_STAMP = float("-inf")  # a model's own training posts come before any request
 QUERIES_PER_THREAD = 16  # fewer queries a thread than this cost more in threads than they save
+
+
+@cache
+def _search_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's threads for searches in parts, kept: a pool started for each batch spent
+    about 2 % of a busy inference worker starting threads."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="retrieval")
 
 
 @dataclass(frozen=True)
@@ -230,8 +238,7 @@ class RetrievalIndex:
             rows = slice(cuts[i], cuts[i + 1])
             return self._votes(examples[rows], exclude[rows] if exclude else None, before[rows] if before else None)
 
-        with ThreadPoolExecutor(parts) as pool:
-            return [votes for found in pool.map(part, range(parts)) for votes in found]
+        return [votes for found in _search_pool(parts).map(part, range(parts)) for votes in found]
 
     def _votes(
         self,

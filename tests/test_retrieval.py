@@ -4,6 +4,7 @@ post never votes, nor posts stamped at or after the request; capacity drops the 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -100,6 +101,12 @@ def test_a_batch_searched_on_several_threads_votes_as_on_one(monkeypatch):
     one = votes(1)
     assert sum(bool(tags) for tags, _ in one) > 50  # the queries find something
     assert votes(3) == one  # three parts of 33-34 queries each
+
+    def searchers() -> set[int | None]:
+        return {t.ident for t in threading.enumerate() if t.name.startswith("retrieval")}
+
+    assert searchers()  # the threads stay for the next batch instead of starting for each
+    assert votes(3) == one and 0 < len(searchers()) <= 3  # ... and at most three search a batch in three parts
 
 
 def test_the_index_keeps_its_capacity_and_replaces_a_post_indexed_again():
