@@ -2,10 +2,13 @@
 paper-size model, from the first record sent to every thread's final annotation.
 
     .venv/bin/python -m bench.end_to_end --model runs/weibo-hybrid-s13.pt [--threads 4013] [--reply-words 15]
-        [--save finals.json] [--compare other-finals.json]
+        [--producer-batch-bytes N] [--save finals.json] [--compare other-finals.json]
 
 Each Weibo line becomes a root tweet with its conversation cut into replies of 15 words
-(pipeline/weibo_tweets.py), replayed as fast as the broker takes them (embedded broker,
+(pipeline/weibo_tweets.py), replayed as fast as the broker takes them, batched as `threadtag
+replay --fast` sends (KAFKA_PRODUCER_MAX_BATCH_BYTES; --producer-batch-bytes 1 sends a record
+a produce request, as this bench did before 2026-12-06: the replay alone then took about 24 s of
+a 51 s run here) (embedded broker,
 fresh database on the local PostgreSQL, CONVERSATION_CLOSE_SECONDS=10,
 ANNOTATE_QUIET_SECONDS=2, the live index refreshed every 5 s unless
 --index-refresh-seconds says otherwise). Printed: seconds to every final annotation,
@@ -103,7 +106,10 @@ def _warm_up(engine: Engine, finals: str, bootstrap: str, settings: Settings, tm
     _await_finals(engine, text(f"SELECT count(*) FROM ({finals}) f WHERE f.root_id = :root"), 1, 300, 0.2, tmp)
 
 
-def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refresh: float, cold: bool, tmp: Path) -> Run:
+def run(
+    model: Path, lines: list[tuple[str, str, str]], reply_words: int, refresh: float, cold: bool,
+    batch_bytes: int | None, tmp: Path,
+) -> Run:  # fmt: skip
     tweets = list(weibo_tweets(lines, FIRST_ID, reply_words))
     source = _jsonl(tmp / "threads.jsonl", tweets)
     database, engine = serving_database(model)
@@ -120,7 +126,8 @@ def run(model: Path, lines: list[tuple[str, str, str]], reply_words: int, refres
                 _warm_up(engine, finals, broker.bootstrap, settings, tmp)
             logged = infer_log.stat().st_size if infer_log.exists() else 0
             started = time.monotonic()
-            replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)
+            batch = settings.kafka_producer_max_batch_bytes if batch_bytes is None else batch_bytes
+            replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, batch, False)
             _await_finals(engine, measured, len(lines), 3600, 0.5, tmp)
             seconds = time.monotonic() - started
     others = {"root": WARM_UP_ID}
@@ -144,13 +151,19 @@ def main() -> None:
         "--index-refresh-seconds", type=float, default=5.0,
         help="INDEX_REFRESH_SECONDS; 0 turns the live index off, so that an answer depends on its input only",
     )  # fmt: skip
+    parser.add_argument(
+        "--producer-batch-bytes", type=int,
+        help="the replay's producer batch size; default KAFKA_PRODUCER_MAX_BATCH_BYTES (unset: the client's), as "
+        "`threadtag replay`; 1 = a record a produce request",
+    )  # fmt: skip
     parser.add_argument("--cold", action="store_true", help="start the clock at the workers' launch (no warm-up)")
     parser.add_argument("--save", type=Path, help="write each root's final top 5 here (JSON)")
     parser.add_argument("--compare", type=Path, help="another run's --save file: roots with the same final top 5")
     args = parser.parse_args()
     lines = weibo_lines(WEIBO)[: args.threads]
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
-    result = run(args.model, lines, args.reply_words, args.index_refresh_seconds, args.cold, tmp)
+    batch = args.producer_batch_bytes
+    result = run(args.model, lines, args.reply_words, args.index_refresh_seconds, args.cold, batch, tmp)
     if args.save:
         args.save.write_text(json.dumps(result.top5, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     per_thread = len(lines)
@@ -158,7 +171,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"model: {args.model}; {per_thread} Weibo threads, {result.posts} raw posts, "
           f"replies of {args.reply_words} words, INDEX_REFRESH_SECONDS={args.index_refresh_seconds:g}, "
-          f"clock from {clock}")  # fmt: skip
+          f"producer batch {args.producer_batch_bytes or 'default'}, clock from {clock}")  # fmt: skip
     rows = [
         ["s to every final annotation", f"{result.seconds:.1f}"],
         ["raw posts/s end to end", f"{result.posts / result.seconds:.0f}"],
