@@ -39,7 +39,7 @@ from sqlalchemy import Engine, TextClause, text
 
 from bench.common import FIRST_ID, WEIBO, machine, table
 from bench.harness import model_runs, serving_database, stream_and_infer
-from bench.stream_backlog import bench_settings, consume_only
+from bench.stream_backlog import bench_settings, consume_only, drop_database
 from threadtag.core.broker import EmbeddedBroker
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import weibo_lines
@@ -138,6 +138,7 @@ def run(
             text("SELECT coalesce(sum(last_seq), 0) FROM conversations WHERE root_id <> :root"), others
         ).scalar() or 0  # fmt: skip
     engine.dispose()
+    drop_database(database)
     requests, decoded = model_runs(infer_log, logged)
     return Run(seconds, len(tweets), baseline, asked, requests, rows, decoded, top5)
 

@@ -146,6 +146,14 @@ def fresh_database() -> str:
     return url
 
 
+def drop_database(url: str) -> None:
+    """A bench's database, dropped once its numbers are read (every run makes a new one)."""
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def produce_all(bootstrap: str, topic: str, lines: list[bytes]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks=1)
     for line in lines:
