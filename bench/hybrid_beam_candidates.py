@@ -1,9 +1,11 @@
 """How many of the generator's hashtags the hybrid path should take as candidates
-(HYBRID_BEAM_CANDIDATES): per split, one generator is trained and the hybrid around it is
+(HYBRID_BEAM_CANDIDATES), or the width of its beam search (--setting hybrid_beam_size): per split,
+one generator is trained and the hybrid around it (its ranker fitted with the value) is
 scored with each value, so that the values are compared on the same generator (paired).
 
     .venv/bin/python -m bench.hybrid_beam_candidates --values 10 5 --seeds 13 14 15
     .venv/bin/python -m bench.hybrid_beam_candidates --values 10 5 --folds 5
+    .venv/bin/python -m bench.hybrid_beam_candidates --setting hybrid_beam_size --values 20 10 --folds 5
 
 The generator asks beam search for max(TOP_K, HYBRID_BEAM_CANDIDATES) finished hashtags, so
 a value above TOP_K makes it search longer (bench/hybrid_cost.py). Without --folds the split
@@ -29,6 +31,9 @@ MEASURES = ("f1_at_1", "f1_at_5", "map_at_5")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--setting", default="hybrid_beam_candidates", choices=("hybrid_beam_candidates", "hybrid_beam_size")
+    )
     parser.add_argument("--values", type=int, nargs="+", default=[10, 5])
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--folds", type=int, default=0)
@@ -40,14 +45,15 @@ def main() -> None:
     for split in plan(args.seeds, args.folds):
         run, checkpoint, train, held_out = _generator_run(settings, examples, split, "full", "settings")
         for value in args.values:
-            seeded = settings.model_copy(update={"train_seed": split.seed, "hybrid_beam_candidates": value})
+            seeded = settings.model_copy(update={"train_seed": split.seed, args.setting: value})
             annotator = recipes.hybrid_annotator(seeded, checkpoint, train)
             hybrid = _scored("settings", "hybrid", split, annotator, held_out, 0)
             scores[value].append(hybrid.scores)
             rows.append([split.label, value, *(f"{hybrid.scores[m]:.2f}" for m in MEASURES), hybrid.distinct_top1])
         rows.append([split.label, "generator alone", *(f"{run.scores[m]:.2f}" for m in MEASURES), run.distinct_top1])
     print(f"machine: {machine()}")
-    print(table(["split", "HYBRID_BEAM_CANDIDATES", *MEASURES, "distinct top-1"], rows))
+    name = args.setting.upper()
+    print(table(["split", name, *MEASURES, "distinct top-1"], rows))
     first = args.values[0]
     summary = []
     for value in args.values:
@@ -58,7 +64,7 @@ def main() -> None:
             for d in deltas
         ]
         summary.append([value, *(f"{m:.2f}" for m in means), *paired])
-    header = ["HYBRID_BEAM_CANDIDATES", *(f"{m} mean" for m in MEASURES)]
+    header = [name, *(f"{m} mean" for m in MEASURES)]
     header += [f"{m} − value {first} (± se)" for m in MEASURES]
     print(table(header, summary))
 

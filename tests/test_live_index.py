@@ -15,6 +15,7 @@ from threadtag.app.schema import migrate
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import HybridAnnotator
 from threadtag.models.corpus import thread_example
+from threadtag.models.predictor import HashtagPredictor
 from threadtag.schemas.posts import from_twitter_v1
 from threadtag.workers.live_index import LiveIndex
 
@@ -111,3 +112,14 @@ def test_the_served_number_of_beam_candidates_is_the_settings_not_the_checkpoint
         assert isinstance(annotator, HybridAnnotator)
         assert annotator.model.config.beam_candidates == wanted
         assert annotator.predictor.top_k == max(Settings().top_k, wanted)  # beam search runs for what is taken
+
+
+def test_the_hybrids_generator_searches_hybrid_beam_size_wide_and_the_generator_alone_beam_size(sample_model):
+    settings = Settings(hybrid_beam_size=7, beam_size=12)
+    annotator = recipes.predictor(sample_model, settings)
+    assert isinstance(annotator, HybridAnnotator) and annotator.predictor.beam_size == 7
+    alone = recipes.predictor(sample_model, settings.model_copy(update={"hybrid": False}))
+    assert isinstance(alone, HashtagPredictor) and alone.beam_size == 12
+    narrow = recipes.predictor(sample_model, Settings(hybrid_beam_size=3, hybrid_beam_candidates=5))
+    assert isinstance(narrow, HybridAnnotator)
+    assert narrow.predictor.top_k == 3  # no more finished hashtags asked of the beam than it is wide

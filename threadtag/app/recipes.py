@@ -144,7 +144,7 @@ def out_of_fold_beams(
     for fold in range(folds):
         rest, held = kfold(train_examples, folds, fold)
         checkpoint = fit(settings, rest, dev_examples, progress=progress, **fit_args)
-        beams.extend(generator_predictor(checkpoint, settings).predict_examples(held))
+        beams.extend(hybrid_generator(checkpoint, settings).predict_examples(held))
     return beams
 
 
@@ -199,7 +199,7 @@ def predictor(
         return generator_predictor(loaded, settings, k, memo)
     if not 1 <= k <= settings.beam_size:
         raise ValueError(f"top-k must be between 1 and the beam size ({settings.beam_size}), not {k}")
-    beam = generator_predictor(loaded, settings, min(settings.beam_size, max(k, settings.hybrid_beam_candidates)), memo)
+    beam = hybrid_generator(loaded, settings, k, memo)
     model = HybridModel.from_state(loaded.ranker)
     # A serving choice, not the checkpoint's: the beam is searched for this many (above).
     model.config = replace(model.config, beam_candidates=settings.hybrid_beam_candidates)
@@ -207,12 +207,13 @@ def predictor(
 
 
 def generator_predictor(
-    checkpoint: Checkpoint, settings: Settings, top_k: int | None = None, memo: bool = False
-) -> HashtagPredictor:
-    """The generator's beam search alone."""
+    checkpoint: Checkpoint, settings: Settings, top_k: int | None = None, memo: bool = False,
+    beam_size: int | None = None,
+) -> HashtagPredictor:  # fmt: skip
+    """The generator's beam search alone (`beam_size`: the hybrid's width instead of BEAM_SIZE)."""
     return HashtagPredictor(
         checkpoint,
-        beam_size=settings.beam_size,
+        beam_size=settings.beam_size if beam_size is None else beam_size,
         max_len=settings.beam_max_len,
         top_k=settings.top_k if top_k is None else top_k,
         batch_size=settings.predict_batch_size,
@@ -220,6 +221,16 @@ def generator_predictor(
         bf16_output=settings.decode_bf16,
         memo_size=settings.generator_memo_size if memo else 0,
     )
+
+
+def hybrid_generator(
+    checkpoint: Checkpoint, settings: Settings, top_k: int | None = None, memo: bool = False
+) -> HashtagPredictor:
+    """The generator as the hybrid path runs it, in training and serving alike: HYBRID_BEAM_SIZE
+    wide, searched until the hashtags it takes as candidates (or the top k) have finished."""
+    width = settings.hybrid_beam_size
+    k = settings.top_k if top_k is None else top_k
+    return generator_predictor(checkpoint, settings, min(width, max(k, settings.hybrid_beam_candidates)), memo, width)
 
 
 def load_checkpoint(path: Path, settings: Settings) -> Checkpoint:
