@@ -35,7 +35,7 @@ QUERIES_PER_THREAD = 16  # fewer queries a thread than this cost more in threads
 def _search_pool(workers: int) -> ThreadPoolExecutor:
     """The process's threads for searches in parts, kept: a pool started for each batch spent
     about 2 % of a busy inference worker starting threads."""
-    return ThreadPoolExecutor(workers, thread_name_prefix="retrieval")
+    return ThreadPoolExecutor(workers, thread_name_prefix=f"retrieval-{workers}")
 
 
 @dataclass(frozen=True)

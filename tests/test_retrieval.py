@@ -102,11 +102,11 @@ def test_a_batch_searched_on_several_threads_votes_as_on_one(monkeypatch):
     assert sum(bool(tags) for tags, _ in one) > 50  # the queries find something
     assert votes(3) == one  # three parts of 33-34 queries each
 
-    def searchers() -> set[int | None]:
-        return {t.ident for t in threading.enumerate() if t.name.startswith("retrieval")}
+    def searchers() -> set[int | None]:  # the threads of the pool that searches in three parts
+        return {t.ident for t in threading.enumerate() if t.name.startswith("retrieval-3_")}
 
     assert searchers()  # the threads stay for the next batch instead of starting for each
-    assert votes(3) == one and 0 < len(searchers()) <= 3  # ... and at most three search a batch in three parts
+    assert votes(3) == one and 0 < len(searchers()) <= 3  # ... and the next batch adds none beyond three
 
 
 def test_the_index_keeps_its_capacity_and_replaces_a_post_indexed_again():
