@@ -135,12 +135,17 @@ def replicate(lines: list[bytes], posts: int) -> list[bytes]:
     return out[:posts]
 
 
-def fresh_database() -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
+def _as_admin(statement: str) -> None:
+    """CREATE/DROP DATABASE, which must run outside a transaction."""
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(statement))
     admin.dispose()
+
+
+def fresh_database() -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    _as_admin(f'CREATE DATABASE "{name}"')
     url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
     migrate(url)
     return url
@@ -148,10 +153,7 @@ def fresh_database() -> str:
 
 def drop_database(url: str) -> None:
     """A bench's database, dropped once its numbers are read (every run makes a new one)."""
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
+    _as_admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def produce_all(bootstrap: str, topic: str, lines: list[bytes]) -> None:
