@@ -57,6 +57,7 @@ def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tm
     events = {json.loads(line)["event"]: json.loads(line) for line in lines}
     # The progress lines, whichever batch each covered, counted the one post once.
     assert progress_posts(log) == 1 and "lag" in events["stream worker progress"], err
+    assert events["stream worker starting"]["event_loop"] == "uvloop", err  # STREAM_EVENT_LOOP's default took
     stopped = events["stream worker stopped"]  # the shutdown line, with the totals
     assert stopped["posts"] == 1 and stopped["dead_letters"] == 1, err
     assert not out.strip(), out  # nothing on stdout either

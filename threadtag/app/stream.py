@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import faust
+import mode.loop
 import structlog
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -29,6 +31,8 @@ def _collect_less() -> None:
 
 
 def run_stream(settings: Settings) -> None:
+    if settings.stream_event_loop == "uvloop":
+        mode.loop.use("uvloop")  # before faust makes a loop: its consumer thread's loop is one too
     engine = create_async_engine(migrated_url(settings), pool_pre_ping=True)  # disposed by the app on shutdown
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         with kafka_client_quiet(settings):
@@ -36,7 +40,8 @@ def run_stream(settings: Settings) -> None:
         stream_app = build_app(settings, endpoint.bootstrap, engine)
         started = settings.model_copy(update={"kafka_bootstrap_servers": endpoint.bootstrap})
         start_metrics(started, settings.stream_app_id, [settings.tweets_topic], "stream")
-        log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id)
+        loop = type(asyncio.get_event_loop_policy()).__module__.partition(".")[0]  # the one in use: uvloop or asyncio
+        log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id, event_loop=loop)
         if settings.kafka_bootstrap_servers:  # the embedded broker lives and dies with this process
             exit_when_broker_lost(
                 endpoint.bootstrap, settings.broker_lost_exit_seconds, settings.kafka_security_protocol

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     stream_resend_after_seconds: float = Field(
         30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
     )
+    stream_event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The stream worker's event loop: uvloop does faust's and the database's per-record work in "
+        "less CPU (BENCHMARKS.md); asyncio is Python's own.",
+    )
     stream_fetch_max_wait_ms: int = Field(
         100,
         gt=0,
