@@ -169,7 +169,7 @@ _V2_KEYS = ("conversation_id", "referenced_tweets", "edit_history_tweet_ids", "a
 
 def _loads(text: str) -> Any:
     """The JSON value, as `json.loads` makes it: msgspec decodes a tweet in half the time (the
-    stream worker's largest cost of its own; BENCHMARKS.md) and refuses only what json takes
+    largest part of normalizing one; BENCHMARKS.md) and refuses only what json takes
     (NaN, 1e400, a lone surrogate) or no parser takes; json then decides, and says why not."""
     try:
         return _DECODE(text)

@@ -157,3 +157,15 @@ def test_the_main_job_past_its_timeout(tmp_path, database_url, sample_model):
 )
 def test_a_usage_mistake_is_one_line_not_a_box(args: tuple[str, ...], words: tuple[str, ...]):
     _one_line(_threadtag(*args), 2, *words)
+
+
+def test_uvloop_asked_for_but_not_installed_names_the_setting(monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    from threadtag.app.stream import use_event_loop
+    from threadtag.core.failures import UsageError
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else object())
+    with pytest.raises(UsageError, match="STREAM_EVENT_LOOP=asyncio"):
+        use_event_loop(Settings(stream_event_loop="uvloop"))
+    use_event_loop(Settings(stream_event_loop="asyncio"))  # Python's own loop needs nothing installed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 
 import faust
 import mode.loop
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_url
 from threadtag.core.broker import create_topics, kafka_endpoint
 from threadtag.core.broker_watch import exit_when_broker_lost
+from threadtag.core.failures import UsageError
 from threadtag.core.logging_setup import stdlib_handler
 from threadtag.core.metrics import start_metrics
 from threadtag.core.settings import Settings
@@ -30,9 +32,19 @@ def _collect_less() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
+def use_event_loop(settings: Settings) -> None:
+    """STREAM_EVENT_LOOP, set before faust makes a loop: its consumer thread's loop is one too."""
+    if settings.stream_event_loop != "uvloop":
+        return
+    if importlib.util.find_spec("uvloop") is None:  # not installed on this platform (Windows) or by hand
+        raise UsageError(
+            "STREAM_EVENT_LOOP=uvloop but uvloop is not installed: pip install uvloop, or STREAM_EVENT_LOOP=asyncio"
+        )
+    mode.loop.use("uvloop")
+
+
 def run_stream(settings: Settings) -> None:
-    if settings.stream_event_loop == "uvloop":
-        mode.loop.use("uvloop")  # before faust makes a loop: its consumer thread's loop is one too
+    use_event_loop(settings)
     engine = create_async_engine(migrated_url(settings), pool_pre_ping=True)  # disposed by the app on shutdown
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         with kafka_client_quiet(settings):
