@@ -167,6 +167,9 @@ def from_weibo_json(raw: dict[str, Any]) -> Post:
 _V2_KEYS = ("conversation_id", "referenced_tweets", "edit_history_tweet_ids", "author_id")
 
 
+_DECODE = msgspec.json.Decoder().decode
+
+
 def _loads(text: str) -> Any:
     """The JSON value, as `json.loads` makes it: msgspec decodes a tweet in half the time (the
     largest part of normalizing one; BENCHMARKS.md) and refuses only what json takes
@@ -175,9 +178,6 @@ def _loads(text: str) -> Any:
         return _DECODE(text)
     except (msgspec.DecodeError, RecursionError):
         return json.loads(text)
-
-
-_DECODE = msgspec.json.Decoder().decode
 
 
 def parse_post(payload: bytes | None, max_bytes: int, max_id_chars: int | None = None) -> Post:
