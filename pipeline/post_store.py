@@ -233,21 +233,33 @@ def _close_gaps(
     bookkeeping.set_positions(conn, moved)
 
 
-# One statement for every level below: the rows found, then their parked descendants. The
-# UPDATE checks `root_id IS NULL` again: a row another transaction resolved while this one
-# waited for its lock is that transaction's to count.
-_RESOLVE = """
+# Parked rows below the given posts, every level in one statement, then one UPDATE by id.
+# Each step looks rows up by key: the LATERAL ... OFFSET 0 subqueries keep the planner from
+# joining against every parked row, which it chose when its statistics said few were
+# parked, and which read every dead version that a burst of resolved rows leaves in the
+# partial indexes until VACUUM: up to 140 ms a batch (BENCHMARKS.md).
+_FIND_PARKED = """
 WITH RECURSIVE found (id, root_id) AS (
-    SELECT c.id, p.root_id FROM posts c JOIN posts p ON p.id = c.parent_id
-    WHERE c.id = ANY(CAST(:parked AS text[])) AND c.root_id IS NULL AND p.root_id IS NOT NULL
+    SELECT c.id, p.root_id FROM unnest(CAST(:parked AS text[])) AS k(id)
+    CROSS JOIN LATERAL (SELECT id, parent_id FROM posts WHERE id = k.id AND root_id IS NULL OFFSET 0) c
+    JOIN posts p ON p.id = c.parent_id WHERE p.root_id IS NOT NULL
   UNION
-    SELECT c.id, p.root_id FROM posts c JOIN posts p ON p.id = c.parent_id
-    WHERE c.parent_id = ANY(CAST(:rooted AS text[])) AND c.root_id IS NULL AND p.root_id IS NOT NULL
+    SELECT c.id, p.root_id FROM unnest(CAST(:rooted AS text[])) AS k(id)
+    CROSS JOIN LATERAL (SELECT id, parent_id FROM posts WHERE parent_id = k.id AND root_id IS NULL OFFSET 0) c
+    JOIN posts p ON p.id = c.parent_id WHERE p.root_id IS NOT NULL
   UNION
-    SELECT c.id, f.root_id FROM found f JOIN posts c ON c.parent_id = f.id WHERE c.root_id IS NULL
+    SELECT c.id, f.root_id FROM found f
+    CROSS JOIN LATERAL (SELECT id FROM posts WHERE parent_id = f.id AND root_id IS NULL OFFSET 0) c
 )
-UPDATE posts c SET root_id = f.root_id FROM found f
-WHERE c.id = f.id AND c.root_id IS NULL
+SELECT id, root_id FROM found
+"""
+# A row another transaction resolved meanwhile (to the same root: a reply's root is its
+# parent's) is that transaction's to count. Said as `IS DISTINCT FROM`, not `IS NULL`,
+# which would let the planner read every parked row again.
+_ADOPT = """
+UPDATE posts c SET root_id = v.root_id
+FROM unnest(CAST(:ids AS text[]), CAST(:roots AS text[])) AS v(id, root_id)
+WHERE c.id = v.id AND c.root_id IS DISTINCT FROM v.root_id
 RETURNING c.id, c.root_id, c.created_at
 """
 
@@ -260,7 +272,11 @@ def _resolve_parked(
     replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
     if not rooted and not parked:
         return replies
-    for row in conn.execute(text(_RESOLVE), {"rooted": list(rooted), "parked": list(parked)}):
+    found = conn.execute(text(_FIND_PARKED), {"rooted": list(rooted), "parked": list(parked)}).all()
+    if not found:
+        return replies
+    ids, roots = [row.id for row in found], [row.root_id for row in found]
+    for row in conn.execute(text(_ADOPT), {"ids": ids, "roots": roots}):
         replies[row.root_id].append((row.created_at, row.id))
     return replies
 

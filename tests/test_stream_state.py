@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, event, text
 
 from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
+from threadtag.core.database import plan_generic_without_jit
 from threadtag.pipeline import bookkeeping, post_store
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
@@ -82,6 +83,41 @@ def test_a_deep_parked_chain_joins_its_root_with_a_bounded_number_of_statements(
     assert len(resolving) == 2
     assert [(r.root_id, r.cutoff) for r in requests] == [("1", 50)]
     assert thread(engine, 1, 50) == ["words 1"] + [f"words {i}" for i in range(2, 52)]
+
+
+def _key_reads(plan: dict) -> list[tuple[str, bool]]:
+    """(index or table, whether it is read by a key) for every read of `posts` in a JSON plan."""
+    reads = []
+    if plan.get("Index Name", "").startswith(("posts_pkey", "ix_posts")):
+        reads.append((plan["Index Name"], "Index Cond" in plan))
+    elif plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") == "posts":
+        reads.append(("posts", False))
+    for child in plan.get("Plans", []):
+        reads += _key_reads(child)
+    return reads
+
+
+def test_the_parked_row_lookup_reads_posts_only_by_key(engine):
+    """On the plans the stream worker's sessions make (generic, statistics saying few rows
+    are parked), the parked-row lookup and the UPDATE after it read `posts` by key. A plan
+    that reads every parked row read their dead versions too, after a burst of resolved
+    replies: 140 ms a batch (BENCHMARKS.md)."""
+    plan_generic_without_jit(engine)
+    store(engine, [post(1)] + [post(i, 1, minute=i % 50) for i in range(2, 3000)])
+    store(engine, [post(i, i - 1) for i in range(5001, 5021)])  # parked: 5000 never came
+    statements = {"lookup": post_store._FIND_PARKED, "update": post_store._ADOPT}
+    with engine.connect() as conn:
+        conn.rollback()  # the settings outlive a transaction rolled back
+        assert [conn.execute(text(f"SHOW {name}")).scalar() for name in ("plan_cache_mode", "jit")] == [
+            "force_generic_plan", "off"]  # fmt: skip
+        conn.execute(text("ANALYZE posts"))
+        for name, statement in statements.items():
+            numbered = statement.replace(":parked", "$1").replace(":rooted", "$2").replace(":ids", "$1")
+            conn.execute(text(f"PREPARE {name}(text[], text[]) AS {numbered.replace(':roots', '$2')}"))
+            plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) EXECUTE {name}('{{5001}}', '{{1,2,3}}')")).scalar()
+            reads = _key_reads(plan[0]["Plan"])
+            assert reads and all(by_key for _, by_key in reads), (name, reads)
+        conn.rollback()
 
 
 def test_a_growth_request_cuts_off_at_the_replies_that_had_joined(engine):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import structlog
 from psycopg import sql
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from threadtag.core.settings import Settings
@@ -67,3 +70,23 @@ def on_database(url: str, name: str) -> str:
 def hide_password(url: str) -> str:
     """The URL without its password, for printing."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def plan_generic_without_jit(engine: Engine) -> Engine:
+    """Every connection of `engine` plans its statements once for any parameters, and
+    without JIT compilation. The stream worker's statements look rows up by the keys in
+    their array parameters; plans made for the literal arrays of the first executions
+    (PostgreSQL's default) estimated hundreds of rows and then joined against every parked
+    post, dead versions included, and their costs set off JIT compilation: 200 ms against
+    2 ms for the parked-row lookup (BENCHMARKS.md). SETs on connect, not startup options,
+    which connection poolers such as PgBouncer refuse."""
+
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.commit()  # a SET rolled back with its transaction would be undone
+
+    return engine
