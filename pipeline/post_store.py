@@ -272,10 +272,11 @@ def _resolve_parked(
     replies: dict[str, list[bookkeeping.Member]] = defaultdict(list)
     if not rooted and not parked:
         return replies
-    found = conn.execute(text(_FIND_PARKED), {"rooted": list(rooted), "parked": list(parked)}).all()
+    # Sorted: two workers resolving the same rows lock them in the same order.
+    found = sorted(conn.execute(text(_FIND_PARKED), {"rooted": list(rooted), "parked": list(parked)}).tuples())
     if not found:
         return replies
-    ids, roots = [row.id for row in found], [row.root_id for row in found]
+    ids, roots = [post_id for post_id, _ in found], [root for _, root in found]
     for row in conn.execute(text(_ADOPT), {"ids": ids, "roots": roots}):
         replies[row.root_id].append((row.created_at, row.id))
     return replies
