@@ -237,7 +237,7 @@ def _close_gaps(
 # Each step looks rows up by key: the LATERAL ... OFFSET 0 subqueries keep the planner from
 # joining against every parked row, which it chose when its statistics said few were
 # parked, and which read every dead version that a burst of resolved rows leaves in the
-# partial indexes until VACUUM: up to 140 ms a batch (BENCHMARKS.md).
+# partial indexes until VACUUM: up to 160 ms a batch (BENCHMARKS.md).
 _FIND_PARKED = """
 WITH RECURSIVE found (id, root_id) AS (
     SELECT c.id, p.root_id FROM unnest(CAST(:parked AS text[])) AS k(id)
