@@ -277,7 +277,7 @@ def without_faust(base: Settings, lines: list[bytes]) -> float:
                 started = time.perf_counter()
             messages = [RawMessage(r.value, r.key, r.topic, r.partition, r.offset) for r in records]
             if messages:
-                await worker.store(worker.prepare(messages))
+                await worker.store(await worker.prepare(messages))
             seen += len(records)
         await engine.dispose()
 

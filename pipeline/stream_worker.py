@@ -108,24 +108,16 @@ class StreamWorker:
         if letters:
             log.warning("dead letters sent", count=len(letters), first_reason=letters[0].reason[:200])
 
-    def _normalize(self, messages: Sequence[RawMessage], now: float) -> list[Post | Dropped | DeadLetter]:
+    async def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
+        """Normalize a batch on the event loop while earlier batches are stored, handing the
+        loop back every NORMALIZE_SLICE records: a batch normalized in one go kept the batch
+        being stored from PostgreSQL's answers for tens of milliseconds (BENCHMARKS.md)."""
+        now = time.time()
         limits = (self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes,
                   self.settings.post_id_max_chars)  # fmt: skip
-        return [normalize(m, now, *limits) for m in messages]
-
-    def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
-        """Normalize a batch (CPU only)."""
-        now = time.time()
-        return Prepared(list(messages), self._normalize(messages, now), now)
-
-    async def prepare_yielding(self, messages: Sequence[RawMessage]) -> Prepared:
-        """`prepare` on the event loop while earlier batches are stored, handing the loop back
-        every NORMALIZE_SLICE records: a batch normalized in one go kept the batch being
-        stored from PostgreSQL's answers for tens of milliseconds (BENCHMARKS.md)."""
-        now = time.time()
         outcomes: list[Post | Dropped | DeadLetter] = []
         for start in range(0, len(messages), NORMALIZE_SLICE):
-            outcomes += self._normalize(messages[start : start + NORMALIZE_SLICE], now)
+            outcomes += [normalize(m, now, *limits) for m in messages[start : start + NORMALIZE_SLICE]]
             await asyncio.sleep(0)
         return Prepared(list(messages), outcomes, now)
 

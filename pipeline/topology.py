@@ -91,7 +91,7 @@ def build_app(settings: Settings, bootstrap: str, engine: AsyncEngine) -> faust.
                 messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
                             for e in events]  # fmt: skip
                 MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
-                await ready.put((await worker.prepare_yielding(messages), list(events)))
+                await ready.put((await worker.prepare(messages), list(events)))
         finally:
             storing.cancel()  # what it had not acked is read again by whoever gets the partitions
 

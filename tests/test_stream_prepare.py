@@ -1,5 +1,5 @@
 """The stream worker's preparation of a batch: in slices that let the event loop run other
-tasks between them, with what preparing it in one go makes."""
+tasks between them, with what normalizing each record alone makes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 from tests.helpers.streaming import tweet
 from threadtag.core.settings import Settings
-from threadtag.pipeline.normalize import RawMessage
+from threadtag.pipeline.normalize import RawMessage, normalize
 from threadtag.pipeline.stream_worker import NORMALIZE_SLICE, StreamWorker
 
 
@@ -17,12 +17,13 @@ def messages(count: int) -> list[RawMessage]:
     return [RawMessage(v, None, "tweets", 0, offset) for offset, v in enumerate(values)]
 
 
-def test_a_batch_prepared_in_slices_is_the_batch_prepared_at_once_and_the_loop_turns_between() -> None:
-    worker = StreamWorker(None, Settings(), None)  # type: ignore[arg-type]  # no database or broker: CPU only
+def test_a_batch_prepared_in_slices_is_every_record_normalized_and_the_loop_turns_between() -> None:
+    settings = Settings()
+    worker = StreamWorker(None, settings, None)  # type: ignore[arg-type]  # no database or broker: CPU only
     batch = messages(2 * NORMALIZE_SLICE + 5)
     turns: list[int] = []
 
-    async def run() -> tuple[list[object], list[object]]:
+    async def run() -> tuple[list[object], float, int]:
         async def count_turns() -> None:
             while True:
                 turns.append(1)
@@ -31,16 +32,16 @@ def test_a_batch_prepared_in_slices_is_the_batch_prepared_at_once_and_the_loop_t
         counting = asyncio.create_task(count_turns())
         await asyncio.sleep(0)
         started = len(turns)
-        sliced = await worker.prepare_yielding(batch)
+        prepared = await worker.prepare(batch)
         turned = len(turns) - started
         counting.cancel()
-        whole = worker.prepare(batch)
-        assert turned >= 3  # one turn a slice
-        return [(type(o).__name__, getattr(o, "id", None)) for o in sliced.outcomes], [
-            (type(o).__name__, getattr(o, "id", None)) for o in whole.outcomes
-        ]
+        return prepared.outcomes, prepared.now, turned
 
-    sliced, whole = asyncio.run(run())
-    assert sliced == whole
-    assert len(sliced) == len(batch)
-    assert [kind for kind, _ in sliced].count("DeadLetter") == 2
+    outcomes, now, turned = asyncio.run(run())
+    assert turned >= 3  # one turn a slice
+    limits = (settings.max_message_bytes, settings.dead_letter_payload_max_bytes, settings.post_id_max_chars)
+    alone = [normalize(m, now, *limits) for m in batch]
+    kinds = [(type(o).__name__, getattr(o, "id", None)) for o in outcomes]
+    assert kinds == [(type(o).__name__, getattr(o, "id", None)) for o in alone]
+    assert len(kinds) == len(batch)
+    assert [kind for kind, _ in kinds].count("DeadLetter") == 2

@@ -72,7 +72,7 @@ def hide_password(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def plan_generic_without_jit(engine: Engine) -> Engine:
+def plan_generic_without_jit(engine: Engine) -> None:
     """Every connection of `engine` plans its statements once for any parameters, and
     without JIT compilation. The stream worker's statements look rows up by the keys in
     their array parameters; plans made for the literal arrays of the first executions
@@ -88,5 +88,3 @@ def plan_generic_without_jit(engine: Engine) -> Engine:
         cursor.execute("SET jit = off")
         cursor.close()
         dbapi_connection.commit()  # a SET rolled back with its transaction would be undone
-
-    return engine
