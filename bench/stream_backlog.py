@@ -10,7 +10,8 @@ offset ids until there are --posts of them, so that each copy is a thread of its
    from the first stored post until every post is stored with its root and every thread
    has its request (the ratio to consume-only), and until every post is stored with its
    root alone (the last threads' requests wait ANNOTATE_QUIET_SECONDS and a timer tick
-   more). Requests follow the default policy; Kafka writes per post = records on the
+   more; that wait is printed, with the first ratio it leaves a worker that stores exactly
+   as fast as the consume-only loop reads). Requests follow the default policy; Kafka writes per post = records on the
    requests and dead-letter topics once the threads closed, per raw post;
 3. latency at --rate posts/s: from the send of a post to the broker timestamp of the first
    request whose cutoff includes it (ANNOTATE_EVERY_REPLIES=1, ANNOTATE_QUIET_SECONDS=0,
@@ -241,6 +242,7 @@ def backlog(base: Settings, lines: list[bytes], count: int, tmp: Path) -> dict[s
         "posts/s": len(lines) / seconds,
         "seconds": seconds,
         "ingest posts/s": len(lines) / ingest_seconds,
+        "wait seconds": seconds - ingest_seconds,
         "writes/post": (len(requests) + len(letters)) / len(lines),
         "request bytes/post": sum(map(len, requests)) / len(lines),
         "finals": finals,
@@ -389,6 +391,10 @@ def main() -> None:
             base_rate = consume_only(broker.bootstrap, backlog_lines, base.kafka_partitions)
             result = backlog(base, backlog_lines, args.workers, tmp)
             plain = None if "without-faust" in args.skip else without_faust(base, backlog_lines)
+            # What the wait after the last post (ANNOTATE_QUIET_SECONDS, a timer tick) leaves of the
+            # first ratio for a worker that stores exactly as fast as the consume-only loop reads.
+            consumed = len(backlog_lines) / base_rate
+            ceiling = consumed / (consumed + result["wait seconds"])
             rows += [
                 ["backlog: kafka-python consume-only (posts/s)", f"{base_rate:.0f}"],
                 [
@@ -401,6 +407,8 @@ def main() -> None:
                     f"{result['ingest posts/s']:.0f}",
                 ],
                 ["backlog: stored / consume-only", f"{result['ingest posts/s'] / base_rate:.2f}"],
+                ["backlog: from every post stored to every thread asked for (s)", f"{result['wait seconds']:.1f}"],
+                ["backlog: stream / consume-only for a worker storing at consume-only speed", f"{ceiling:.2f}"],
                 [
                     "backlog: the same worker code fed by kafka-python, no faust (posts/s)",
                     "skipped" if plain is None else f"{plain:.0f}",
