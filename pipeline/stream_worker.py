@@ -86,6 +86,7 @@ class StreamWorker:
         self.send = send
         self.stop = threading.Event()  # set on shutdown: a database retry gives up (nothing is acked then)
         self.progress = ProgressLog("stream worker", settings.progress_log_seconds)
+        self.parked_counted_at = float("-inf")  # the first tick counts
 
     async def _in_transaction(self, work: Callable[[Connection], T]) -> T:
         # On the event loop, not in a thread: the database's waits yield to the loop, and no
@@ -179,15 +180,17 @@ class StreamWorker:
         )  # fmt: skip
 
     async def tick(self) -> None:
-        """Due growth and final requests, expired orphans, requests never acknowledged: one
-        transaction, then the sends."""
+        """Due growth and final requests, expired orphans, requests never acknowledged (and,
+        every STREAM_PARKED_COUNT_SECONDS, the parked count for its gauge): one transaction,
+        then the sends."""
         now = time.time()
         limit = self.settings.stream_timer_batch
         source = self.settings.tweets_topic
         max_payload = self.settings.dead_letter_payload_max_bytes
         before = now - self.settings.stream_resend_after_seconds
+        count = now - self.parked_counted_at >= self.settings.stream_parked_count_seconds
 
-        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter], int]:
+        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter], int | None]:
             due = bookkeeping.take_due(conn, now, limit)
             rootless = [c.root_id for c in due if orphaned(c, now, self.policy)]
             letters = post_store.expire_rootless(conn, rootless, now, self.policy, source, max_payload)
@@ -197,9 +200,11 @@ class StreamWorker:
                 requests += post_store.sweep(conn, stranded, [], now, self.policy)
             letters += post_store.expire_parked(conn, now, self.policy, limit, source, max_payload)
             requests += bookkeeping.unsent(conn, before, limit)
-            return requests, letters, post_store.count_parked(conn)
+            return requests, letters, post_store.count_parked(conn) if count else None
 
         requests, letters, parked = await self._in_transaction(timers)
-        metrics.PARKED_POSTS.set(parked)
+        if parked is not None:
+            metrics.PARKED_POSTS.set(parked)
+            self.parked_counted_at = now
         await self._publish(requests, letters)
         self.progress.add(requests=len(requests), dead_letters=len(letters))

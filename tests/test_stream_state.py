@@ -3,6 +3,7 @@ batches and workers, conversations counted exactly, timers, orphans and unsent r
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -10,13 +11,16 @@ from functools import partial
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
 from threadtag.core.database import plan_generic_without_jit
-from threadtag.pipeline import bookkeeping, post_store
+from threadtag.core.settings import Settings
+from threadtag.pipeline import bookkeeping, post_store, stream_worker
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped
+from threadtag.pipeline.stream_worker import StreamWorker
 from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
 
@@ -311,3 +315,33 @@ def test_a_request_reads_the_first_replies_in_time_order_and_no_more(engine):
     assert bounded[("1", 2_001)].replies == [f"words {i}" for i in range(2, 7)]
     assert bounded[("1", 2_000)].replies == [f"words {i}" for i in range(3, 8)]  # the cutoff holds
     assert bounded[("1", 2_001)].text == "words 1" and len(every[("1", 2_001)].replies) == 2_001
+
+
+def test_the_parked_gauge_is_counted_every_stream_parked_count_seconds_not_every_tick(
+    engine, database_url, monkeypatch
+):
+    """The count reads every parked row: a tick counts only when the setting's time has passed
+    since the last count, and the gauge keeps that count in between."""
+    store(engine, [post(2, 1)])  # a reply whose parent has not come: parked
+    settings = Settings(database_url=database_url, stream_parked_count_seconds=15)
+    counted: list[int] = []
+
+    def count(conn) -> int:
+        counted.append(parked := real_count(conn))
+        return parked
+
+    real_count = post_store.count_parked
+    monkeypatch.setattr(post_store, "count_parked", count)
+
+    async def ticks(clock: list[float]) -> float | None:
+        async_engine = create_async_engine(database_url)
+        worker = StreamWorker(async_engine, settings, None)  # type: ignore[arg-type]  # nothing to send
+        for now in clock:
+            monkeypatch.setattr(stream_worker.time, "time", lambda now=now: now)
+            await worker.tick()
+        await async_engine.dispose()
+        return REGISTRY.get_sample_value("threadtag_stream_parked_posts")
+
+    gauge = asyncio.run(ticks([1_000.0, 1_001.0, 1_014.0, 1_015.0, 1_016.0]))
+    assert counted == [1, 1]  # at 1,000 and 1,015
+    assert gauge == 1

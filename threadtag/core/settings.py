@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         2, gt=0, description="Batches a stream worker takes and normalizes ahead of the one it is storing."
     )
     stream_timer_batch: int = Field(1000, gt=0, description="Most due conversations or orphans per timer tick.")
+    stream_parked_count_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="How often a stream worker counts the parked replies for threadtag_stream_parked_posts "
+        "(0: every tick). The count reads every parked row, and the dead versions resolved ones leave until "
+        "VACUUM: 89 ms a tick at the end of a 200,000-post backlog (BENCHMARKS.md).",
+    )
     stream_resend_after_seconds: float = Field(
         30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
     )
