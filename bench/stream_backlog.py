@@ -16,7 +16,7 @@ offset ids until there are --posts of them, so that each copy is a thread of its
 3. latency at --rate posts/s: from the send of a post to the broker timestamp of the first
    request whose cutoff includes it (ANNOTATE_EVERY_REPLIES=1, ANNOTATE_QUIET_SECONDS=0,
    so each post asks at once); the baseline: send to receipt by a consume-only loop.
-Each stream phase has its own database and topics.
+Each stream phase has its own database and topics; a phase drops its database once read.
 """
 
 from __future__ import annotations
@@ -153,7 +153,9 @@ def fresh_database() -> str:
 
 
 def drop_database(url: str) -> None:
-    """A bench's database, dropped once its numbers are read (every run makes a new one)."""
+    """A bench's database, dropped once its numbers are read (every run makes a new one). Left
+    behind, they cost the next runs: 5 backlog pairs stored 1.12 times consume-only with the
+    databases of earlier runs kept, 1.18-1.19 with each dropped (BENCHMARKS.md)."""
     _as_admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
@@ -237,6 +239,7 @@ def backlog(base: Settings, lines: list[bytes], count: int, tmp: Path) -> dict[s
         for proc in procs:
             proc.stop()
         engine.dispose()
+    drop_database(settings.database_url or "")  # read: a failed run keeps its database for its logs
     finals = sum(1 for r in requests if json.loads(r)["reason"] == "final")
     return {
         "posts/s": len(lines) / seconds,
@@ -287,6 +290,7 @@ def without_faust(base: Settings, lines: list[bytes]) -> float:
     elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
     producer.close()
+    drop_database(settings.database_url or "")
     return len(lines) / elapsed
 
 
@@ -368,6 +372,7 @@ def stream_latency(base: Settings, lines: list[bytes], rate: float, count: int, 
             latencies.append(1000 * (first - sent[index[post_id]]))
     if len(rows) < len(want) + sum(want.values()) or not requests:
         raise RuntimeError(f"latency run incomplete; logs in {tmp}")
+    drop_database(settings.database_url or "")
     return sorted(latencies)
 
 
