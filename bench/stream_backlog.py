@@ -11,8 +11,9 @@ offset ids until there are --posts of them, so that each copy is a thread of its
    has its request (the ratio to consume-only), and until every post is stored with its
    root alone (the last threads' requests wait ANNOTATE_QUIET_SECONDS and a timer tick
    more; that wait is printed, with the first ratio it leaves a worker that stores exactly
-   as fast as the consume-only loop reads). Requests follow the default policy; Kafka writes per post = records on the
-   requests and dead-letter topics once the threads closed, per raw post;
+   as fast as the consume-only loop reads). Requests follow the default policy; Kafka
+   writes per post = records on the requests and dead-letter topics once the threads
+   closed, per raw post;
 3. latency at --rate posts/s: from the send of a post to the broker timestamp of the first
    request whose cutoff includes it (ANNOTATE_EVERY_REPLIES=1, ANNOTATE_QUIET_SECONDS=0,
    so each post asks at once); the baseline: send to receipt by a consume-only loop.
