@@ -67,15 +67,33 @@ def test_the_weibo_files_placeholders_stay_placeholders_in_raw_chinese_text():
     assert tokenize("访问 HTTP://t.cn/abc 和 www.weibo.com", "zh") == ["访问", "URL", "和", "URL"]
 
 
-def test_the_quick_content_check_agrees_with_cutting_the_fragment():
-    """_has_zh_content against its definition: a token of _tokenize_zh that is not filler."""
-    from threadtag.models.text import _WEIBO_TAG_RE, _has_zh_content, _is_filler, _tokenize_zh
+def test_the_quick_edge_check_agrees_with_cutting_each_side_of_a_tag():
+    """Edge hashtags of a Weibo post against their definition: a tag with no token that is
+    not filler on one side of it (other hashtags do not count), found by cutting each side."""
+    from threadtag.models.text import _WEIBO_TAG_RE, _dedupe_tags, _is_filler, _tokenize_zh, segment_hashtag
 
-    def by_tokens(fragment: str) -> bool:
+    def has_content(fragment: str) -> bool:
         return any(not _is_filler(t) for t in _tokenize_zh(_WEIBO_TAG_RE.sub(" ", fragment)))
 
-    pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "URL", "İ"]
+    def edge_tags(text: str) -> list[list[str]]:
+        found = [m for m in _WEIBO_TAG_RE.finditer(text)
+                 if not has_content(text[: m.start()]) or not has_content(text[m.end() :])]  # fmt: skip
+        return _dedupe_tags([segment_hashtag(m.group(1), "zh") for m in found])
+
+    pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "#天气#", "URL", "İ"]
     rng = random.Random(7)
-    fragments = ["", " ", "#话题#", "。。", "😀 ，", "@", "www.", "http:// ", "https://t.cn/x", "DIGIT", "_", "#a# #b#"]
-    fragments += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(2_000)]
-    assert [_has_zh_content(f) for f in fragments] == [by_tokens(f) for f in fragments]
+    texts = ["", " ", "#话题#", "。。", "😀 ，", "@", "www.", "http:// ", "https://t.cn/x", "DIGIT", "_", "#a# #b#"]
+    texts += ["#a#b#c# 中文 #天气#", "#话题# 。 #天气#"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(2_000)]
+    assert [split_labels(t, "zh").hashtags for t in texts] == [edge_tags(t) for t in texts]
+
+
+def test_a_post_keeps_at_most_LABELS_KEPT_edge_hashtags_and_loses_them_all_from_its_text():
+    from threadtag.models.text import LABELS_KEPT
+
+    many = LABELS_KEPT + 8
+    english = split_labels("rivers in spring " + " ".join(f"#salmon{i}" for i in range(many)), "en")
+    chinese = split_labels("春天的河" + "".join(f"#河流{i}#" for i in range(many)), "zh")
+    for labelled in (english, chinese):
+        assert len(labelled.hashtags) == LABELS_KEPT
+        assert not any("salmon" in t or "河流" in t for t in labelled.tokens)
