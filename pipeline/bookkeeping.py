@@ -60,7 +60,10 @@ def _write(conn: Connection, convs: Sequence[Conversation], policy: Conversation
     conn.execute(text(_UPDATE), {"rows": json.dumps(rows)})
 
 
-Member = tuple[datetime, str]  # a reply's (created_at, id): replies joining together take positions in time order
+# A reply's (created_at in epoch seconds, id): replies joining together take positions in
+# time order. Seconds, not a datetime: a time read back as a datetime depends on the
+# session's time zone, where the first and last hours of the years 1-9999 do not fit.
+Member = tuple[float, str]
 
 
 @dataclass

@@ -131,20 +131,12 @@ def store_batch(
     source: str,
     max_payload: int,
 ) -> Stored:
-    """Store a batch: dead letters, the ids of dropped replies, posts new to the database with
+    """Store a batch: dead letters, the ids of dropped posts, posts new to the database with
     their roots where known, and the conversations they join. `received`: see insert_posts;
     `source` and `max_payload`: where the dead letters of changed copies say they came from,
     and how much of each they keep."""
     insert_dead_letters(conn, letters)
-    dropped_replies = dict(sorted((d.post.id, d.reason) for d in dropped if d.post.parent_id is not None))
-    if dropped_replies:  # one statement: as many rows one by one were a tenth of the database thread (py-spy)
-        conn.execute(
-            text(
-                "INSERT INTO dropped_posts (id, reason) SELECT * FROM unnest(CAST(:ids AS text[]), "
-                "CAST(:reasons AS text[])) ON CONFLICT (id) DO NOTHING"
-            ),
-            {"ids": list(dropped_replies), "reasons": list(dropped_replies.values())},
-        )
+    remember_dropped(conn, {d.post.id: d.reason for d in dropped})
     unique = list({post.id: post for post in reversed(posts)}.values())  # the first copy of each id wins
     wanted = sorted({p.id for p in unique} | {p.parent_id for p in unique if p.parent_id})
     found = conn.execute(text("SELECT id, root_id FROM posts WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": wanted})
@@ -159,7 +151,7 @@ def store_batch(
     for post in new:
         root = roots[post.id]
         if root is not None and root != post.id:
-            replies[root].append((post.created_at, post.id))
+            replies[root].append((post.created_at.timestamp(), post.id))
     arrived = {p.id for p in new if roots[p.id] == p.id}
     # Positions are taken (the conversation rows locked) before the insert, so the rows go in
     # complete: setting them on every reply afterwards doubled what PostgreSQL wrote.
@@ -176,6 +168,30 @@ def store_batch(
     bookkeeping.set_positions(conn, bookkeeping.reserve(conn, joined, swept, set(), now))
     resolved = [post_id for members in swept.values() for _, post_id in members]
     return Stored(joined.settle(conn, now, policy), rooted, parked, resolved, changed)
+
+
+def remember_dropped(conn: Connection, reasons: Mapping[str, str]) -> None:
+    """Keep the ids of posts that take no part in conversations (post id -> why), so that
+    the dead letter of a reply orphaned below one says what became of its parent."""
+    if reasons:  # one statement: as many rows one by one were a tenth of the database thread (py-spy)
+        ordered = dict(sorted(reasons.items()))
+        conn.execute(
+            text(
+                "INSERT INTO dropped_posts (id, reason) SELECT * FROM unnest(CAST(:ids AS text[]), "
+                "CAST(:reasons AS text[])) ON CONFLICT (id) DO NOTHING"
+            ),
+            {"ids": list(ordered), "reasons": list(ordered.values())},
+        )
+
+
+def forget_dropped(conn: Connection, now: float, keep_seconds: float, limit: int) -> int:
+    """Ids of dropped posts older than `keep_seconds` are forgotten, `limit` at a time."""
+    before = datetime.fromtimestamp(now - keep_seconds, tz=timezone.utc)
+    statement = (
+        "DELETE FROM dropped_posts WHERE id IN (SELECT id FROM dropped_posts WHERE dropped_at < :before "
+        "ORDER BY dropped_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+    )
+    return conn.execute(text(statement), {"before": before, "limit": limit}).rowcount
 
 
 def _changed_copies(
@@ -260,7 +276,7 @@ _ADOPT = """
 UPDATE posts c SET root_id = v.root_id
 FROM unnest(CAST(:ids AS text[]), CAST(:roots AS text[])) AS v(id, root_id)
 WHERE c.id = v.id AND c.root_id IS DISTINCT FROM v.root_id
-RETURNING c.id, c.root_id, c.created_at
+RETURNING c.id, c.root_id, CAST(EXTRACT(EPOCH FROM c.created_at) AS float8) AS created_epoch
 """
 
 
@@ -278,7 +294,7 @@ def _resolve_parked(
         return replies
     ids, roots = [post_id for post_id, _ in found], [root for _, root in found]
     for row in conn.execute(text(_ADOPT), {"ids": ids, "roots": roots}):
-        replies[row.root_id].append((row.created_at, row.id))
+        replies[row.root_id].append((row.created_epoch, row.id))
     return replies
 
 
@@ -302,6 +318,21 @@ def stranded_parents(conn: Connection, limit: int) -> list[str]:
         "WHERE c.root_id IS NULL AND p.root_id IS NOT NULL LIMIT :limit"
     )
     return list(conn.execute(text(query), {"limit": limit}).scalars())
+
+
+def dead_letter_parked_below(
+    conn: Connection, parent: str, why: str, now: float, source: str, max_payload: int
+) -> list[DeadLetter]:
+    """The parked replies of `parent` leave `posts` as dead letters saying `why` (the database
+    refused to join them to their conversation); their own replies' dead letters will name it."""
+    gone = conn.execute(
+        text("DELETE FROM posts WHERE parent_id = :parent AND root_id IS NULL RETURNING id, raw"), {"parent": parent}
+    ).all()
+    reason = f"reply below {parent} cannot join its conversation: {why}"
+    remember_dropped(conn, {row.id: f"dead-lettered: {reason}" for row in gone})
+    letters = [_letter(row.raw, reason, source, now, max_payload) for row in sorted(gone, key=lambda r: r.id)]
+    insert_dead_letters(conn, letters)
+    return letters
 
 
 def count_parked(conn: Connection) -> int:

@@ -51,6 +51,32 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
+# Zones whose offsets push the ends of the years 1-9999 UTC out of them: a session that read
+# post times in its own zone met years 0 and 10000.
+OFF_UTC_ZONES = ["America/New_York", "Asia/Tokyo"]
+
+
+def set_database_zone(database_url: str, zone: str) -> None:
+    """ALTER DATABASE ... SET timezone: every new session of that database starts in `zone`."""
+    admin = create_engine(LOCAL_DB, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"ALTER DATABASE \"{database_url.rsplit('/', 1)[1]}\" SET timezone TO '{zone}'"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["UTC", *OFF_UTC_ZONES])
+def zoned_database_url(request: pytest.FixtureRequest, database_url: str) -> str:
+    """database_url on a database whose TimeZone is UTC, then each zone of OFF_UTC_ZONES."""
+    set_database_zone(database_url, request.param)
+    return database_url
+
+
+@pytest.fixture(params=OFF_UTC_ZONES)
+def off_utc_database_url(request: pytest.FixtureRequest, database_url: str) -> str:
+    set_database_zone(database_url, request.param)
+    return database_url
+
+
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small model on the bundled sample threads, trained once per test session."""

@@ -108,11 +108,10 @@ def check_model(settings: Settings) -> Check:
 def _active_model(settings: Settings) -> RegisteredModel | None:
     """The active version of the database the workers would use; None where it does not
     answer (the database check says so) or has no schema yet."""
-    from sqlalchemy import create_engine
-
+    from threadtag.core.database import sync_engine
     from threadtag.workers.model_registry import active_model
 
-    engine = create_engine(_database_url(settings), connect_args={"connect_timeout": 5})
+    engine = sync_engine(_database_url(settings), connect_args={"connect_timeout": 5})
     try:
         return active_model(engine)
     except Exception:  # noqa: BLE001 - not answering, or no schema: nothing active to check

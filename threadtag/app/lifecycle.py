@@ -13,12 +13,12 @@ from pathlib import Path
 
 import structlog
 import typer
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from threadtag.app import schema
 from threadtag.app.doctor import run_checks
 from threadtag.core.broker import EmbeddedBroker, create_topics, stream_topics
-from threadtag.core.database import hide_password, resolve_database_url
+from threadtag.core.database import hide_password, resolve_database_url, sync_engine
 from threadtag.core.failures import EXIT_CONNECTION, UsageError
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.retries import with_db_retry
@@ -39,7 +39,7 @@ def migrated_url(settings: Settings) -> str:
 
 def migrated_engine(settings: Settings) -> Engine:
     """An engine on the resolved database, migrated to head first."""
-    return create_engine(migrated_url(settings), pool_pre_ping=True)
+    return sync_engine(migrated_url(settings), pool_pre_ping=True)
 
 
 def stop_on_signals(timeout: float) -> threading.Event:

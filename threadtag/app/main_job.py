@@ -7,14 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from tqdm import tqdm
 
 from threadtag.app import recipes
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.app.schema import migrate
 from threadtag.core.broker import create_topics, kafka_endpoint
-from threadtag.core.database import hide_password, resolve_database_url
+from threadtag.core.database import hide_password, resolve_database_url, sync_engine
 from threadtag.core.kafka_security import kafka_python_options
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
@@ -92,7 +92,7 @@ def run_main_job(
     # run again: replayed posts already stored would not be new, and nothing would be asked.
     url = resolve_database_url(settings, settings.run_database_name, fresh=True)
     migrate(url)  # before any worker starts
-    engine = create_engine(url)
+    engine = sync_engine(url)
     model = choose_model(settings, engine, workdir, progress)
     checkpoint = Checkpoint.load(model)
     version = checkpoint.version

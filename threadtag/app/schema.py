@@ -7,9 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from threadtag import migrations
+from threadtag.core.database import sync_engine
 
 MIGRATIONS = Path(migrations.__file__).parent
 
@@ -27,7 +28,7 @@ _MIGRATION_LOCK = 0x7468_7461_67  # "thtag"
 
 
 def _run_locked(url: str, action: Callable[[Config], None]) -> None:
-    engine = create_engine(url)
+    engine = sync_engine(url)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
@@ -53,7 +54,7 @@ def current_revision(url: str) -> str | None:
     """The revision the database is at (None: no schema yet)."""
     from alembic.runtime.migration import MigrationContext
 
-    engine = create_engine(url)
+    engine = sync_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -9,12 +9,11 @@ import importlib.util
 import faust
 import mode.loop
 import structlog
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_url
 from threadtag.core.broker import create_topics, kafka_endpoint
 from threadtag.core.broker_watch import exit_when_broker_lost
-from threadtag.core.database import plan_generic_without_jit
+from threadtag.core.database import async_engine, plan_generic_without_jit
 from threadtag.core.failures import UsageError
 from threadtag.core.logging_setup import stdlib_handler
 from threadtag.core.metrics import start_metrics
@@ -46,7 +45,7 @@ def use_event_loop(settings: Settings) -> None:
 
 def run_stream(settings: Settings) -> None:
     use_event_loop(settings)
-    engine = create_async_engine(migrated_url(settings), pool_pre_ping=True)  # disposed by the app on shutdown
+    engine = async_engine(migrated_url(settings), pool_pre_ping=True)  # disposed by the app on shutdown
     plan_generic_without_jit(engine.sync_engine)
     with kafka_endpoint(settings.kafka_bootstrap_servers) as endpoint:
         with kafka_client_quiet(settings):

@@ -7,8 +7,9 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import sql
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from threadtag.core.settings import Settings
 
@@ -72,19 +73,44 @@ def hide_password(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def sync_engine(url: str, **options: Any) -> Engine:
+    """An engine whose every connection works in UTC (see work_in_utc)."""
+    engine = create_engine(url, **options)
+    work_in_utc(engine)
+    return engine
+
+
+def async_engine(url: str, **options: Any) -> AsyncEngine:
+    """An asyncio engine whose every connection works in UTC (see work_in_utc)."""
+    engine = create_async_engine(url, **options)
+    work_in_utc(engine.sync_engine)
+    return engine
+
+
+def work_in_utc(engine: Engine) -> None:
+    """Every connection of `engine` reads and writes times in UTC, whatever the server's or
+    the database's TimeZone. The stream takes post times in the years 1-9999 UTC; read back
+    in another zone, the first and last hours of that range fall in year 0 or 10000, which
+    Python cannot hold, and a batch or the timer failed on a valid post."""
+    _set_on_connect(engine, "SET TIME ZONE 'UTC'")
+
+
 def plan_generic_without_jit(engine: Engine) -> None:
     """Every connection of `engine` plans its statements once for any parameters, and
     without JIT compilation. The stream worker's statements look rows up by the keys in
     their array parameters; plans made for the literal arrays of the first executions
     (PostgreSQL's default) estimated hundreds of rows and then joined against every parked
     post, dead versions included, and their costs set off JIT compilation: 200 ms against
-    2 ms for the parked-row lookup (BENCHMARKS.md). SETs on connect, not startup options,
-    which connection poolers such as PgBouncer refuse."""
+    2 ms for the parked-row lookup."""
+    _set_on_connect(engine, "SET plan_cache_mode = force_generic_plan", "SET jit = off")
 
+
+def _set_on_connect(engine: Engine, *statements: str) -> None:
+    # SETs on connect, not startup options, which connection poolers such as PgBouncer refuse.
     @event.listens_for(engine, "connect")
     def _connected(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        cursor.execute("SET jit = off")
+        for statement in statements:
+            cursor.execute(statement)
         cursor.close()
         dbapi_connection.commit()  # a SET rolled back with its transaction would be undone
