@@ -6,10 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import structlog
+
+from threadtag.core import metrics
 from threadtag.models.corpus import assemble_threads
 from threadtag.models.text import has_content
 from threadtag.schemas.events import DeadLetter
 from threadtag.schemas.posts import InvalidPost, Post, parse_post
+from threadtag.schemas.tables import PostRow
+
+log = structlog.get_logger(__name__)
+
+LANG_MAX_CHARS = PostRow.__table__.c.lang.type.length
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,19 @@ def normalize(message: RawMessage, now: float, max_bytes: int, max_payload: int,
     except Exception as exc:  # noqa: BLE001 - any input the parser chokes on is a dead letter, not a crash
         reason = str(exc) if isinstance(exc, InvalidPost) else f"{type(exc).__name__}: {exc}"
         return dead_letter(message, reason, now, max_payload)
+    post = fitted(post)
     reason = drop_reason(post)
     return post if reason is None else Dropped(post, reason)
+
+
+def fitted(post: Post) -> Post:
+    """The post with optional fields that its row cannot hold left empty, counted: a bad
+    `lang` must not cost a root (and so its whole thread) a dead letter."""
+    if post.lang is None or len(post.lang) <= LANG_MAX_CHARS:
+        return post
+    metrics.FIELDS_DROPPED.labels("lang").inc()
+    log.warning("lang too long for its column: stored without it", post_id=post.id, chars=len(post.lang))
+    return post.model_copy(update={"lang": None})
 
 
 def dead_letter(message: RawMessage, reason: str, now: float, max_payload: int) -> DeadLetter:

@@ -42,6 +42,10 @@ T = TypeVar("T")
 
 NORMALIZE_SLICE = 50  # records, about 2 ms of parsing: what the loop waits at most between its turns
 
+# What a timer step made: requests to send and dead letters.
+Timed = tuple[list[AnnotationRequest], list[DeadLetter]]
+TimerStep = Callable[[Connection], Timed]
+
 # (topic, key, value) -> the broker's acknowledgement, awaited before offsets move on.
 Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[object]]]
 
@@ -139,12 +143,14 @@ class StreamWorker:
             await self.store(batch.part(0, half))
             await self.store(batch.part(half, len(batch.messages)))
             return
-        message, now = batch.messages[0], batch.now
-        reason = f"cannot be stored: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        message, outcome, now = batch.messages[0], batch.outcomes[0], batch.now
+        reason = f"cannot be stored: {_first_line(exc)}"
         log.error("record dead-lettered", reason=reason, offset=message.offset)
         letter = dead_letter(message, reason, now, self.settings.dead_letter_payload_max_bytes)
+        # Its replies' dead letters say what became of it.
+        known = [Dropped(outcome, f"dead-lettered: {reason}")] if isinstance(outcome, Post) else []
         try:
-            await self._store([letter], now)
+            await self._store([letter, *known], now)
         except Exception as again:  # noqa: BLE001
             if not blames_the_data(again):
                 raise
@@ -182,29 +188,105 @@ class StreamWorker:
     async def tick(self) -> None:
         """Due growth and final requests, expired orphans, requests never acknowledged (and,
         every STREAM_PARKED_COUNT_SECONDS, the parked count for its gauge): one transaction,
-        then the sends."""
+        then the sends. Where the database refuses that transaction on its data, each step
+        runs alone, and the stranded sweep parent by parent: what it still refuses becomes
+        dead letters, and the timer goes on."""
         now = time.time()
-        limit = self.settings.stream_timer_batch
-        source = self.settings.tweets_topic
-        max_payload = self.settings.dead_letter_payload_max_bytes
-        before = now - self.settings.stream_resend_after_seconds
         count = now - self.parked_counted_at >= self.settings.stream_parked_count_seconds
+        steps = self._timer_steps(now)
 
-        def timers(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter], int | None]:
-            due = bookkeeping.take_due(conn, now, limit)
-            rootless = [c.root_id for c in due if orphaned(c, now, self.policy)]
-            letters = post_store.expire_rootless(conn, rootless, now, self.policy, source, max_payload)
-            requests = bookkeeping.fire(conn, [c for c in due if c.root_id not in rootless], now, self.policy)
-            if stranded := post_store.stranded_parents(conn, limit):
-                log.warning("parked replies below rooted parents: resolved by the timer", parents=len(stranded))
-                requests += post_store.sweep(conn, stranded, [], now, self.policy)
-            letters += post_store.expire_parked(conn, now, self.policy, limit, source, max_payload)
-            requests += bookkeeping.unsent(conn, before, limit)
+        def all_steps(conn: Connection) -> tuple[list[AnnotationRequest], list[DeadLetter], int | None]:
+            requests: list[AnnotationRequest] = []
+            letters: list[DeadLetter] = []
+            for step in steps.values():
+                more, fewer = step(conn)
+                requests += more
+                letters += fewer
             return requests, letters, post_store.count_parked(conn) if count else None
 
-        requests, letters, parked = await self._in_transaction(timers)
+        try:
+            requests, letters, parked = await self._in_transaction(all_steps)
+        except Exception as exc:  # noqa: BLE001 - a row the database refuses must not stop the timer
+            if not blames_the_data(exc):
+                raise
+            log.error("the timer's transaction was refused on its data: its steps run apart", error=_first_line(exc))
+            requests, letters = await self._steps_apart(steps, now)
+            parked = None
         if parked is not None:
             metrics.PARKED_POSTS.set(parked)
             self.parked_counted_at = now
         await self._publish(requests, letters)
         self.progress.add(requests=len(requests), dead_letters=len(letters))
+
+    def _timer_steps(self, now: float) -> dict[str, TimerStep]:
+        limit, policy = self.settings.stream_timer_batch, self.policy
+        source, max_payload = self.settings.tweets_topic, self.settings.dead_letter_payload_max_bytes
+        before = now - self.settings.stream_resend_after_seconds
+        keep = self.settings.dropped_posts_keep_seconds
+
+        def due(conn: Connection) -> Timed:
+            conversations = bookkeeping.take_due(conn, now, limit)
+            rootless = [c.root_id for c in conversations if orphaned(c, now, policy)]
+            letters = post_store.expire_rootless(conn, rootless, now, policy, source, max_payload)
+            return bookkeeping.fire(conn, [c for c in conversations if c.root_id not in rootless], now, policy), letters
+
+        def stranded(conn: Connection) -> Timed:
+            if parents := post_store.stranded_parents(conn, limit):
+                log.warning("parked replies below rooted parents: resolved by the timer", parents=len(parents))
+                return post_store.sweep(conn, parents, [], now, policy), []
+            return [], []
+
+        def orphans(conn: Connection) -> Timed:
+            post_store.forget_dropped(conn, now, keep, limit)
+            return [], post_store.expire_parked(conn, now, policy, limit, source, max_payload)
+
+        def unsent(conn: Connection) -> Timed:
+            return bookkeeping.unsent(conn, before, limit), []
+
+        return {"due": due, "stranded": stranded, "orphans": orphans, "unsent": unsent}
+
+    async def _steps_apart(self, steps: dict[str, TimerStep], now: float) -> Timed:
+        requests: list[AnnotationRequest] = []
+        letters: list[DeadLetter] = []
+        for name, step in steps.items():
+            try:
+                alone = self._stranded_one_by_one(now) if name == "stranded" else self._in_transaction(step)
+                more, fewer = await alone
+            except Exception as exc:  # noqa: BLE001
+                if not blames_the_data(exc):
+                    raise
+                metrics.TIMER_FAILURES.labels(name).inc()
+                log.error("a timer step was refused on its data; the others went on", step=name, error=_first_line(exc))
+                continue
+            requests += more
+            letters += fewer
+        return requests, letters
+
+    async def _stranded_one_by_one(self, now: float) -> Timed:
+        """The stranded sweep a parent at a time; a parent whose parked replies the database
+        refuses to join: they become dead letters with the reason."""
+        limit, source = self.settings.stream_timer_batch, self.settings.tweets_topic
+        max_payload = self.settings.dead_letter_payload_max_bytes
+        parents = await self._in_transaction(lambda conn: post_store.stranded_parents(conn, limit))
+        requests: list[AnnotationRequest] = []
+        letters: list[DeadLetter] = []
+        for parent in parents:
+            try:
+                requests += await self._in_transaction(
+                    lambda conn, parent=parent: post_store.sweep(conn, [parent], [], now, self.policy)
+                )
+            except Exception as exc:  # noqa: BLE001
+                if not blames_the_data(exc):
+                    raise
+                metrics.TIMER_FAILURES.labels("stranded").inc()
+                why = _first_line(exc)
+                letters += await self._in_transaction(
+                    lambda conn, parent=parent, why=why: post_store.dead_letter_parked_below(
+                        conn, parent, why, now, source, max_payload
+                    )
+                )
+        return requests, letters
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

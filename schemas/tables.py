@@ -87,14 +87,17 @@ class ConversationRow(Base):
 
 
 class DroppedPostRow(Base):
-    """Ids of replies the stream dropped (no content), so that their replies' dead letters
-    can say so instead of "parent did not arrive"."""
+    """Ids of posts the stream dropped (retweets, replies without content) or dead-lettered,
+    so that their replies' dead letters can say so instead of "parent did not arrive"; kept
+    DROPPED_POSTS_KEEP_SECONDS."""
 
     __tablename__ = "dropped_posts"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     dropped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_dropped_posts_dropped_at", "dropped_at"),)
 
 
 class ModelVersionRow(Base):

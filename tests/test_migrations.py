@@ -114,9 +114,9 @@ def test_migrate_says_where_the_database_is_not_what_was_asked(database_url, mon
         older = CliRunner().invoke(app, ["migrate", "--revision", "0001"])
     finally:
         get_settings.cache_clear()
-    assert first.exit_code == 0 and "database at revision 0007 (was empty)" in first.output
+    assert first.exit_code == 0 and "database at revision 0008 (was empty)" in first.output
     assert older.exit_code == 0
-    assert "database at revision 0007 (unchanged; asked for 0001, migrate only upgrades)" in older.output
+    assert "database at revision 0008 (unchanged; asked for 0001, migrate only upgrades)" in older.output
 
 
 def test_conversation_state_is_derived_from_posts_stored_before_it_existed(database_url):

@@ -4,6 +4,7 @@ tasks between them, with what normalizing each record alone makes."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.helpers.streaming import tweet
 from threadtag.core.settings import Settings
@@ -45,3 +46,22 @@ def test_a_batch_prepared_in_slices_is_every_record_normalized_and_the_loop_turn
     assert kinds == [(type(o).__name__, getattr(o, "id", None)) for o in alone]
     assert len(kinds) == len(batch)
     assert [kind for kind, _ in kinds].count("DeadLetter") == 2
+
+
+def test_a_lang_too_long_for_its_column_is_left_empty_and_counted_not_a_dead_letter() -> None:
+    from prometheus_client import REGISTRY
+
+    from threadtag.pipeline.normalize import LANG_MAX_CHARS
+    from threadtag.schemas.posts import Post
+
+    before = REGISTRY.get_sample_value("threadtag_fields_dropped_total", {"field": "lang"}) or 0
+    value = json.loads(tweet(1, None, 0))
+
+    def with_lang(lang: str) -> object:
+        message = RawMessage(json.dumps({**value, "lang": lang}).encode(), None, "t", 0, 0)
+        return normalize(message, 0.0, 10_000, 1_000, 64)
+
+    fits, long = with_lang("x" * LANG_MAX_CHARS), with_lang("x" * 40)
+    assert isinstance(fits, Post) and fits.lang == "x" * LANG_MAX_CHARS
+    assert isinstance(long, Post) and long.lang is None and long.raw["lang"] == "x" * 40
+    assert REGISTRY.get_sample_value("threadtag_fields_dropped_total", {"field": "lang"}) == before + 1

@@ -11,15 +11,16 @@ from functools import partial
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
-from threadtag.core.database import plan_generic_without_jit
+from threadtag.core.database import async_engine, plan_generic_without_jit, sync_engine
 from threadtag.core.settings import Settings
 from threadtag.pipeline import bookkeeping, post_store, stream_worker
 from threadtag.pipeline.conversations import ConversationPolicy
-from threadtag.pipeline.normalize import Dropped
+from threadtag.pipeline.normalize import Dropped, RawMessage
 from threadtag.pipeline.stream_worker import StreamWorker
 from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
@@ -205,8 +206,10 @@ def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine)
 
 
 def test_orphans_become_dead_letters_that_say_why(engine):
-    dropped = Dropped(post(20, 1), "reply without content")
-    store(engine, [post(21, 20), post(31, 30), post(41, 40), post(40, 39)], now=0.0, dropped=[dropped])
+    dropped = [Dropped(post(20, 1), "reply without content"), Dropped(post(60), "retweet"),
+               Dropped(post(70), "dead-lettered: cannot be stored: DataError: too odd")]  # fmt: skip
+    store(engine, [post(21, 20), post(31, 30), post(41, 40), post(40, 39), post(61, 60), post(71, 70)], now=0.0,
+          dropped=dropped)  # fmt: skip
     store(engine, [post(52, 51, root=50)], now=0.0)  # Twitter v2: names root 50, which never comes
     with engine.begin() as conn:
         assert post_store.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
@@ -218,10 +221,23 @@ def test_orphans_become_dead_letters_that_say_why(engine):
     assert reasons[b'{"id": 31}'] == "orphan reply: its parent 30 did not arrive within 60 s"
     assert reasons[b'{"id": 41}'].startswith("orphan reply: its parent 40 arrived, but not the thread's root")
     assert reasons[b'{"id": 52}'] == "orphan reply: root 50 did not arrive within 60 s"
+    assert reasons[b'{"id": 61}'] == "orphan reply: its parent 60 was dropped (retweet)"
+    assert reasons[b'{"id": 71}'] == (
+        "orphan reply: its parent 70 was dropped (dead-lettered: cannot be stored: DataError: too odd)"
+    )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM posts")).scalar() == 0
-        assert conn.execute(text("SELECT count(*) FROM dead_letters")).scalar() == 5
+        assert conn.execute(text("SELECT count(*) FROM dead_letters")).scalar() == 7
         assert conn.execute(text("SELECT count(*) FROM conversations")).scalar() == 0
+
+
+def test_the_ids_of_dropped_posts_are_forgotten_after_dropped_posts_keep_seconds(engine):
+    store(engine, [], dropped=[Dropped(post(60), "retweet"), Dropped(post(61), "retweet")])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE dropped_posts SET dropped_at = to_timestamp(100) WHERE id = '60'"))
+        conn.execute(text("UPDATE dropped_posts SET dropped_at = to_timestamp(200) WHERE id = '61'"))
+        assert post_store.forget_dropped(conn, 250.0, keep_seconds=100.0, limit=10) == 1
+        assert list(conn.execute(text("SELECT id FROM dropped_posts")).scalars()) == ["61"]
 
 
 def test_a_thousand_reply_thread_stays_exact(engine):
@@ -345,3 +361,98 @@ def test_the_parked_gauge_is_counted_every_stream_parked_count_seconds_not_every
     gauge = asyncio.run(ticks([1_000.0, 1_001.0, 1_014.0, 1_015.0, 1_016.0]))
     assert counted == [1, 1]  # at 1,000 and 1,015
     assert gauge == 1
+
+
+class Sent:
+    """A stream worker's send: what it was given, acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes]] = []
+
+    async def __call__(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.records.append((topic, value))
+        acked = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
+    def letters(self) -> list[dict]:
+        return [json.loads(value) for topic, value in self.records if topic == "tweets-dlq"]
+
+
+def _raw(pid: int, parent: int | None, created_at: str) -> RawMessage:
+    value = {"id_str": str(pid), "created_at": created_at, "text": f"a reply about rivers {pid}",
+             "in_reply_to_status_id_str": None if parent is None else str(parent), "user": {"id_str": "1"}}  # fmt: skip
+    return RawMessage(json.dumps(value).encode(), None, "tweets", 0, pid)
+
+
+YEAR_ONE, YEAR_9999 = "Mon Jan 01 00:00:00 +0000 0001", "Fri Dec 31 23:59:59 +0000 9999"
+
+
+def test_a_database_off_utc_stores_posts_at_both_ends_of_the_years_and_the_timer_joins_them(off_utc_database_url):
+    """A year-one reply parked before its root, and a year-9999 reply left parked below a
+    stored root (two workers racing): the root is stored, both join, nothing is a dead letter."""
+    migrate(off_utc_database_url)
+    settings = Settings(database_url=off_utc_database_url, tweets_topic="tweets", dead_letter_topic="tweets-dlq")
+    sent = Sent()
+
+    async def run() -> None:
+        engine = async_engine(off_utc_database_url)
+        worker = StreamWorker(engine, settings, sent)
+        await worker.store(await worker.prepare([_raw(8001, 8000, YEAR_ONE)]))
+        await worker.store(await worker.prepare([_raw(8000, None, YEAR_ONE)]))
+        await worker.store(await worker.prepare([_raw(9000, None, YEAR_9999), _raw(9001, 9000, YEAR_9999)]))
+        async with engine.begin() as conn:  # the race's leftover: a reply parked below a rooted parent
+            await conn.execute(text("INSERT INTO posts (id, platform, created_at, text, raw, parent_id) VALUES "
+                                    "('9002', 'twitter', '9999-12-31T23:59:59Z', 'words', '{}', '9001')"))  # fmt: skip
+        await worker.tick()
+        await engine.dispose()
+
+    asyncio.run(run())
+    engine = sync_engine(off_utc_database_url)
+    with engine.connect() as conn:
+        roots = dict(conn.execute(text("SELECT id, root_id FROM posts")).all())
+        assert conn.execute(text("SELECT count(*) FROM dead_letters")).scalar() == 0
+        zone = conn.execute(text("SHOW TimeZone")).scalar()
+    engine.dispose()
+    assert roots == {"8000": "8000", "8001": "8000", "9000": "9000", "9001": "9000", "9002": "9000"}
+    assert sent.letters() == [] and zone == "UTC"
+
+
+def test_a_timer_step_refused_on_its_data_dead_letters_those_rows_and_the_timer_goes_on(
+    engine, database_url, monkeypatch
+):
+    store(engine, [post(1), post(2, 1, minute=1), post(11), post(12, 11, minute=1)])
+    with engine.begin() as conn:  # replies left parked below rooted parents
+        for child, parent in (("3", "2"), ("13", "12")):
+            conn.execute(
+                text("INSERT INTO posts (id, platform, created_at, text, raw, parent_id) "
+                     "VALUES (:c, 'twitter', '2026-05-01T00:03:00Z', 'words', '{}', :p)"),
+                {"c": child, "p": parent},
+            )  # fmt: skip
+    real_sweep = post_store.sweep
+
+    def sweep(conn, rooted, parked, now, policy):
+        if "2" in rooted:
+            raise DataError("SELECT ...", {}, Exception("timestamp too small (before year 1)"))
+        return real_sweep(conn, rooted, parked, now, policy)
+
+    monkeypatch.setattr(post_store, "sweep", sweep)
+    settings = Settings(database_url=database_url, tweets_topic="tweets", dead_letter_topic="tweets-dlq")
+    sent = Sent()
+    before = REGISTRY.get_sample_value("threadtag_stream_timer_failures_total", {"step": "stranded"}) or 0
+
+    async def tick() -> None:
+        engine = async_engine(database_url)
+        await StreamWorker(engine, settings, sent).tick()
+        await engine.dispose()
+
+    asyncio.run(tick())
+    with engine.connect() as conn:
+        roots = dict(conn.execute(text("SELECT id, root_id FROM posts")).all())
+        kept = list(conn.execute(text("SELECT id FROM dropped_posts")).scalars())
+    assert "3" not in roots and roots["13"] == "11"  # the refused row a dead letter, the other joined
+    [letter] = sent.letters()
+    assert letter["reason"].startswith("reply below 2 cannot join its conversation: DataError: ")
+    assert letter["reason"].endswith("timestamp too small (before year 1)")
+    assert kept == ["3"]  # its own replies' dead letters will say what became of it
+    assert REGISTRY.get_sample_value("threadtag_stream_timer_failures_total", {"step": "stranded"}) == before + 1

@@ -59,6 +59,14 @@ GENERATOR_INPUTS = Counter(
 for _how in ("decoded", "reused"):
     GENERATOR_INPUTS.labels(_how)
 ROWS_WRITTEN = Counter("threadtag_rows_written", "Rows written to PostgreSQL, by table.", ["table"])
+FIELDS_DROPPED = Counter(
+    "threadtag_fields_dropped", "Optional fields of posts stored empty because they do not fit, by field.", ["field"]
+)
+TIMER_FAILURES = Counter(
+    "threadtag_stream_timer_failures",
+    "Steps of the stream timer the database refused on their data (the others went on), by step.",
+    ["step"],
+)
 PARKED_POSTS = Gauge("threadtag_stream_parked_posts", "Stored replies still waiting for a parent (all workers).")
 MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])
 LIVE_F1 = Gauge(
@@ -90,7 +98,7 @@ BUILD_INFO.labels(_package_version(), platform.python_version()).set(1)
 # What only one kind of worker does: the other does not export it (MESSAGES_IN, DEAD_LETTERS,
 # CONSUMER_LAG, ROWS_WRITTEN, DB_RETRIES and BUILD_INFO are both's).
 _ONLY = {
-    "stream": (PARKED_POSTS, DUPLICATE_POSTS, REQUESTS_PRODUCED),
+    "stream": (PARKED_POSTS, DUPLICATE_POSTS, REQUESTS_PRODUCED, FIELDS_DROPPED, TIMER_FAILURES),
     "inference": (BATCH_SIZE, INFERENCE_SECONDS, GENERATOR_INPUTS, MODEL_VERSION, LIVE_F1, POST_TO_ANNOTATION),
 }
 

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         2, gt=0, description="Batches a stream worker takes and normalizes ahead of the one it is storing."
     )
     stream_timer_batch: int = Field(1000, gt=0, description="Most due conversations or orphans per timer tick.")
+    dropped_posts_keep_seconds: float = Field(
+        7 * 86400.0,
+        gt=0,
+        description="How long the ids of dropped and dead-lettered posts are kept, so that an orphaned reply's "
+        "dead letter says what became of its parent.",
+    )
     stream_parked_count_seconds: float = Field(
         15.0,
         ge=0,
