@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from kafka.errors import KafkaTimeoutError
+from sqlalchemy import text
 
 from threadtag.app.recipes import SAMPLE_THREADS
 from threadtag.cli.errors import describe
@@ -169,3 +170,20 @@ def test_uvloop_asked_for_but_not_installed_names_the_setting(monkeypatch: pytes
     with pytest.raises(UsageError, match="STREAM_EVENT_LOOP=asyncio"):
         use_event_loop(Settings(stream_event_loop="uvloop"))
     use_event_loop(Settings(stream_event_loop="asyncio"))  # Python's own loop needs nothing installed
+
+
+def test_an_active_model_version_whose_file_is_gone_is_one_line_as_a_missing_model_path(database_url, tmp_path):
+    from threadtag.app.schema import migrate
+    from threadtag.core.database import sync_engine
+
+    migrate(database_url)
+    engine = sync_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO model_versions (version, path, active, activated_at) VALUES ('gone', :p, true, now())"),
+            {"p": str(tmp_path / "deleted.pt")},
+        )
+    engine.dispose()
+    closed = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "DATABASE_URL": database_url}
+    _one_line(_threadtag("infer", **closed), 4, "active model version gone cannot be loaded", "no checkpoint at")
+    _one_line(_threadtag("infer", **closed, MODEL_PATH=str(tmp_path / "none.pt")), 4, "no checkpoint at")

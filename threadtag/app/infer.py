@@ -46,8 +46,9 @@ def _last_loadable(engine: Engine, settings: Settings) -> tuple[Checkpoint, Path
             active=active.version, error=failure, serving=version.version, path=version.path,
         )  # fmt: skip
         return checkpoint, Path(version.path)
-    raise UsageError(f"the active model version {active.version} cannot be loaded ({failure}), nor any other "
-                     "registered version: retrain, or give --model / MODEL_PATH")  # fmt: skip
+    # A missing or unusable file, whoever named it: one line and the same exit code as MODEL_PATH's.
+    raise CheckpointError(f"the active model version {active.version} cannot be loaded ({failure}), nor any "
+                          "other registered version")  # fmt: skip
 
 
 def run_infer(settings: Settings, model: Path | None) -> None:

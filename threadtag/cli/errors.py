@@ -39,7 +39,8 @@ def describe(exc: BaseException) -> Failure | None:
     if isinstance(exc, BrokerStartError):
         return Failure(str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a running cluster", EXIT_CONNECTION)
     if isinstance(exc, CheckpointError):
-        return Failure(str(exc), "MODEL_PATH / --model must name a file written by `threadtag train`", EXIT_INPUT)
+        hint = "MODEL_PATH, --model or the active model version must name a file written by `threadtag train`"
+        return Failure(str(exc), hint, EXIT_INPUT)
     if isinstance(exc, MainJobFailed):
         return Failure(str(exc), "the workers' logs are in WORKDIR/logs (--workdir, default runs/)", EXIT_CONNECTION)
     if isinstance(exc, ReplayStopped):
