@@ -2,7 +2,7 @@
 through a stream worker and an inference worker on the embedded broker and the local
 PostgreSQL; then fresh good threads, which must be annotated.
 
-    .venv/bin/python -m bench.hostile_mix [--messages 10000] [--stream-workers 2]
+    .venv/bin/python -m bench.hostile_mix [--messages 10000] [--stream-workers 2] [--timezone Asia/Tokyo]
 
 Every message must end stored, dropped by design (retweets, replies without content) or
 dead-lettered: lost = sent - stored - dropped - dead-lettered must be 0, and no worker may
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--stream-workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--timezone", help="the database's TimeZone (default: the server's); the workers work in UTC")
     args = parser.parse_args()
     # One copy of each id: a duplicate is stored once, which the count below would call lost.
     unique = {json.loads(line).get("id_str"): line for line in source_posts()}
@@ -75,7 +76,7 @@ def main() -> None:
         settings = bench_settings(
             broker.bootstrap,
             tmp,
-            database_url=fresh_database(),
+            database_url=fresh_database(args.timezone),
             model_path=model,
             orphan_ttl_seconds=5,
             conversation_close_seconds=5,
@@ -124,7 +125,9 @@ def main() -> None:
             worker.stop()
         engine.dispose()
     print(f"machine: {machine()}")
-    print(f"{args.stream_workers} stream workers, 1 inference worker; logs in {tmp}; settled in {settled:.0f} s\n")
+    zone = args.timezone or "the server's"
+    print(f"{args.stream_workers} stream workers, 1 inference worker; database TimeZone {zone}; logs in {tmp}; "
+          f"settled in {settled:.0f} s\n")  # fmt: skip
     print(table(["class", "messages sent"], sorted(per_class.items())))
     print()
     rows = [

@@ -145,9 +145,12 @@ def _as_admin(statement: str) -> None:
     admin.dispose()
 
 
-def fresh_database() -> str:
+def fresh_database(timezone: str | None = None) -> str:
+    """A new, migrated database; `timezone`: its sessions' TimeZone (default: the server's)."""
     name = f"bench_{uuid.uuid4().hex[:8]}"
     _as_admin(f'CREATE DATABASE "{name}"')
+    if timezone:
+        _as_admin(f"ALTER DATABASE \"{name}\" SET timezone TO '{timezone}'")
     url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
     migrate(url)
     return url

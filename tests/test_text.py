@@ -80,7 +80,8 @@ def test_the_quick_edge_check_agrees_with_cutting_each_side_of_a_tag():
                  if not has_content(text[: m.start()]) or not has_content(text[m.end() :])]  # fmt: skip
         return _dedupe_tags([segment_hashtag(m.group(1), "zh") for m in found])
 
-    pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "#天气#", "URL", "İ"]
+    pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "#天气#"]
+    pieces += ["URL", "İ"]
     rng = random.Random(7)
     texts = ["", " ", "#话题#", "。。", "😀 ，", "@", "www.", "http:// ", "https://t.cn/x", "DIGIT", "_", "#a# #b#"]
     texts += ["#a#b#c# 中文 #天气#", "#话题# 。 #天气#"]

@@ -30,6 +30,26 @@ def _year_10000_reply_then_root(i: int) -> list[bytes | None]:
     return [json.dumps(reply).encode(), tweet(i, None, 0)]
 
 
+def _at_the_edge_of_the_years(created_at: str) -> Callable[[int], list[bytes | None]]:
+    """A reply at the first or last second of the years 1-9999 UTC, stored before its root:
+    in a session off UTC, read back, that second is in year 0 or 10000."""
+
+    def build(i: int) -> list[bytes | None]:
+        reply = {**json.loads(tweet(i + 1, i, 0)), "created_at": created_at}
+        return [json.dumps(reply).encode(), tweet(i, None, 0)]
+
+    return build
+
+
+def _reply_to_a_retweet(i: int) -> list[bytes | None]:
+    retweet = {**json.loads(tweet(i, None, 0)), "retweeted_status": {"id_str": "1"}}
+    return [json.dumps(retweet).encode(), tweet(i + 1, i, 0)]
+
+
+def _many_hashtags(i: int) -> list[bytes | None]:
+    return [_v1(i, text="rivers in spring " + " ".join(f"#tag{n}" for n in range(10_000)))]
+
+
 CLASSES = [
     Hostile("NUL in the text", lambda i: [_v1(i, text="before\u0000after words")], 1, 0, ""),
     Hostile("user.id_str as a number", lambda i: [_v1(i, user={"id_str": 5})], 0, 1, "ValidationError"),
@@ -47,7 +67,13 @@ CLASSES = [
     Hostile("invalid JSON", lambda i: [b'{"id_str": "' + str(i).encode() + b'", '], 0, 1, "not JSON"),
     Hostile("invalid UTF-8", lambda i: [b"\xff\xfe" + tweet(i, None, 0)], 0, 1, "not valid UTF-8"),
     Hostile("wrong types", lambda i: [_v1(i, id_str=[i])], 0, 1, "must be a non-empty string"),
-    Hostile("a lang the database cannot hold", lambda i: [_v1(i, lang="x" * 100)], 0, 1, "DataError"),
+    Hostile(
+        "a lang the database cannot hold, and a reply", lambda i: [_v1(i, lang="x" * 100), tweet(i + 1, i, 1)], 2, 0, ""
+    ),  # fmt: skip
+    Hostile("a year-1 reply, then its root", _at_the_edge_of_the_years("Mon Jan 01 00:00:00 +0000 0001"), 2, 0, ""),
+    Hostile("a year-9999 reply, then its root", _at_the_edge_of_the_years("Fri Dec 31 23:59:59 +0000 9999"), 2, 0, ""),
+    Hostile("a reply to a retweet", _reply_to_a_retweet, 0, 1, "was dropped (retweet)"),
+    Hostile("10,000 hashtags", _many_hashtags, 1, 0, ""),
     Hostile("SQL in the text", lambda i: [_v1(i, text="'); DROP TABLE posts; -- words")], 1, 0, ""),
     Hostile("emoji and right-to-left text", lambda i: [_v1(i, text="שלום עולם 🙂‍↔️ مرحبا \u202eevil")], 1, 0, ""),
     Hostile("a reply to itself", lambda i: [tweet(i, i, 0)], 0, 1, "replies to itself"),
