@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from threadtag.core.broker import stream_topics
+from threadtag.core.broker_watch import start_afresh
 from threadtag.core.kafka_security import faust_credentials
 from threadtag.core.metrics import MESSAGES_IN, set_ready
 from threadtag.core.settings import Settings
@@ -78,9 +79,12 @@ def build_app(settings: Settings, bootstrap: str, engine: AsyncEngine) -> faust.
                     if worker.stop.is_set():
                         return  # shutting down during a database outage: the batch stays unacked
                     # Input cannot get here (store dead-letters it): the database or the broker
-                    # failed for good. Exit unacked, for the supervisor to restart the worker,
-                    # rather than leave a live process whose agent stopped.
-                    log.exception("stream worker failed; exiting without committing the batch")
+                    # failed for good (a broker back empty refuses the first send). Start afresh
+                    # unacked, or exit for the supervisor, rather than leave a live process whose
+                    # agent stopped.
+                    log.exception("stream worker failed; the batch is not committed")
+                    if settings.broker_lost_action == "restart":
+                        start_afresh("the stream worker failed")
                     os._exit(1)
                 for event in events:
                     await stream.ack(event)

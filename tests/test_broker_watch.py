@@ -37,8 +37,8 @@ def test_a_worker_exits_with_its_line_when_the_broker_is_black_holed(broker):
     proxy = TcpProxy(int(broker.rsplit(":", 1)[1]))
     proxy.up()
     watch = (
-        "import time; from threadtag.core.broker_watch import exit_when_broker_lost; "
-        f"exit_when_broker_lost('127.0.0.1:{proxy.port}', 2, every=0.2); time.sleep(60)"
+        "import time; from threadtag.core.broker_watch import leave_when_broker_lost; "
+        f"leave_when_broker_lost('127.0.0.1:{proxy.port}', 2, action='exit', every=0.2); time.sleep(60)"
     )
     worker = subprocess.Popen(
         [sys.executable, "-c", watch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from threadtag.app import recipes
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
-from threadtag.core.broker_watch import exit_when_broker_lost
+from threadtag.core.broker_watch import leave_when_broker_lost, leave_when_topics_recreated, wait_for_broker
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.progress import ProgressLog
@@ -56,6 +56,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     if none is); with INFER_FOLLOW_ACTIVE it then serves whichever version is active."""
     if not settings.kafka_bootstrap_servers:
         raise UsageError("set KAFKA_BOOTSTRAP_SERVERS: the worker reads the stream's requests topic")
+    wait_for_broker(settings.kafka_bootstrap_servers, settings.broker_wait_seconds, settings.kafka_security_protocol)
     engine = migrated_engine(settings)
     path = model or settings.model_path
     checkpoint = recipes.load_checkpoint(path, settings) if path else None
@@ -80,9 +81,12 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
-    exit_when_broker_lost(
-        settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds, settings.kafka_security_protocol
-    )
+    leave_when_broker_lost(
+        settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds, settings.kafka_security_protocol,
+        settings.broker_lost_action,
+    )  # fmt: skip
+    bootstrap = settings.kafka_bootstrap_servers
+    leave_when_topics_recreated(settings, bootstrap, [settings.requests_topic], settings.broker_lost_action)
     try:
         inference.run(
             consumer,

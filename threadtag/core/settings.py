@@ -365,7 +365,18 @@ class Settings(BaseSettings):
     broker_lost_exit_seconds: float = Field(
         60.0,
         ge=0,
-        description="A worker exits, for its supervisor to restart it, when the broker has not answered this long.",
+        description="A worker whose broker has not answered this long leaves as BROKER_LOST_ACTION says; 0: never.",
+    )
+    broker_lost_action: Literal["restart", "exit"] = Field(
+        "restart",
+        description="restart: a worker that lost its broker (or whose sends failed) replaces itself with a fresh "
+        "process that waits for the broker; exit: it exits (code 3) for its supervisor to restart it.",
+    )
+    broker_wait_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="How long a starting worker waits for its broker before it fails with one line (a worker "
+        "restarting itself waits without limit).",
     )
     doctor_check_timeout_seconds: float = Field(
         15.0, gt=0, description="`doctor`: a check that takes longer fails, saying so."
