@@ -6,7 +6,7 @@ PostgreSQL; then fresh good threads, which must be annotated.
 
 Every message must end stored, dropped by design (retweets, replies without content) or
 dead-lettered: lost = sent - stored - dropped - dead-lettered must be 0, and no worker may
-exit. (Ten 5 MB messages in the mix, as in the issue; the other classes share the rest.)
+exit. (Ten 5 MB messages in the mix; the other classes share the rest.)
 """
 
 from __future__ import annotations

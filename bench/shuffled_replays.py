@@ -1,5 +1,6 @@
 """Shuffled replays of the real threads into two stream workers: after each, exactly the
-data's own orphans are parked and every root has exactly its replies (issue 23's race).
+data's own orphans are parked and every root has exactly its replies (the race of a parked
+reply's parent resolved by one worker while another parks its child).
 
     .venv/bin/python -m bench.shuffled_replays [--runs 20] [--duplicates 0.05]
 

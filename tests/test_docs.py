@@ -17,7 +17,7 @@ def test_readme_starts_with_the_two_commands():
     assert [line.split("#")[0].strip() for line in first_block] == ["bash scripts/run.sh", "bash scripts/test.sh"]
 
 
-# Words of the topology before issue 12 (a DB-writer stage, three workers, co-partitioned topics).
+# Words of an earlier topology (a DB-writer stage, three workers, co-partitioned topics).
 STALE = ("DB-writer", "DB writer", "DB workers", "co-partitioned", "three workers")
 
 

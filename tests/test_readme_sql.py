@@ -1,4 +1,5 @@
-"""The README's SQL runs against the schema as migrated, on rows as the stream writes them."""
+"""The SQL of the README and the docs runs against the schema as migrated, on rows as the
+stream writes them."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from threadtag.app.schema import migrate
 from threadtag.models.corpus import read_tweets
 
 
+PAGES = ["README.md", "docs/model.md", "docs/operations.md"]
+
+
 def readme_queries() -> list[str]:
-    """The statements of the README's sql blocks, comment lines left out."""
-    blocks = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    """The statements of the sql blocks of PAGES, in that order, comment lines left out."""
+    blocks = [b for page in PAGES for b in re.findall(r"```sql\n(.*?)```", (ROOT / page).read_text(), flags=re.S)]
     code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("--"))
     return [query.strip() for query in code.split(";") if query.strip()]
 

@@ -151,7 +151,7 @@ def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
 
 
 def test_a_child_parked_below_a_parent_that_another_worker_resolves_still_joins(engine):
-    """Issue 23's race: X stores the root and, in the same transaction, resolves the parked
+    """The two-worker race: X stores the root and, in the same transaction, resolves the parked
     parent; Y meanwhile parks the parent's child (X's update is not visible to it), commits
     and sweeps before X commits. X's sweep must start from the parent it resolved."""
     store(engine, [post(2, 1, minute=1)])  # the parent, parked: its root has not come

@@ -81,7 +81,12 @@ def sync_engine(url: str, **options: Any) -> Engine:
 
 
 def async_engine(url: str, **options: Any) -> AsyncEngine:
-    """An asyncio engine whose every connection works in UTC (see work_in_utc)."""
+    """An asyncio engine whose every connection works in UTC (see work_in_utc), on psycopg 3
+    whatever driver `url` names: psycopg2 has no asyncio."""
+    parsed = make_url(url)
+    if parsed.drivername != "postgresql+psycopg":
+        log.info("the stream worker uses psycopg 3 for asyncio", driver_in_url=parsed.drivername)
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     engine = create_async_engine(url, **options)
     work_in_utc(engine.sync_engine)
     return engine

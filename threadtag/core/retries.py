@@ -43,7 +43,9 @@ _STOP_POLL_SECONDS = 0.1
 
 
 def sqlstate(exc: BaseException) -> str | None:
-    return getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+    """The SQLSTATE of a database error: psycopg 3 calls it `sqlstate`, psycopg2 `pgcode`."""
+    error = getattr(exc, "orig", None) or exc
+    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
 
 
 def is_setting_mistake(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@ instance instead of defining its own constants. The README lists each variable.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
@@ -388,12 +389,19 @@ class Settings(BaseSettings):
     @field_validator("database_url", "local_database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:
-        """postgres:// and postgresql:// (what hosting services print) mean the psycopg 3 driver."""
+        """postgres:// and postgresql:// (what hosting services print) mean the psycopg 3 driver;
+        postgresql+psycopg2:// is taken where psycopg2 is installed (the psycopg2 extra)."""
         if value is None:
             return None
         for scheme in ("postgres://", "postgresql://"):
             if value.startswith(scheme):
                 return "postgresql+psycopg://" + value[len(scheme) :]
+        if value.startswith("postgresql+psycopg2://") and importlib.util.find_spec("psycopg2") is None:
+            raise ValueError(
+                "postgresql+psycopg2:// needs psycopg2: pip install 'threadtag[psycopg2]', or write postgresql://"
+            )
+        if not value.startswith(("postgresql+psycopg://", "postgresql+psycopg2://")):
+            raise ValueError("a PostgreSQL URL: postgresql://, postgresql+psycopg:// or postgresql+psycopg2://")
         return value
 
     @field_validator("inventory_path")
