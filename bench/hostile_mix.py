@@ -1,4 +1,4 @@
-"""Hostile input at volume: good tweets mixed with every hostile class of tests/hostile.py,
+"""Hostile input at volume: good tweets mixed with every hostile class of tests/helpers/hostile.py,
 through a stream worker and an inference worker on the embedded broker and the local
 PostgreSQL; then fresh good threads, which must be annotated.
 

@@ -159,7 +159,7 @@ def fresh_database(timezone: str | None = None) -> str:
 def drop_database(url: str) -> None:
     """A bench's database, dropped once its numbers are read (every run makes a new one). Left
     behind, they cost the next runs: 5 backlog pairs stored 1.12 times consume-only with the
-    databases of earlier runs kept, 1.18-1.19 with each dropped (BENCHMARKS.md)."""
+    databases of earlier runs kept, 1.18-1.19 with each dropped."""
     _as_admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 

@@ -42,7 +42,7 @@ def read_part(example: Example, conv_tokens: int) -> Example:
     """What the hybrid path reads of an example: its conversation's first `conv_tokens`
     tokens (0: all), in training, offline and live alike. It bounds what a request reads of
     a long thread (replies past it cannot change the answer) at no measured cost in quality
-    (BENCHMARKS.md: 0.6 % of the Weibo posts have more)."""
+    (0.6 % of the Weibo posts have more)."""
     if not conv_tokens or len(example.conv) <= conv_tokens:
         return example
     return replace(example, conv=example.conv[:conv_tokens])

@@ -30,7 +30,7 @@ def fit_hybrid(
     """`inventory` holds the hashtags seen besides `train` (tag lines without their posts):
     `train`'s own hashtags reach the reranker through the votes alone, so a training post
     sees the inventory as a new post does, its own hashtags not counted (counting them lifts
-    every training post's gold by one: dev F1@1 22.83 against 27.59 without, BENCHMARKS.md).
+    every training post's gold by one: dev F1@1 22.83 against 27.59 without).
     Without `out_of_fold_beams` the reranker learns without the generator's
     features (the generator still adds candidates). With fewer than `min_queries` training
     posts whose gold is among their candidates, no reranker is learned."""

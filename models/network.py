@@ -5,7 +5,7 @@ score h_p W h_c, a merge layer tanh(W[h; r] + b) on each side, and a GRU decoder
 bilinear global attention over the memory [v_p; v_c]:  P(y_t) = softmax(W_v [s_t; c_t] + b_v).
 
 Where the paper is silent or the authors' released code differs, the choice is a switch of
-ModelConfig, picked by measurement (BENCHMARKS.md, "What makes the conversation count"):
+ModelConfig, picked by measurement:
   shared_encoder      one Bi-GRU reads the post and the conversation (the authors' code)
   bi_attention_score  "bilinear" h_p W h_c (paper, eq. 3) or "dot" h_p . h_c (authors' code)
   input_feeding       Luong-style decoder: the attentional state h~_t = tanh(W_c [c_t; s_t])

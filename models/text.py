@@ -277,7 +277,7 @@ class TextPreparation:
 class TextMemo(TextPreparation):
     """The same results, each text's kept for its last `size` distinct texts: an inference
     worker prepares a post at every request that names it and again when the live index
-    learns it, and jieba was a quarter of its time (BENCHMARKS.md). Callers get copies, so
+    learns it, and jieba was a quarter of its time. Callers get copies, so
     nothing they do changes what is kept."""
 
     def __init__(self, size: int) -> None:

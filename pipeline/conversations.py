@@ -8,7 +8,7 @@ Requests go out:
 - arrival: QUIET_SECONDS after the root post came (not pushed back), with the replies that
   joined by then: in a backfill or replay the replies stored right behind their root join
   its first request, so an unchanged thread is decoded once, not at arrival and again when
-  it closes (BENCHMARKS.md); with QUIET_SECONDS 0, at once;
+  it closes; with QUIET_SECONDS 0, at once;
 - growth: once EVERY_REPLIES more replies joined and none came for QUIET_SECONDS, while the
   last request named fewer replies than the model reads (`read_replies`: later ones cannot
   change its answer; a reply arriving late but written earlier is read by the final request);

@@ -3,15 +3,15 @@ its wait for each record's delivery to the stream is cheap when the delivery is 
 
 faust fixes `fetch_max_wait_ms=1500` for the consumer of its stream workers. On the embedded
 Tansu broker that wait is what a post waits before its worker sees it: at 100 ms the
-post -> request latency at 200 posts/s fell from 471 to 82 ms p50 (BENCHMARKS.md). With
+post -> request latency at 200 posts/s fell from 471 to 82 ms p50. With
 faust tables, restarted workers lost records at 100 ms (faust skipped a record fetched while
 it seeked to restored offsets); the table-free stream showed no loss in 50 SIGKILLs
 mid-backlog at 100 ms (bench/stream_restart.py), so 100 ms is the default now.
 
 faust hands each fetched record to the stream through `Service.wait_first(delivery,
 suspend_flow.wait())`, which makes four tasks a record (the delivery, the suspension, stop and
-crash) and cancels three: 16 us a record, a tenth of the stream worker's CPU in a backlog
-(BENCHMARKS.md). The delivery rarely waits (only when the stream's buffer is full), so it
+crash) and cancels three: 16 us a record, a tenth of the stream worker's CPU in a backlog.
+The delivery rarely waits (only when the stream's buffer is full), so it
 runs first as a task of its own, and the four-task wait is made only when it did not finish
 in one turn of the loop.
 """

@@ -38,7 +38,7 @@ class Stored:
 
 # The batch goes in by COPY into a staging table of the session, then one INSERT from there:
 # against the whole batch sent as one JSON parameter (parsed twice by the server: the document,
-# then each row's `raw`), 30 against 48 ms a thousand tweets, half the client's CPU (BENCHMARKS.md).
+# then each row's `raw`), 30 against 48 ms a thousand tweets, half the client's CPU.
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS incoming_posts (
     id text, platform text, author_id text, created_at timestamptz, text text, lang text,
@@ -253,7 +253,7 @@ def _close_gaps(
 # Each step looks rows up by key: the LATERAL ... OFFSET 0 subqueries keep the planner from
 # joining against every parked row, which it chose when its statistics said few were
 # parked, and which read every dead version that a burst of resolved rows leaves in the
-# partial indexes until VACUUM: up to 160 ms a batch (BENCHMARKS.md).
+# partial indexes until VACUUM: up to 160 ms a batch.
 _FIND_PARKED = """
 WITH RECURSIVE found (id, root_id) AS (
     SELECT c.id, p.root_id FROM unnest(CAST(:parked AS text[])) AS k(id)

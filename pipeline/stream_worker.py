@@ -94,7 +94,7 @@ class StreamWorker:
 
     async def _in_transaction(self, work: Callable[[Connection], T]) -> T:
         # On the event loop, not in a thread: the database's waits yield to the loop, and no
-        # second thread contends for the GIL with faust's (BENCHMARKS.md: 35 % more posts/s).
+        # second thread contends for the GIL with faust's (35 % more posts/s measured).
         async def attempt() -> T:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
@@ -116,7 +116,7 @@ class StreamWorker:
     async def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
         """Normalize a batch on the event loop while earlier batches are stored, handing the
         loop back every NORMALIZE_SLICE records: a batch normalized in one go kept the batch
-        being stored from PostgreSQL's answers for tens of milliseconds (BENCHMARKS.md)."""
+        being stored from PostgreSQL's answers for tens of milliseconds."""
         now = time.time()
         limits = (self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes,
                   self.settings.post_id_max_chars)  # fmt: skip

@@ -172,7 +172,7 @@ _DECODE = msgspec.json.Decoder().decode
 
 def _loads(text: str) -> Any:
     """The JSON value, as `json.loads` makes it: msgspec decodes a tweet in half the time (the
-    largest part of normalizing one; BENCHMARKS.md) and refuses only what json takes
+    largest part of normalizing one) and refuses only what json takes
     (NaN, 1e400, a lone surrogate) or no parser takes; json then decides, and says why not."""
     try:
         return _DECODE(text)

@@ -12,7 +12,6 @@ from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
 from threadtag.models.corpus import read_tweets
 
-
 PAGES = ["README.md", "docs/model.md", "docs/operations.md"]
 
 

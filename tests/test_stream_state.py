@@ -106,7 +106,7 @@ def test_the_parked_row_lookup_reads_posts_only_by_key(engine):
     """On the plans the stream worker's sessions make (generic, statistics saying few rows
     are parked), the parked-row lookup and the UPDATE after it read `posts` by key. A plan
     that reads every parked row read their dead versions too, after a burst of resolved
-    replies: up to 160 ms a batch (BENCHMARKS.md)."""
+    replies: up to 160 ms a batch."""
     plan_generic_without_jit(engine)
     store(engine, [post(1)] + [post(i, 1, minute=i % 50) for i in range(2, 3000)])
     store(engine, [post(i, i - 1) for i in range(5001, 5021)])  # parked: 5000 never came

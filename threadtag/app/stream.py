@@ -26,7 +26,7 @@ log = structlog.get_logger("threadtag")
 def _collect_less() -> None:
     """Each batch of parsed posts lives a moment as tens of thousands of objects; with Python's
     default thresholds they set off full collections over every object the process holds
-    (2.0 s of GC in a 14 s backlog run, 0.4 s after this; BENCHMARKS.md). What start-up made
+    (2.0 s of GC in a 14 s backlog run, 0.4 s after this). What start-up made
     is frozen out of collections, and young ones run every 20,000 allocations, not 700."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)

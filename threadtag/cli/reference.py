@@ -87,7 +87,8 @@ def _options(command: Any) -> list[str]:
 def cli_page() -> str:
     group: Any = typer.main.get_command(app)
     ctx = group.context_class(group, info_name="threadtag")
-    lines = ["# Command line", "", _GENERATED, "", _cell(group.help or ""), "", "| command | what it does |", "|---|---|"]
+    lines = ["# Command line", "", _GENERATED, "", _cell(group.help or ""), ""]
+    lines += ["| command | what it does |", "|---|---|"]
     names = group.list_commands(ctx)
     lines += [f"| [`{n}`](#{n}) | {_cell(group.get_command(ctx, n).get_short_help_str(200))} |" for n in names]
     for name in names:

@@ -11,7 +11,7 @@ reading again loses and doubles nothing (the tests show both).
 "Answered" means a Kafka answer, not a port that takes connections: behind a partition that
 swallows bytes (a dropped route, a black-holed proxy) the port still takes them, and
 kafka-python's consumer (3.0.x) then spins in `poll` and grows by megabytes a second
-(BENCHMARKS.md, the broker partition); the worker exits instead, its memory with it.
+(bench/broker_partition.py); the worker leaves instead, its memory with it.
 """
 
 from __future__ import annotations

@@ -71,8 +71,8 @@ class Settings(BaseSettings):
         10.0,
         ge=1,
         description="A consumer's request with no answer this long fails and its connection is cut. kafka-python "
-        "spins while a request to an unreachable broker is pending, growing by megabytes a second "
-        "(BENCHMARKS.md): this bounds it.",
+        "spins while a request to an unreachable broker is pending, growing by megabytes a second: "
+        "this bounds it.",
     )
     kafka_max_poll_interval_s: float = Field(
         300.0,
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a stream worker counts the parked replies for threadtag_stream_parked_posts "
         "(0: every tick). The count reads every parked row, and the dead versions resolved ones leave until "
-        "VACUUM: 89 ms a tick at the end of a 200,000-post backlog (BENCHMARKS.md).",
+        "VACUUM: 89 ms a tick at the end of a 200,000-post backlog.",
     )
     stream_resend_after_seconds: float = Field(
         30.0, gt=0, description="A request decided but not acknowledged by the broker this long ago is sent again."
@@ -114,13 +114,13 @@ class Settings(BaseSettings):
     stream_event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop",
         description="The stream worker's event loop: uvloop does faust's and the database's per-record work in "
-        "less CPU (BENCHMARKS.md); asyncio is Python's own.",
+        "less CPU; asyncio is Python's own.",
     )
     stream_fetch_max_wait_ms: int = Field(
         100,
         gt=0,
         description="Longest a stream worker's fetch waits at the broker for records (faust alone: 1500); "
-        "what a post waits for its worker on a quiet stream (BENCHMARKS.md).",
+        "what a post waits for its worker on a quiet stream.",
     )
     max_message_bytes: int = Field(262_144, gt=0, description="Larger raw messages go to the dead-letter topic.")
     replay_send_timeout_seconds: float = Field(
@@ -298,7 +298,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, gt=0, description="Hashtags returned per post (at most BEAM_SIZE).")
     beam_block_repeats: bool = Field(True, description="A word never appears twice in one generated hashtag.")
     decode_bf16: bool = Field(
-        False, description="Decode with a bf16 output layer: faster only on CPUs/GPUs with bf16 units (BENCHMARKS.md)."
+        False, description="Decode with a bf16 output layer: faster only on CPUs/GPUs with bf16 units."
     )
     predict_batch_size: int = Field(64, gt=0, description="Posts per beam-search batch in evaluate/predict.")
 
@@ -315,13 +315,13 @@ class Settings(BaseSettings):
         10,
         gt=0,
         description="Beam width of the generator inside the hybrid path (the generator alone keeps BEAM_SIZE); "
-        "10 and 20 scored alike under 5-fold CV and 10 decodes about 1.5 times as fast (BENCHMARKS.md).",
+        "10 and 20 scored alike under 5-fold CV and 10 decodes about 1.5 times as fast.",
     )
     hybrid_beam_candidates: int = Field(
         5,
         gt=0,
         description="Generator hashtags that become candidates (<= BEAM_SIZE); more than TOP_K makes beam "
-        "search run longer (5 and 10 scored alike under 5-fold CV, BENCHMARKS.md).",
+        "search run longer (5 and 10 scored alike under 5-fold CV).",
     )
     hybrid_spelled_candidates: int = Field(
         20,
