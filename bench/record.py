@@ -4,6 +4,7 @@
 (`python -m bench.benchmarks_md`), never copied by hand.
 
     .venv/bin/python -m bench.record [--name NAME] [--note TEXT ...] SCRIPT [ARGS ...]
+    .venv/bin/python -m bench.record --name NAME --title TEXT threadtag crossval ...   # a command's tables
 
 e.g. `python -m bench.record --name hostile_mix_new_york hostile_mix --messages 10000 --timezone America/New_York`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -60,6 +62,14 @@ def write_result(result: dict[str, Any]) -> Path:
     return path
 
 
+def _settings_in_environment() -> list[str]:
+    """NAME=value for each threadtag setting the environment sets: part of the command."""
+    from threadtag.core.settings import Settings
+
+    names = [name.upper() for name in Settings.model_fields]
+    return [f"{name}={os.environ[name]}" for name in names if name in os.environ]
+
+
 def _commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
@@ -72,24 +82,31 @@ def main() -> None:
     parser.add_argument("--name", help="the result file's name (default: the script's)")
     parser.add_argument("--title", help="what the result shows (default: the script's first docstring line)")
     parser.add_argument("--note", action="append", default=[], help="a line to keep with the result")
-    parser.add_argument("script", help="a module of bench/, e.g. hostile_mix")
+    parser.add_argument("script", help="a module of bench/, e.g. hostile_mix; or threadtag, for a command")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    command = [sys.executable, "-m", f"bench.{args.script}", *args.args]
+    cli = args.script == "threadtag"
+    command = [sys.executable, "-m", "threadtag.cli" if cli else f"bench.{args.script}", *args.args]
     from bench.benchmarks_md import area_of  # it imports this module's paths
 
     run = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(run.stdout)
     if run.returncode != 0:
         sys.exit(f"bench.{args.script} exited with {run.returncode}: no result written")
-    module = __import__(f"bench.{args.script}", fromlist=["__doc__"])
+    doc = "" if cli else __import__(f"bench.{args.script}", fromlist=["__doc__"]).__doc__ or args.script
     machine = next((line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("machine:")),
                    "not printed")  # fmt: skip
     result = {
         "name": args.name or args.script,
         "area": area_of(args.script),
-        "title": args.title or first_sentence(module.__doc__ or args.script),
-        "command": " ".join([".venv/bin/python -m bench." + args.script, *args.args]),
+        "title": args.title or first_sentence(doc),
+        "command": " ".join(
+            [
+                *_settings_in_environment(),
+                ".venv/bin/threadtag" if cli else ".venv/bin/python -m bench." + args.script,
+                *args.args,
+            ]
+        ),  # fmt: skip
         "machine": machine,
         "date": dt.date.today().isoformat(),
         "commit": _commit(),

@@ -8,8 +8,9 @@ A checkpoint carries the generator and, under `ranker`, the rest (HybridModel.st
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from threadtag.models.checkpoint import Checkpoint
@@ -89,6 +90,20 @@ class HybridAnnotator:
         """Conversation tokens this path reads at most (0: all): the generator's and the hybrid's."""
         return conversation_tokens_read(self.predictor.conv_tokens_read, self.model.config.conv_tokens)
 
+    @property
+    def runs_generator(self) -> bool:
+        """Whether beam search runs: its hashtags are candidates, or the reranker reads its features."""
+        return self.model.config.beam_candidates > 0 or self.model.uses_generator_features
+
+    def without_generator(self) -> HybridAnnotator:
+        """The same path with no generator candidate and no beam search (the ablation's row),
+        for a reranker that does not read the generator's features (HYBRID_GENERATOR_FOLDS 0)."""
+        if self.model.uses_generator_features:
+            raise ValueError("this reranker reads the generator's features: it has no path without the generator")
+        model = copy.copy(self.model)
+        model.config = replace(model.config, beam_candidates=0)
+        return HybridAnnotator(self.predictor, model, self.top_k)
+
     def learn(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
         """Labelled posts seen since: retrievable from now on, their hashtags in the inventory."""
         cut = self.model.config.conv_tokens
@@ -107,7 +122,7 @@ class HybridAnnotator:
     ) -> list[list[RankedHashtag]]:
         """Top-k hashtags of each example; `exclude[i]` (its own key) and posts stamped at or
         after `before[i]` do not vote for it."""
-        beams = self.predictor.predict_examples(examples)
+        beams = self.predictor.predict_examples(examples) if self.runs_generator else [[] for _ in examples]
         examples = [read_part(e, self.model.config.conv_tokens) for e in examples]
         votes = self.model.index.votes(examples, exclude, before)
         inventory = self.model.inventory

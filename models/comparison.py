@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +77,13 @@ def unseen(train: Sequence[Example], test: Sequence[Example]) -> list[int]:
     """Test posts none of whose gold hashtags occur in training (Table 5)."""
     counts = tag_counts(train)
     return [i for i, ex in enumerate(test) if bucket_of(ex, counts) == FREQUENCY_BUCKETS[0][1]]
+
+
+def new_hashtags(train: Sequence[Example], test: Sequence[Example], known: Collection[str]) -> list[int]:
+    """Test posts none of whose gold hashtags occurs in training or among the `known` ones (the
+    inventory): hashtags nobody has written yet, which only a generator can answer."""
+    counts = tag_counts(train)
+    return [i for i, ex in enumerate(test) if not any(tag_text(t) in counts or tag_text(t) in known for t in ex.tags)]
 
 
 def system_color(j: int) -> tuple[float, ...]:

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from tests.helpers.paths import LOCAL_DB, SHARED_DATA
+from threadtag.core.database import on_database
 from threadtag.core.settings import Settings, get_settings
 
 TINY = {  # training sizes for CLI tests: the paper's would take minutes here
@@ -37,15 +38,12 @@ def broker() -> Iterator[str]:
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    """A fresh database on the local server, dropped afterwards."""
+    """A fresh database on the local server (else the embedded one), dropped afterwards."""
     name = f"tt_{uuid.uuid4().hex[:10]}"
     admin = create_engine(LOCAL_DB, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no PostgreSQL at {LOCAL_DB}: {exc}")
-    yield LOCAL_DB.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield on_database(LOCAL_DB, name)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -60,7 +58,7 @@ def set_database_zone(database_url: str, zone: str) -> None:
     """ALTER DATABASE ... SET timezone: every new session of that database starts in `zone`."""
     admin = create_engine(LOCAL_DB, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"ALTER DATABASE \"{database_url.rsplit('/', 1)[1]}\" SET timezone TO '{zone}'"))
+        conn.execute(text(f"ALTER DATABASE \"{make_url(database_url).database}\" SET timezone TO '{zone}'"))
     admin.dispose()
 
 

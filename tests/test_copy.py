@@ -44,4 +44,4 @@ def test_without_copying_such_a_word_never_comes_out(settings):
     ranked = recipes.predictor(checkpoint, settings).predict_examples(
         [Example(["qwzzkt", "is", "trending", "now"], ["wow"], [["qwzzkt"]], "en")]
     )[0]
-    assert all("qwzzkt" not in h.tag for h in ranked)
+    assert ranked and all("qwzzkt" not in h.tag for h in ranked)  # it answers, and never with that word

@@ -103,8 +103,8 @@ def test_paths_in_the_compose_file_exist():
 
 
 def _exported_series() -> set[str]:
-    """Every series name the workers export: the README's metric table with Prometheus' suffixes."""
-    readme = (ROOT / "README.md").read_text()
+    """Every series name the workers export: the metric table of docs/operations.md with Prometheus' suffixes."""
+    readme = (ROOT / "docs" / "operations.md").read_text()
     families = set(re.findall(r"^\| `(threadtag_\w+)` \| (\w+)", readme, flags=re.M))
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
     return {name + suffix for name, kind in families for suffix in suffixes[kind]}

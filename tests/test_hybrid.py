@@ -125,3 +125,27 @@ def test_conversation_words_past_the_cut_change_nothing_and_old_checkpoints_read
     state = cut.state(TRAIN)
     del state["config"]["conv_tokens"]  # written before the cut existed
     assert HybridModel.from_state(state).config.conv_tokens == 0
+
+
+class _CountedBeams(_Beams):
+    def __init__(self, beam: list[RankedHashtag]) -> None:
+        super().__init__(beam)
+        self.calls = 0
+
+    def predict_examples(self, examples):
+        self.calls += 1
+        return super().predict_examples(examples)
+
+
+def test_the_hybrid_without_the_generator_runs_no_beam_search_and_drops_only_its_candidates():
+    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    beams = _CountedBeams([RankedHashtag("fruit", -1.0)])
+    annotator = HybridAnnotator(beams, model, top_k=3)  # type: ignore[arg-type]
+    query = [Example("apple pie".split(), [], [], "en")]
+    assert [h.tag for h in annotator.rank(query)[0]] == ["apple pie", "tart", "fruit"] and beams.calls == 1
+    alone = annotator.without_generator()
+    assert [h.tag for h in alone.rank(query)[0]] == ["apple pie", "tart"] and beams.calls == 1
+    assert annotator.model.config.beam_candidates == HybridConfig().beam_candidates  # the original keeps its own
+    model.uses_generator_features = True
+    with pytest.raises(ValueError, match="features"):
+        annotator.without_generator()

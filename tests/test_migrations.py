@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.helpers.paths import LOCAL_DB
 from threadtag.app.schema import downgrade, migrate
-from threadtag.core.settings import Settings
 
-ADMIN = Settings().local_database_url
+ADMIN = LOCAL_DB
 
 
 TABLES = {"posts", "annotations", "model_versions", "dead_letters", "conversations", "dropped_posts"}

@@ -14,8 +14,10 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 from sqlalchemy import text
 
+from tests.helpers.paths import LOCAL_DB
 from threadtag.app.recipes import SAMPLE_THREADS
 from threadtag.cli.errors import describe
+from threadtag.core.database import on_database
 from threadtag.core.settings import Settings
 
 
@@ -41,10 +43,8 @@ def test_database_at_a_closed_port():
 def test_a_database_that_does_not_exist_named_with_a_postgres_url():
     """postgres:// (what hosting services print) means the psycopg driver, no NoSuchModuleError."""
     assert Settings(database_url="postgres://u@h:5/d").database_url == "postgresql+psycopg://u@h:5/d"
-    url = Settings().local_database_url.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgres")
-    _one_line(
-        _threadtag("migrate", DATABASE_URL=f"{url}/no_such_database_here"), 2, "DATABASE_URL", "no_such_database_here"
-    )
+    url = on_database(LOCAL_DB, "no_such_database_here").replace("postgresql+psycopg", "postgres")
+    _one_line(_threadtag("migrate", DATABASE_URL=url), 2, "DATABASE_URL", "no_such_database_here")
 
 
 @pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04truncated zip"])

@@ -7,7 +7,7 @@ import torch
 
 from tests.helpers.paths import SAMPLE_THREADS
 from threadtag.models.batching import TextLimits
-from threadtag.models.comparison import bucket_of, by_frequency, run_systems, system_color, unseen
+from threadtag.models.comparison import bucket_of, by_frequency, new_hashtags, run_systems, system_color, unseen
 from threadtag.models.corpus import Example, load_tweet_threads
 from threadtag.models.rankers.classifier import ClassifierConfig, ClassifierRanker
 from threadtag.models.rankers.extractor import ExtractorConfig, ExtractorRanker, best_spans, word_labels
@@ -87,6 +87,8 @@ def test_frequency_buckets_and_unseen_posts():
     counts = {"a": 5, "b": 1}
     assert [bucket_of(ex, counts) for ex in test] == ["5-19", "1-4", "unseen"]
     assert unseen(train, test) == [2]
+    more = [*test, Example(["p"], [], [["d", "e"]], "en")]  # "d e": in no training post nor the inventory
+    assert new_hashtags(train, more, known={"c"}) == [3] and new_hashtags(train, more, known=set()) == [2, 3]
 
     class Always:
         name = "always a"
@@ -124,6 +126,7 @@ def test_compare_writes_every_table_and_a_png(split, tmp_path):
         "SEQ2SEQ",
         "OUR MODEL",
         "HYBRID",
+        "HYBRID without the generator",
     )
     for system in systems:
         assert f"| {system}" in text

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers.paths import LOCAL_DB
+from threadtag.core.database import on_database
 from threadtag.core.retries import (
     blames_the_data,
     is_outage,
@@ -32,10 +33,7 @@ def _refused(url: str) -> OperationalError:
 def test_a_closed_port_is_an_outage_and_a_missing_database_a_setting():
     closed = _refused("postgresql+psycopg://postgres@127.0.0.1:1/x")
     assert is_outage(closed) and not is_setting_mistake(closed) and not blames_the_data(closed)
-    try:
-        missing = _refused(LOCAL_DB.rsplit("/", 1)[0] + "/no_such_database_here")
-    except pytest.fail.Exception:
-        pytest.skip(f"no PostgreSQL at {LOCAL_DB}")
+    missing = _refused(on_database(LOCAL_DB, "no_such_database_here"))
     assert is_setting_mistake(missing) and not is_outage(missing) and not blames_the_data(missing)
 
 

@@ -48,7 +48,7 @@ def _status(port: int, path: str) -> int:
 
 
 def documented_metrics() -> set[str]:
-    return set(re.findall(r"^\| `(threadtag_\w+)`", (ROOT / "README.md").read_text(), flags=re.M))
+    return set(re.findall(r"^\| `(threadtag_\w+)`", (ROOT / "docs" / "operations.md").read_text(), flags=re.M))
 
 
 def _request(database_url: str, root: str) -> bytes:
@@ -107,7 +107,7 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
     assert any(name.startswith("threadtag_model_version_info{") for name in served)
     assert streamed[f'threadtag_messages_in_total{{topic="{env["TWEETS_TOPIC"]}"}}'] == 2
     assert streamed['threadtag_rows_written_total{table="posts"}'] == 1
-    # Every metric the README lists is served, and the README lists every one served.
+    # Every metric docs/operations.md lists is served, and it lists every one served.
     families = {re.sub(r"(_total|_count|_sum|_bucket|_created)$", "", n.split("{")[0]) for n in {**served, **streamed}}
     assert documented_metrics() == {f for f in families if f.startswith("threadtag_")}
 

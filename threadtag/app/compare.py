@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.comparison import (
     SystemResult,
     by_frequency,
+    new_hashtags,
     plot_by_frequency,
     run_systems,
     subset_scores,
@@ -92,7 +93,8 @@ def run_compare(
     table4 = [*baselines(settings, lang), RetrievalRanker(recipes.retrieval_config(settings)),
               generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
               generator(settings, "seq2seq_copy", COPY, models_dir, progress), ours,
-              HybridRanker(ours, partial(recipes.hybrid_annotator, settings))]  # fmt: skip
+              HybridRanker(ours, partial(recipes.hybrid_annotator, settings)),
+              HybridRanker(ours, partial(recipes.hybrid_annotator, settings), with_generator=False)]  # fmt: skip
     results = run_systems(table4, train, dev, scored, settings.top_k)
     others = [v for v in ABLATION_NAMES if v not in ("seq2seq_post", "full")]
     rest = run_systems(
@@ -106,7 +108,8 @@ def run_compare(
     plot = plot_by_frequency(out_dir / "f1_by_hashtag_frequency.png", buckets, f1)
     report = out_dir / "compare.md"
     what = "a separate test set" if test else "the dev split, also used for model selection"
-    text = _report(command, train, scored, what, results, ablation, buckets, f1, plot.name)
+    known = set(recipes.inventory(settings).counts)
+    text = _report(command, train, scored, what, results, ablation, buckets, f1, plot.name, known)
     report.write_text(text, encoding="utf-8")
     return report
 
@@ -121,13 +124,17 @@ def _report(
     buckets: Sequence[tuple[str, int]],
     f1: dict[str, list[float]],
     plot_name: str,
+    inventory_tags: Collection[str],
 ) -> str:
-    held_unseen = unseen(train, dev)
-    unseen_rows = (
-        "\n".join(f"| {r.name} | {100 * subset_scores(r, dev, held_unseen).rouge_1:.2f} |" for r in results)
-        if held_unseen
-        else "| (no such posts) | |"
-    )
+    held_unseen, held_new = unseen(train, dev), new_hashtags(train, dev, inventory_tags)
+
+    def on(indices: Sequence[int], result: SystemResult) -> str:
+        if not indices:
+            return "- | -"
+        scores = subset_scores(result, dev, indices)
+        return f"{100 * scores.f1_at_1:.2f} | {100 * scores.rouge_1:.2f}"
+
+    unseen_rows = "\n".join(f"| {r.name} | {on(held_unseen, r)} | {on(held_new, r)} |" for r in results)
     bucket_header = "| system | " + " | ".join(f"{label} ({n})" for label, n in buckets) + " |"
     bucket_rows = "\n".join(
         f"| {name} | " + " | ".join(f"{100 * v:.2f}" for v in values) + " |" for name, values in f1.items()
@@ -150,11 +157,13 @@ Seconds to fit: {", ".join(f"{r.name} {r.fit_seconds:.0f}" for r in results)} (0
 
 ## Hashtags never seen in training (paper, Table 5)
 
-ROUGE-1 F1 of the top-1 hashtag on the {len(held_unseen)} evaluation posts none of whose
-hashtags occurs in training.
+F1@1 and ROUGE-1 F1 of the top-1 hashtag on the {len(held_unseen)} evaluation posts none of
+whose hashtags occurs in training, and on the {len(held_new)} of them none of whose hashtags
+occurs in the inventory either (`INVENTORY_PATH`): hashtags nobody has written yet, which
+only a generator can answer.
 
-| system | RG-1 |
-|---|---:|
+| system | F1@1, not in training | RG-1, not in training | F1@1, in neither | RG-1, in neither |
+|---|---:|---:|---:|---:|
 {unseen_rows}
 
 ## F1@1 by the training frequency of the post's hashtag (paper, Figure 3)

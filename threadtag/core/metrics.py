@@ -67,6 +67,9 @@ TIMER_FAILURES = Counter(
     "Steps of the stream timer the database refused on their data (the others went on), by step.",
     ["step"],
 )
+FIELDS_DROPPED.labels("lang")  # every series exists from the start (at 0)
+for _step in ("due", "stranded", "orphans", "unsent"):  # the stream timer's steps (pipeline/stream_worker.py)
+    TIMER_FAILURES.labels(_step)
 PARKED_POSTS = Gauge("threadtag_stream_parked_posts", "Stored replies still waiting for a parent (all workers).")
 MODEL_VERSION = Gauge("threadtag_model_version_info", "1 for the model version this worker serves.", ["version"])
 LIVE_F1 = Gauge(

@@ -319,9 +319,10 @@ class Settings(BaseSettings):
     )
     hybrid_beam_candidates: int = Field(
         5,
-        gt=0,
+        ge=0,
         description="Generator hashtags that become candidates (<= BEAM_SIZE); more than TOP_K makes beam "
-        "search run longer (5 and 10 scored alike under 5-fold CV).",
+        "search run longer (5 and 10 scored alike under 5-fold CV); 0: the generator does not run where the "
+        "reranker does not use its features (the hybrid without the generator).",
     )
     hybrid_spelled_candidates: int = Field(
         20,
