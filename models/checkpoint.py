@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from threadtag.models.batching import TextLimits
-from threadtag.models.network import HashtagGenerator, ModelConfig
+from threadtag.models.network import BEFORE_SWITCHES, HashtagGenerator, ModelConfig
 from threadtag.models.vocab import Vocab
 
 FORMAT = 1
@@ -70,7 +70,7 @@ class Checkpoint:
             raise CheckpointError(f"{path} is not a threadtag checkpoint: {reason}") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise CheckpointError(f"{path} is not a threadtag checkpoint of format {FORMAT}")
-        model = HashtagGenerator(ModelConfig(**payload["config"]))
+        model = HashtagGenerator(ModelConfig(**{**BEFORE_SWITCHES, **payload["config"]}))
         model.load_state_dict(payload["state_dict"])
         model.to(device).eval()
         return cls(

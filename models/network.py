@@ -41,19 +41,23 @@ from threadtag.schemas.variants import VARIANTS, Variant
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The network's shape. No field has a default: a model's sizes and switches come from the
+    settings (threadtag/app/recipes.py, model_config), so one built from code is the one the
+    CLI trains."""
+
     vocab_size: int
     pad_id: int
-    embed_dim: int = 200
-    hidden_size: int = 300
-    encoder_layers: int = 2
-    dropout: float = 0.1
-    variant: Variant = "full"
-    unk_id: int = 0  # fed back in place of copied words outside the vocabulary
-    shared_encoder: bool = False
-    bi_attention_score: str = "bilinear"
-    input_feeding: bool = False
-    init_range: float = 0.0
-    output_size: int = 0
+    embed_dim: int
+    hidden_size: int
+    encoder_layers: int
+    dropout: float
+    variant: Variant
+    shared_encoder: bool
+    bi_attention_score: str
+    input_feeding: bool
+    init_range: float
+    output_size: int  # 0: the whole vocabulary
+    unk_id: int = 0  # the vocabulary's <unk> (models/vocab.py), fed back in place of copied words outside it
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -82,6 +86,11 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+# How checkpoints written before these switches existed were built: they load as they trained.
+BEFORE_SWITCHES: dict[str, object] = {"shared_encoder": False, "bi_attention_score": "bilinear",
+                                      "input_feeding": False, "init_range": 0.0, "output_size": 0}  # fmt: skip
 
 
 def masked_softmax(scores: Tensor, mask: Tensor, dim: int = -1) -> Tensor:

@@ -33,15 +33,18 @@ SCHEDULES = ("early_stop", "fixed")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 1e-3
-    batch_size: int = 64
-    grad_clip: float = 1.0
-    lr_decay: float = 0.5
-    min_lr: float = 1e-6
-    patience: int = 3
-    max_epochs: int = 30
-    seed: int = 13
-    schedule: str = "early_stop"
+    """How a model trains; no field has a default: the settings give them
+    (threadtag/app/recipes.py, train_config)."""
+
+    lr: float
+    batch_size: int
+    grad_clip: float
+    lr_decay: float
+    min_lr: float
+    patience: int
+    max_epochs: int
+    seed: int
+    schedule: str
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

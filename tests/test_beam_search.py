@@ -86,10 +86,11 @@ def test_early_finished_posts_match_a_full_length_run():
 
 
 def _configured_model(seed: int, **options) -> "HashtagGenerator":  # noqa: F821
-    from threadtag.models.network import HashtagGenerator, ModelConfig
+    from tests.helpers.models import tiny_config
+    from threadtag.models.network import HashtagGenerator
 
     torch.manual_seed(seed)
-    config = ModelConfig(vocab_size=7, pad_id=1, embed_dim=8, hidden_size=10, encoder_layers=1, dropout=0.0, **options)
+    config = tiny_config(vocab_size=7, encoder_layers=1, **options)
     model = HashtagGenerator(config).eval()
     with torch.no_grad():
         model.output.weight.mul_(8)

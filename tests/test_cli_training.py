@@ -108,3 +108,27 @@ def test_doubtful_input_gets_a_warning_and_a_wrong_language_an_error(sample_mode
     assert empty.exit_code == 0 and "the post has no words" in empty.output
     french = runner.invoke(app, ["predict", "--model", str(sample_model), "--post", "bonjour", "--lang", "fr"])
     assert french.exit_code != 0 and "--lang must be en or zh" in french.output
+
+
+def test_a_model_built_from_code_is_the_one_the_cli_trains(tiny_settings, tmp_path):
+    """One source for every default: the settings. ModelConfig and TrainConfig have none of
+    their own, so a model built from code with the settings is the CLI's, weight for weight."""
+    from dataclasses import asdict
+
+    from threadtag.app import recipes
+    from threadtag.models.checkpoint import Checkpoint
+    from threadtag.models.network import HashtagGenerator, ModelConfig
+
+    model = tmp_path / "m.pt"
+    _invoke("train", "--tweets", str(SAMPLE_THREADS), "--dev-last", "3", "--out", str(model), "--no-progress")
+    trained = Checkpoint.load(model)
+    settings = get_settings()
+    vocab = trained.vocab
+    config = ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, output_size=trained.model.config.output_size,
+                         **recipes.model_config(settings))  # type: ignore[arg-type]  # fmt: skip
+    assert config == trained.model.config
+    built = HashtagGenerator(config).state_dict()
+    assert {k: v.shape for k, v in built.items()} == {k: v.shape for k, v in trained.model.state_dict().items()}
+    assert trained.training["config"] == asdict(recipes.train_config(settings))
+    with pytest.raises(TypeError):  # no defaults of its own to drift from the settings
+        ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id)  # type: ignore[call-arg]

@@ -7,9 +7,16 @@ import torch
 from threadtag.models.network import HashtagGenerator, ModelConfig
 
 
+def tiny_config(**fields: object) -> ModelConfig:
+    """A network small enough to check by hand: the paper's switches off, `fields` over them."""
+    plain: dict[str, object] = {
+        "vocab_size": 12, "pad_id": 1, "embed_dim": 8, "hidden_size": 10, "encoder_layers": 2, "dropout": 0.0,
+        "variant": "full", "shared_encoder": False, "bi_attention_score": "bilinear", "input_feeding": False,
+        "init_range": 0.0, "output_size": 0,
+    }  # fmt: skip
+    return ModelConfig(**{**plain, **fields})  # type: ignore[arg-type]
+
+
 def tiny_model(variant: str = "full", vocab_size: int = 12, seed: int = 0, dropout: float = 0.0) -> HashtagGenerator:
     torch.manual_seed(seed)
-    config = ModelConfig(
-        vocab_size=vocab_size, pad_id=1, embed_dim=8, hidden_size=10, encoder_layers=2, dropout=dropout, variant=variant
-    )
-    return HashtagGenerator(config).eval()
+    return HashtagGenerator(tiny_config(vocab_size=vocab_size, dropout=dropout, variant=variant)).eval()
