@@ -1,5 +1,11 @@
+"""Fixtures, and the two lanes: `integration` marks every test that uses a service (the real
+broker, PostgreSQL, a trained model) or spawns a process, and is given to such tests here or
+in their modules; the rest is the unit lane (`-m "not integration"`), where starting a
+process fails the test."""
+
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +31,27 @@ TINY = {  # training sizes for CLI tests: the paper's would take minutes here
     "TRAIN_SCHEDULE": "fixed",
     "TRAIN_LR_DECAY": "1",
 }
+
+
+# Fixtures that bring a service: a test that takes one is an integration test.
+SERVICES = {"broker", "database_url", "zoned_database_url", "off_utc_database_url", "sample_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that starts a process fails: mark it `integration` instead."""
+    if request.node.get_closest_marker("integration") is None:
+
+        def refuse(self: subprocess.Popen[bytes], args: object, *rest: object, **options: object) -> None:
+            raise AssertionError(f"a unit test started a process ({args!r}): mark it integration")
+
+        monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from threadtag.core.broker import free_port
 from threadtag.core.broker_watch import answers, bootstrap_hosts
 from threadtag.core.failures import EXIT_CONNECTION
 
+pytestmark = pytest.mark.integration  # it starts processes
+
 
 def test_a_broker_answers_a_black_hole_and_a_closed_port_do_not(broker):
     proxy = TcpProxy(int(broker.rsplit(":", 1)[1]))

@@ -110,6 +110,7 @@ def test_doubtful_input_gets_a_warning_and_a_wrong_language_an_error(sample_mode
     assert french.exit_code != 0 and "--lang must be en or zh" in french.output
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_a_model_built_from_code_is_the_one_the_cli_trains(tiny_settings, tmp_path):
     """One source for every default: the settings. ModelConfig and TrainConfig have none of
     their own, so a model built from code with the settings is the CLI's, weight for weight."""

@@ -3,6 +3,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from threadtag.core.settings import Settings
@@ -29,6 +30,7 @@ def test_a_setting_added_without_regenerating_fails_the_check(monkeypatch):
     assert reference.settings_page() != (ROOT / "docs" / "configuration.md").read_text()
 
 
+@pytest.mark.integration  # mkdocs as a process
 def test_the_site_builds_strictly_with_every_page_in_its_navigation(tmp_path):
     """mkdocs build --strict: no broken link or anchor, no page left out of the navigation."""
     import subprocess
@@ -53,6 +55,7 @@ def test_documents_keep_to_their_sizes():
 DEVELOPMENT_WORDS = re.compile(r"\bsessions? [0-9]|\bissues? #?[0-9]+|\bclosing note|\bas in the issue", re.I)
 
 
+@pytest.mark.integration  # git ls-files
 def test_no_file_speaks_of_how_the_project_is_developed():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     texts = [p for p in tracked if p.endswith((".md", ".py", ".yml", ".yaml", ".toml", ".sh", ".txt", ".cfg"))]

@@ -35,6 +35,7 @@ def test_variants_without_bi_attention_are_refused(tmp_path):
         explain(recipes.generator_predictor(checkpoint, settings), examples[0])
 
 
+@pytest.mark.integration  # fontconfig as a process
 def test_chinese_words_get_a_cjk_font_when_one_is_installed():
     font = _font(["微博", "话题"], None)
     if font is None:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import faust
+import pytest
 from faust.types.auth import AuthProtocol, SASLMechanism
 
 from threadtag.core.kafka_security import faust_credentials, kafka_python_options
@@ -46,6 +47,7 @@ def test_sasl_plaintext_has_no_tls():
     assert "ssl_cafile" not in kafka_python_options(settings)
 
 
+@pytest.mark.integration  # openssl as a process
 def test_mutual_tls_files(tmp_path: Path):
     key, cert = tmp_path / "client.key", tmp_path / "client.pem"
     subprocess.run(
@@ -63,6 +65,7 @@ def test_mutual_tls_files(tmp_path: Path):
     assert isinstance(credentials, faust.SSLCredentials) and credentials.protocol == AuthProtocol.SSL
 
 
+@pytest.mark.integration  # a child process
 def test_the_password_reaches_child_processes_in_clear():
     env = Settings(kafka_sasl_password="s3cret").to_env()
     assert env["KAFKA_SASL_PASSWORD"] == "s3cret"

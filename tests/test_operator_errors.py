@@ -20,6 +20,8 @@ from threadtag.cli.errors import describe
 from threadtag.core.database import on_database
 from threadtag.core.settings import Settings
 
+pytestmark = pytest.mark.integration  # it starts processes
+
 
 def _threadtag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL", "MODEL_PATH")}

@@ -8,7 +8,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.paths import ROOT
+
+pytestmark = pytest.mark.integration  # it starts processes
 
 
 def test_the_wheel_ships_one_namespace_with_migrations_and_samples(tmp_path: Path):

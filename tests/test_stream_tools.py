@@ -33,6 +33,7 @@ def test_replay_sends_every_line_keyed_by_post_id(broker, tmp_path):
     assert len(ids) == 96
 
 
+@pytest.mark.integration  # a broker as a process
 def test_replay_gives_up_on_a_broker_that_went_away_and_says_how_much_it_took(tmp_path):
     source = tmp_path / "posts.jsonl"
     source.write_text(SAMPLE_THREADS.read_text())
@@ -69,6 +70,7 @@ def test_stream_commands_have_help():
         assert "Usage" in CliRunner().invoke(app, [command, "--help"]).output
 
 
+@pytest.mark.integration  # the broker as a process
 def test_the_broker_command_stops_tansu_on_sigterm_and_frees_its_port(tmp_path):
     port = free_port()
     process = CommandProcess(["broker", "--port", str(port)], dict(os.environ), tmp_path / "broker.log").start()
