@@ -92,7 +92,7 @@ def test_run_without_database_url_can_run_again_in_a_database_of_its_own(sample_
         admin.dispose()
     for result in runs:
         assert result.returncode == 0, result.stderr[-3000:]
-        assert "24 threads" in result.stdout and f"/{name};" in result.stdout
+        assert "24 threads" in result.stdout and f"/{name}" in result.stdout
 
 
 def test_a_run_that_times_out_says_so_in_one_line(database_url, sample_model, tmp_path):

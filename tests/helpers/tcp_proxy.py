@@ -10,8 +10,9 @@ from sqlalchemy.engine import make_url
 
 
 class TcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", target_socket: str | None = None) -> None:
+        # `target_socket`: a Unix socket to forward to instead (the embedded PostgreSQL listens on one)
+        self.target: tuple[str, int] | str = target_socket or (target_host, target_port)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -24,7 +25,13 @@ class TcpProxy:
     def in_front_of(cls, database_url: str) -> tuple[TcpProxy, str]:
         """A proxy, up, to the server of `database_url`, and the same URL through the proxy."""
         url = make_url(database_url)
-        proxy = cls(url.port or 5432, url.host or "127.0.0.1")
+        directory = url.query.get("host")
+        if isinstance(directory, str) and directory.startswith("/"):  # a Unix socket's folder, no TCP port
+            port = url.query.get("port") or url.port or 5432
+            proxy = cls(0, target_socket=f"{directory}/.s.PGSQL.{port}")
+            url = url.difference_update_query(["host", "port"]).set(host="127.0.0.1")
+        else:
+            proxy = cls(url.port or 5432, url.host or "127.0.0.1")
         proxy.up()
         return proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
 
@@ -82,7 +89,11 @@ class TcpProxy:
                     self._conns.append(client)
                 threading.Thread(target=self._pipe, args=(client, None), daemon=True).start()
                 continue
-            server = socket.create_connection(self.target)
+            if isinstance(self.target, str):
+                server = socket.socket(socket.AF_UNIX)
+                server.connect(self.target)
+            else:
+                server = socket.create_connection(self.target)
             with self._lock:
                 self._conns += [client, server]
             for a, b in ((client, server), (server, client)):

@@ -16,12 +16,15 @@ from threadtag.core.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+def _libpq(url: str) -> str:
+    """The SQLAlchemy URL as libpq reads it: a Unix socket's folder (`?host=/path`, as the
+    embedded server's URL has) included."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _answers(url: str) -> bool:
-    parsed = make_url(url)
     try:
-        psycopg.connect(
-            host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database, connect_timeout=2
-        ).close()
+        psycopg.connect(_libpq(url), connect_timeout=2).close()
         return True
     except psycopg.Error:
         return False
@@ -53,11 +56,7 @@ def server_url(settings: Settings) -> str:
 
 
 def _own_database(admin_url: str, name: str, fresh: bool) -> str:
-    parsed = make_url(admin_url)
-    with psycopg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password,
-        dbname=parsed.database, autocommit=True,
-    ) as conn:  # fmt: skip
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
         if fresh:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
