@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 
 import pytest
 from kafka import KafkaProducer
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers.hostile import CLASSES
 from tests.helpers.streaming import produce, read_all, stream_env, stream_worker, tweet, wait_for
@@ -16,6 +17,15 @@ from threadtag.app.processes import CommandProcess
 from threadtag.schemas.events import DeadLetter
 
 pytestmark = pytest.mark.slow
+
+
+def _count(engine: Engine, query: str) -> int:
+    """The query's number; -1 before the workers migrated."""
+    with engine.connect() as conn:
+        try:
+            return int(conn.execute(text(query)).scalar_one())
+        except Exception:  # noqa: BLE001 - no tables yet
+            return -1
 
 
 def send(bootstrap: str, topic: str, values: list[bytes | None]) -> None:
@@ -42,12 +52,7 @@ def test_every_hostile_message_is_stored_or_dead_lettered_and_the_stream_goes_on
         tweet(950 + r, 900 + r, 5, "so true, what a match") for r in range(3)
     ]
 
-    def count(query: str) -> int:
-        with engine.connect() as conn:
-            try:
-                return int(conn.execute(text(query)).scalar_one())
-            except Exception:  # noqa: BLE001 - before the workers migrated
-                return -1
+    count = partial(_count, engine)
 
     try:
         send(broker, env["TWEETS_TOPIC"], [m for c, base in hostile for m in c.build(base)] + good)
@@ -100,12 +105,7 @@ def test_replies_at_the_ends_of_the_years_before_their_roots_on_two_workers_off_
     def edge_reply(pid: int, parent: int, created_at: str) -> bytes:
         return json.dumps({**json.loads(tweet(pid, parent, 0)), "created_at": created_at}).encode()
 
-    def count(query: str) -> int:
-        with engine.connect() as conn:
-            try:
-                return int(conn.execute(text(query)).scalar_one())
-            except Exception:  # noqa: BLE001 - before the workers migrated
-                return -1
+    count = partial(_count, engine)
 
     try:
         wait_for(lambda: count("SELECT count(*) FROM posts") == 0, 60, "the workers' migration")
