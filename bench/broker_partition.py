@@ -125,8 +125,10 @@ def main() -> None:
             worker.stop()
     proxy.down()
     print(f"machine: {machine()}")
-    print(f"{len(first)} + {len(second)} tweets, {len(want_both)} threads; partition {args.partition_seconds:.0f} s; "
-          f"first copy settled {settled}; logs in {tmp}\n")  # fmt: skip
+    print(
+        f"{len(first)} + {len(second)} tweets, {len(want_both)} threads; partition {args.partition_seconds:.0f} s; "
+        f"first copy settled {settled}; logs in {tmp}\n"
+    )
     rows = []
     for name in workers:
         during = [mib for at, mib in samples[name] if cut <= at <= healed]
@@ -134,14 +136,21 @@ def main() -> None:
         rows.append([name, f"{before[name]:.0f}", f"{peak:.0f}", f"{after[name]:.0f}", restarts[name]])
     print(table(["worker", "RSS before, MiB", "peak during the partition", "after", "started again"], rows))
     print()
-    print(table(["measure", "value"], [
-        ["threads assembled exactly (both copies)", f"{exact} / {len(want_both)}"],
-        ["roots annotated (both copies)", f"{annotated} / {len(want_both)}"],
-        ["seconds from the heal to all done", f"{recovered:.0f}"],
-    ]))  # fmt: skip
+    print(
+        table(
+            ["measure", "value"],
+            [
+                ["threads assembled exactly (both copies)", f"{exact} / {len(want_both)}"],
+                ["roots annotated (both copies)", f"{annotated} / {len(want_both)}"],
+                ["seconds from the heal to all done", f"{recovered:.0f}"],
+            ],
+        )
+    )
     for name in workers:
-        print(f"\n{name} RSS, MiB, by seconds from the cut:",
-              " ".join(f"{at - cut:.0f}:{mib:.0f}" for at, mib in samples[name]))  # fmt: skip
+        print(
+            f"\n{name} RSS, MiB, by seconds from the cut:",
+            " ".join(f"{at - cut:.0f}:{mib:.0f}" for at, mib in samples[name]),
+        )
 
 
 if __name__ == "__main__":

@@ -93,8 +93,10 @@ def main() -> None:
         engine.dispose()
     proxy.down()
     print(f"machine: {machine()}")
-    print(f"{len(lines)} posts at {args.rate:g}/s, {len(want)} threads; outage of {args.outage_seconds:.0f} s; "
-          f"logs in {tmp}\n")  # fmt: skip
+    print(
+        f"{len(lines)} posts at {args.rate:g}/s, {len(want)} threads; outage of {args.outage_seconds:.0f} s; "
+        f"logs in {tmp}\n"
+    )
     rows = [
         ["threads assembled exactly", f"{sum(1 for r, n in want.items() if have.get(r) == n)} / {len(want)}"],
         ["roots annotated", f"{roots} / {len(want)}"],

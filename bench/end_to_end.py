@@ -107,17 +107,29 @@ def _warm_up(engine: Engine, finals: str, bootstrap: str, settings: Settings, tm
 
 
 def run(
-    model: Path, lines: list[tuple[str, str, str]], reply_words: int, refresh: float, cold: bool,
-    batch_bytes: int | None, tmp: Path,
-) -> Run:  # fmt: skip
+    model: Path,
+    lines: list[tuple[str, str, str]],
+    reply_words: int,
+    refresh: float,
+    cold: bool,
+    batch_bytes: int | None,
+    tmp: Path,
+) -> Run:
     tweets = list(weibo_tweets(lines, FIRST_ID, reply_words))
     source = _jsonl(tmp / "threads.jsonl", tweets)
     database, engine = serving_database(model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
-            broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=10,
-            annotate_quiet_seconds=2, index_refresh_seconds=refresh, log_level="INFO", log_format="json",
-        ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
+            broker.bootstrap,
+            tmp,
+            database_url=database,
+            model_path=model,
+            conversation_close_seconds=10,
+            annotate_quiet_seconds=2,
+            index_refresh_seconds=refresh,
+            log_level="INFO",
+            log_format="json",
+        ).namespaced(uuid.uuid4().hex[:6])
         baseline = consume_only(broker.bootstrap, [t.encode() for t in tweets], settings.kafka_partitions)
         finals = _FINALS[_has_final_column(engine)]
         measured = text(f"SELECT count(*) FROM ({finals}) f WHERE f.root_id <> :root")
@@ -134,9 +146,12 @@ def run(
     with engine.connect() as conn:
         top5 = {root: [h["tag"] for h in tags] for root, tags in conn.execute(text(finals)) if root != WARM_UP_ID}
         rows = conn.execute(text("SELECT count(*) FROM annotations WHERE root_id <> :root"), others).scalar() or 0
-        asked = conn.execute(
-            text("SELECT coalesce(sum(last_seq), 0) FROM conversations WHERE root_id <> :root"), others
-        ).scalar() or 0  # fmt: skip
+        asked = (
+            conn.execute(
+                text("SELECT coalesce(sum(last_seq), 0) FROM conversations WHERE root_id <> :root"), others
+            ).scalar()
+            or 0
+        )
     engine.dispose()
     drop_database(database)
     requests, decoded = model_runs(infer_log, logged)
@@ -149,14 +164,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4013)
     parser.add_argument("--reply-words", type=int, default=15)
     parser.add_argument(
-        "--index-refresh-seconds", type=float, default=5.0,
+        "--index-refresh-seconds",
+        type=float,
+        default=5.0,
         help="INDEX_REFRESH_SECONDS; 0 turns the live index off, so that an answer depends on its input only",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--producer-batch-bytes", type=int,
+        "--producer-batch-bytes",
+        type=int,
         help="the replay's producer batch size; default KAFKA_PRODUCER_MAX_BATCH_BYTES (unset: the client's), as "
         "`threadtag replay`; 1 = a record a produce request",
-    )  # fmt: skip
+    )
     parser.add_argument("--cold", action="store_true", help="start the clock at the workers' launch (no warm-up)")
     parser.add_argument("--save", type=Path, help="write each root's final top 5 here (JSON)")
     parser.add_argument("--compare", type=Path, help="another run's --save file: roots with the same final top 5")
@@ -170,9 +188,11 @@ def main() -> None:
     per_thread = len(lines)
     clock = "the workers' launch" if args.cold else "warm workers"
     print(f"machine: {machine()}")
-    print(f"model: {args.model}; {per_thread} Weibo threads, {result.posts} raw posts, "
-          f"replies of {args.reply_words} words, INDEX_REFRESH_SECONDS={args.index_refresh_seconds:g}, "
-          f"producer batch {args.producer_batch_bytes or 'default'}, clock from {clock}")  # fmt: skip
+    print(
+        f"model: {args.model}; {per_thread} Weibo threads, {result.posts} raw posts, "
+        f"replies of {args.reply_words} words, INDEX_REFRESH_SECONDS={args.index_refresh_seconds:g}, "
+        f"producer batch {args.producer_batch_bytes or 'default'}, clock from {clock}"
+    )
     rows = [
         ["s to every final annotation", f"{result.seconds:.1f}"],
         ["raw posts/s end to end", f"{result.posts / result.seconds:.0f}"],

@@ -97,8 +97,11 @@ def main() -> None:
     rows: list[list[object]] = []
     baseline = 0.0
     answers: dict[tuple[str, bool, int, str], list[list[str]]] = {}
-    runs = [("cpu", False, [settings.predict_batch_size]), ("cuda", False, args.batch_sizes),
-            ("cuda", True, args.batch_sizes[-1:])][args.no_cpu:]  # fmt: skip
+    runs = [
+        ("cpu", False, [settings.predict_batch_size]),
+        ("cuda", False, args.batch_sizes),
+        ("cuda", True, args.batch_sizes[-1:]),
+    ][args.no_cpu :]
     for device, bf16, sizes in runs:
         run_settings = settings.model_copy(update={"device": device, "decode_bf16": bf16})
         checkpoint = Checkpoint.load(args.model, recipes.device(run_settings))
@@ -123,8 +126,10 @@ def main() -> None:
                 versus = f"{speed / baseline:.2f}" if baseline else "-"
                 rows.append([device, bf16, size, name, f"{speed:.0f}", versus, sampler.mean(), peak])
     print(f"machine: {machine()}")
-    print(f"model: {args.model}; {len(requests)} Weibo posts with their conversations a pass; "
-          f"beam {settings.beam_size}, top {settings.top_k}")  # fmt: skip
+    print(
+        f"model: {args.model}; {len(requests)} Weibo posts with their conversations a pass; "
+        f"beam {settings.beam_size}, top {settings.top_k}"
+    )
     header = ["device", "DECODE_BF16", "batch", "path", "requests/s", "× CPU generator", "GPU busy %", "CUDA peak MiB"]
     print(table(header, rows))
     # The CUDA path must answer as the CPU does (float sums differ in order, so a near tie may flip).
@@ -132,8 +137,10 @@ def main() -> None:
     for (device, bf16, size, name), tops in answers.items():
         if device == "cuda" and name in cpu:
             same = sum(a == b for a, b in zip(tops, cpu[name]))
-            print(f"cuda, DECODE_BF16={bf16}, batch {size}, {name}: top {settings.top_k} equal to the CPU's "
-                  f"for {same} of {len(tops)} posts")  # fmt: skip
+            print(
+                f"cuda, DECODE_BF16={bf16}, batch {size}, {name}: top {settings.top_k} equal to the CPU's "
+                f"for {same} of {len(tops)} posts"
+            )
 
 
 if __name__ == "__main__":

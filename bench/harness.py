@@ -33,8 +33,10 @@ def stream_and_infer(settings: Settings, bootstrap: str, logs: Path, tag: str = 
     create_topics(settings, bootstrap)
     env = child_env(settings)
     infer_log = logs / f"infer{tag}.log"
-    workers = [CommandProcess(["stream"], env, logs / f"stream{tag}.log").start(),
-               CommandProcess(["infer"], env, infer_log).start()]  # fmt: skip
+    workers = [
+        CommandProcess(["stream"], env, logs / f"stream{tag}.log").start(),
+        CommandProcess(["infer"], env, infer_log).start(),
+    ]
     try:
         yield infer_log
     finally:

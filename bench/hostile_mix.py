@@ -67,8 +67,9 @@ def main() -> None:
     unique = {json.loads(line).get("id_str"): line for line in source_posts()}
     good = replicate(list(unique.values()), args.messages)
     messages, per_class = mix(good, args.messages)
-    dropped = sum(1 for m in messages
-                  if isinstance(normalize(RawMessage(m, None, "t", 0, 0), 0, 262_144, 1, 64), Dropped))  # fmt: skip
+    dropped = sum(
+        1 for m in messages if isinstance(normalize(RawMessage(m, None, "t", 0, 0), 0, 262_144, 1, 64), Dropped)
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
     model = tmp / "sample.pt"
     recipes.train_sample_model(Settings(), model, progress=False)
@@ -126,8 +127,10 @@ def main() -> None:
         engine.dispose()
     print(f"machine: {machine()}")
     zone = args.timezone or "the server's"
-    print(f"{args.stream_workers} stream workers, 1 inference worker; database TimeZone {zone}; logs in {tmp}; "
-          f"settled in {settled:.0f} s\n")  # fmt: skip
+    print(
+        f"{args.stream_workers} stream workers, 1 inference worker; database TimeZone {zone}; logs in {tmp}; "
+        f"settled in {settled:.0f} s\n"
+    )
     print(table(["class", "messages sent"], sorted(per_class.items())))
     print()
     rows = [

@@ -74,8 +74,11 @@ def main() -> None:
         drifts by a third within minutes, so the baseline is timed beside every measurement)."""
         rounds = [(seconds(lambda: generator.predict_examples(requests)), seconds(hybrid)) for _ in range(args.rounds)]
         n = len(requests)
-        return (n / statistics.median(g for g, _ in rounds), n / statistics.median(h for _, h in rounds),
-                statistics.median(g / h for g, h in rounds))  # fmt: skip
+        return (
+            n / statistics.median(g for g, _ in rounds),
+            n / statistics.median(h for _, h in rounds),
+            statistics.median(g / h for g, h in rounds),
+        )
 
     rows = []
     trained = len(annotator.model.index)
@@ -98,11 +101,20 @@ def main() -> None:
         rows.append([f"hybrid, {name}", len(index), f"{base:.1f}", f"{hybrid:.1f}", f"{ratio:.2f}", "-", "-"])
     index.reconfigure(configured)
     print(f"machine: {machine()}")
-    print(f"model: {args.model}; {len(requests)} Weibo dev posts a run, batch {settings.predict_batch_size}, "
-          f"{configured.postings_per_word} postings per word, {configured.query_terms} words a query; "
-          f"beam {settings.beam_size}, top {settings.top_k}; device {generator.device}")  # fmt: skip
-    header = ["path", "posts indexed", "generator alone, requests/s", "hybrid, requests/s", "hybrid / generator",
-              "MiB per 100k (matrices / traced)", "matrix MiB"]  # fmt: skip
+    print(
+        f"model: {args.model}; {len(requests)} Weibo dev posts a run, batch {settings.predict_batch_size}, "
+        f"{configured.postings_per_word} postings per word, {configured.query_terms} words a query; "
+        f"beam {settings.beam_size}, top {settings.top_k}; device {generator.device}"
+    )
+    header = [
+        "path",
+        "posts indexed",
+        "generator alone, requests/s",
+        "hybrid, requests/s",
+        "hybrid / generator",
+        "MiB per 100k (matrices / traced)",
+        "matrix MiB",
+    ]
     print(table(header, rows))
 
 

@@ -57,9 +57,11 @@ def main() -> None:
         rate = len(examples) / (time.perf_counter() - started)
         rows.append([f"batched, batch {size}", f"{rate:.1f}", f"{rate / loop_rate:.2f}", peak_memory_mb()])
     print(f"machine: {machine()}")
-    print(f"model: {args.model} ({checkpoint.model.config.variant}, vocab {len(checkpoint.vocab)}, "
-          f"hidden {checkpoint.model.config.hidden_size}); device {predictor.device}; "
-          f"{len(examples)} Weibo dev posts; beam {settings.beam_size}, top {settings.top_k}")  # fmt: skip
+    print(
+        f"model: {args.model} ({checkpoint.model.config.variant}, vocab {len(checkpoint.vocab)}, "
+        f"hidden {checkpoint.model.config.hidden_size}); device {predictor.device}; "
+        f"{len(examples)} Weibo dev posts; beam {settings.beam_size}, top {settings.top_k}"
+    )
     print(table(["mode", "posts/s", "vs baseline", "peak memory MiB"], rows))
 
 

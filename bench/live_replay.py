@@ -45,9 +45,14 @@ def live_run(
     database, engine = serving_database(model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
-            broker.bootstrap, tmp, database_url=database, model_path=model, conversation_close_seconds=5,
-            annotate_quiet_seconds=1, index_refresh_seconds=1 if live_index else 0,
-        ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
+            broker.bootstrap,
+            tmp,
+            database_url=database,
+            model_path=model,
+            conversation_close_seconds=5,
+            annotate_quiet_seconds=1,
+            index_refresh_seconds=1 if live_index else 0,
+        ).namespaced(uuid.uuid4().hex[:6])
         with stream_and_infer(settings, broker.bootstrap, tmp, f"-{live_index}"):
             started = time.monotonic()
             replay(source, broker.bootstrap, settings.tweets_topic, None, settings.max_message_bytes, 1, False)

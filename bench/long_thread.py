@@ -63,10 +63,17 @@ def main() -> None:
     database, engine = serving_database(args.model)
     with EmbeddedBroker() as broker:
         settings = bench_settings(
-            broker.bootstrap, tmp, database_url=database, model_path=args.model, conversation_close_seconds=5,
-            annotate_quiet_seconds=0.3, annotate_every_replies=5, index_refresh_seconds=0, log_level="INFO",
+            broker.bootstrap,
+            tmp,
+            database_url=database,
+            model_path=args.model,
+            conversation_close_seconds=5,
+            annotate_quiet_seconds=0.3,
+            annotate_every_replies=5,
+            index_refresh_seconds=0,
+            log_level="INFO",
             log_format="json",
-        ).namespaced(uuid.uuid4().hex[:6])  # fmt: skip
+        ).namespaced(uuid.uuid4().hex[:6])
         with stream_and_infer(settings, broker.bootstrap, tmp) as infer_log:
             producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
             try:
@@ -100,8 +107,10 @@ def main() -> None:
     engine.dispose()
     requests, decoded = model_runs(infer_log)
     print(f"machine: {machine()}")
-    print(f"model: {args.model}; one thread of {args.replies} replies of {REPLY_WORDS} words, bursts of "
-          f"{args.burst} every {args.gap:g} s, ANNOTATE_EVERY_REPLIES=5, ANNOTATE_QUIET_SECONDS=0.3")  # fmt: skip
+    print(
+        f"model: {args.model}; one thread of {args.replies} replies of {REPLY_WORDS} words, bursts of "
+        f"{args.burst} every {args.gap:g} s, ANNOTATE_EVERY_REPLIES=5, ANNOTATE_QUIET_SECONDS=0.3"
+    )
     print(
         table(
             ["measure", "value"],

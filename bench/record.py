@@ -45,8 +45,14 @@ def first_sentence(doc: str) -> str:
 
 
 def result_markdown(result: dict[str, Any]) -> str:
-    lines = [f"# {result['title']}", "", f"- command: `{result['command']}`", f"- machine: {result['machine']}",
-             f"- date: {result['date']}, commit `{result['commit']}`", f"- source: {result['source']}"]  # fmt: skip
+    lines = [
+        f"# {result['title']}",
+        "",
+        f"- command: `{result['command']}`",
+        f"- machine: {result['machine']}",
+        f"- date: {result['date']}, commit `{result['commit']}`",
+        f"- source: {result['source']}",
+    ]
     lines += [f"- {note}" for note in result.get("notes", [])]
     for table in result["tables"]:
         lines += ["", "| " + " | ".join(table["headers"]) + " |", "|" + "---|" * len(table["headers"])]
@@ -72,8 +78,9 @@ def _settings_in_environment() -> list[str]:
 
 def _commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return head.stdout.strip() + ("+changes" if dirty else "")
 
 
@@ -94,8 +101,10 @@ def main() -> None:
     if run.returncode != 0:
         sys.exit(f"bench.{args.script} exited with {run.returncode}: no result written")
     doc = "" if cli else __import__(f"bench.{args.script}", fromlist=["__doc__"]).__doc__ or args.script
-    machine = next((line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("machine:")),
-                   "not printed")  # fmt: skip
+    machine = next(
+        (line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("machine:")),
+        "not printed",
+    )
     result = {
         "name": args.name or args.script,
         "area": area_of(args.script),
@@ -106,7 +115,7 @@ def main() -> None:
                 ".venv/bin/threadtag" if cli else ".venv/bin/python -m bench." + args.script,
                 *args.args,
             ]
-        ),  # fmt: skip
+        ),
         "machine": machine,
         "date": dt.date.today().isoformat(),
         "commit": _commit(),

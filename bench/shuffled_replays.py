@@ -77,8 +77,16 @@ def one_run(broker: EmbeddedBroker, lines: list[bytes], seed: int, share: float,
         counted = dict(conn.execute(text("SELECT root_id, n_replies FROM conversations WHERE root_arrived")).all())
     engine.dispose()
     wrong = sum(counted.get(root, 0) != n for root, n in replies.items())
-    return {"seed": seed, "sent": len(sent), "stored": stored, "kept": kept, "parked": parked, "orphans": orphans,
-            "wrong_roots": wrong, "ok": stored == kept and parked == orphans and wrong == 0}  # fmt: skip
+    return {
+        "seed": seed,
+        "sent": len(sent),
+        "stored": stored,
+        "kept": kept,
+        "parked": parked,
+        "orphans": orphans,
+        "wrong_roots": wrong,
+        "ok": stored == kept and parked == orphans and wrong == 0,
+    }
 
 
 def main() -> None:

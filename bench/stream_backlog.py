@@ -87,7 +87,7 @@ def generated_stream(threads: int = 300, replies: int = 14, seed: int = 7) -> li
                 "created_at": (t0 + timedelta(seconds=sec)).strftime("%a %b %d %H:%M:%S %z %Y"),
                 "text": f"generated words for post {pid}",
             }
-        ).encode()  # fmt: skip
+        ).encode()
         for sec, pid, parent in rows
     ]
 
@@ -425,15 +425,21 @@ def main() -> None:
                 ["Kafka writes per raw post (requests + dead letters)", f"{result['writes/post']:.3f}"],
                 ["request bytes per raw post", f"{result['request bytes/post']:.1f}"],
             ]
-            print(f"backlog: {len(backlog_lines)} posts, {result['threads']} threads, {result['seconds']:.1f} s",
-                  flush=True)  # fmt: skip
+            print(
+                f"backlog: {len(backlog_lines)} posts, {result['threads']} threads, {result['seconds']:.1f} s",
+                flush=True,
+            )
         if "latency" not in args.skip:
             some = replicate(lines, int(args.rate * args.latency_seconds))
             floor = consume_latency(broker.bootstrap, some, args.rate, base.kafka_partitions)
             stream = stream_latency(base, some, args.rate, args.workers, tmp)
             for name, values in (("kafka-python consume-only", floor), ("post -> request", stream)):
-                rows.append([f"latency at {args.rate:g} posts/s, {name}: p50 / p95 / p99 / max (ms)",
-                             " / ".join(f"{percentile(values, q):.0f}" for q in (0.5, 0.95, 0.99, 1.0))])  # fmt: skip
+                rows.append(
+                    [
+                        f"latency at {args.rate:g} posts/s, {name}: p50 / p95 / p99 / max (ms)",
+                        " / ".join(f"{percentile(values, q):.0f}" for q in (0.5, 0.95, 0.99, 1.0)),
+                    ]
+                )
     print(f"machine: {machine()}")
     print(f"posts: {source}; {args.workers} stream worker(s); {base.kafka_partitions} partitions; logs in {tmp}")
     print(table(["measure", "value"], rows))

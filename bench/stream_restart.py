@@ -118,15 +118,19 @@ def main() -> None:
             print(f"run {run + 1}: {result}", flush=True)
             results.append(result)
     print(f"\nmachine: {machine()}\n")
-    bad = ("threads miscounted", "posts without their request", "parked beyond the data's orphans",
-           "conflicting requests")  # fmt: skip
+    bad = (
+        "threads miscounted",
+        "posts without their request",
+        "parked beyond the data's orphans",
+        "conflicting requests",
+    )
     rows = [
         ["restarts (SIGKILL mid-backlog)", len(results)],
         ["posts per run", len(lines)],
         [
             "posts stored at the kill (min / max)",
             f"{min(r['stored at kill'] for r in results)} / {max(r['stored at kill'] for r in results)}",
-        ],  # fmt: skip
+        ],
         *([name, sum(r[name] for r in results)] for name in bad),
         ["runs with any of these", sum(1 for r in results if any(r[name] for name in bad))],
     ]

@@ -54,10 +54,12 @@ class HybridModel:
         reranker = Reranker.from_state(state["reranker"]) if state["reranker"] else None
         return cls(
             # A checkpoint from before conv_tokens read whole conversations.
-            index, HashtagInventory.from_state(state["inventory"]), reranker,
+            index,
+            HashtagInventory.from_state(state["inventory"]),
+            reranker,
             HybridConfig(**{"conv_tokens": 0, **state["config"]}),
             state["uses_generator_features"],
-        )  # fmt: skip
+        )
 
 
 def without_generator(found: Candidates) -> Candidates:

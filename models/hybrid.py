@@ -22,11 +22,25 @@ from threadtag.models.predictor import RankedHashtag
 from threadtag.models.retrieval import Votes
 
 FEATURES = (
-    "vote_share", "vote_weight", "voters", "best_similarity", "vote_rank", "top_similarity",
-    "generator_logprob", "generator_rank", "generator_logprob_per_word", "in_beam",
-    "inventory_count", "spelled_out", "post_word_share", "conv_word_share", "in_post_text", "conv_mentions",
-    "words", "characters",
-)  # fmt: skip
+    "vote_share",
+    "vote_weight",
+    "voters",
+    "best_similarity",
+    "vote_rank",
+    "top_similarity",
+    "generator_logprob",
+    "generator_rank",
+    "generator_logprob_per_word",
+    "in_beam",
+    "inventory_count",
+    "spelled_out",
+    "post_word_share",
+    "conv_word_share",
+    "in_post_text",
+    "conv_mentions",
+    "words",
+    "characters",
+)
 MISSING = float("nan")  # LightGBM learns where a missing value goes
 
 
@@ -76,10 +90,13 @@ def candidates(
     spelled = sorted((t for t, n in seen.items() if n > 0), key=lambda t: -seen[t])  # stable: ties stay by name
     tags = list(
         dict.fromkeys(
-            [*ranked_votes[: config.vote_candidates], *(h.tag for h in beam[: config.beam_candidates]),
-             *spelled[: config.spelled_candidates]]
+            [
+                *ranked_votes[: config.vote_candidates],
+                *(h.tag for h in beam[: config.beam_candidates]),
+                *spelled[: config.spelled_candidates],
+            ]
         )
-    )  # fmt: skip
+    )
     vote_rank = {t: i + 1 for i, t in enumerate(ranked_votes)}
     beam_of = {h.tag: (i + 1, h.score) for i, h in enumerate(beam)}
     spelled_set = set(spelled)

@@ -43,8 +43,9 @@ def fit_hybrid(
         groups = [without_generator(g) for g in groups]
     targets = [labels(ex, g) for ex, g in zip(train, groups)]
     with_hit = sum(1 for y in targets if y.any())
-    log.info("reranker data", queries=len(train), with_gold_among_candidates=with_hit,
-             rows=sum(len(g.tags) for g in groups))  # fmt: skip
+    log.info(
+        "reranker data", queries=len(train), with_gold_among_candidates=with_hit, rows=sum(len(g.tags) for g in groups)
+    )
     learned = Reranker.fit(groups, targets, reranker) if with_hit >= min_queries else None
     if learned is None:
         log.warning("too few training posts for a reranker: votes then the beam, in order", queries=with_hit)

@@ -89,8 +89,13 @@ class ModelConfig:
 
 
 # How checkpoints written before these switches existed were built: they load as they trained.
-BEFORE_SWITCHES: dict[str, object] = {"shared_encoder": False, "bi_attention_score": "bilinear",
-                                      "input_feeding": False, "init_range": 0.0, "output_size": 0}  # fmt: skip
+BEFORE_SWITCHES: dict[str, object] = {
+    "shared_encoder": False,
+    "bi_attention_score": "bilinear",
+    "input_feeding": False,
+    "init_range": 0.0,
+    "output_size": 0,
+}
 
 
 def masked_softmax(scores: Tensor, mask: Tensor, dim: int = -1) -> Tensor:

@@ -77,8 +77,9 @@ def insert_posts(
         if raw is None or needs_cleaning(raw):  # cleaned in the parsed post only
             raw = json.dumps(p.raw, ensure_ascii=False)
         position = 0 if roots[p.id] == p.id else positions.get(p.id)
-        rows.append((p.id, p.platform, p.author_id, p.created_at, p.text, p.lang, p.parent_id, roots[p.id],
-                     position, raw))  # fmt: skip
+        rows.append(
+            (p.id, p.platform, p.author_id, p.created_at, p.text, p.lang, p.parent_id, roots[p.id], position, raw)
+        )
     _copy(conn, _COPY_POSTS, rows)
     params = {"now": datetime.fromtimestamp(now, tz=timezone.utc)}
     return set(conn.execute(text(_INSERT_POSTS), params).scalars())
@@ -399,7 +400,7 @@ def expire_rootless(
             source,
             now,
             max_payload,
-        )  # fmt: skip
+        )
         for row in sorted(gone, key=lambda r: r.id)
     ]
     insert_dead_letters(conn, letters)

@@ -42,9 +42,16 @@ class ReplayStopped(RuntimeError):
 
 
 def replay(
-    path: Path, bootstrap: str, topic: str, speed: float | None, max_bytes: int, producer_batch_bytes: int | None,
-    progress: bool = True, security: Mapping[str, Any] | None = None, deadline_s: float = 60.0,
-) -> int:  # fmt: skip
+    path: Path,
+    bootstrap: str,
+    topic: str,
+    speed: float | None,
+    max_bytes: int,
+    producer_batch_bytes: int | None,
+    progress: bool = True,
+    security: Mapping[str, Any] | None = None,
+    deadline_s: float = 60.0,
+) -> int:
     """Send every line of `path` to `topic`; `speed` = time factor (60 = a minute per second), None = no waiting.
     `security`: kafka-python's TLS/SASL arguments. A broker that takes nothing for
     `deadline_s` ends the replay with ReplayStopped (how many records it acknowledged)."""
@@ -53,10 +60,14 @@ def replay(
     extra.update(security or {})
     deadline_ms = int(deadline_s * 1000)
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_block_ms=deadline_ms,
+        bootstrap_servers=bootstrap,
+        linger_ms=5,
+        acks="all",
+        max_block_ms=deadline_ms,
         # kafka-python wants at least linger + its 30 s request timeout here
-        delivery_timeout_ms=max(deadline_ms, 30_005), **extra,
-    )  # fmt: skip
+        delivery_timeout_ms=max(deadline_ms, 30_005),
+        **extra,
+    )
     futures = []
     first: datetime | None = None
     started = time.monotonic()

@@ -118,8 +118,11 @@ class StreamWorker:
         loop back every NORMALIZE_SLICE records: a batch normalized in one go kept the batch
         being stored from PostgreSQL's answers for tens of milliseconds."""
         now = time.time()
-        limits = (self.settings.max_message_bytes, self.settings.dead_letter_payload_max_bytes,
-                  self.settings.post_id_max_chars)  # fmt: skip
+        limits = (
+            self.settings.max_message_bytes,
+            self.settings.dead_letter_payload_max_bytes,
+            self.settings.post_id_max_chars,
+        )
         outcomes: list[Post | Dropped | DeadLetter] = []
         for start in range(0, len(messages), NORMALIZE_SLICE):
             outcomes += [normalize(m, now, *limits) for m in messages[start : start + NORMALIZE_SLICE]]
@@ -173,7 +176,7 @@ class StreamWorker:
                 received,
                 source=self.settings.tweets_topic,
                 max_payload=self.settings.dead_letter_payload_max_bytes,
-            )  # fmt: skip
+            )
         )
         swept = await self._in_transaction(
             lambda conn: post_store.sweep(conn, stored.rooted + stored.resolved, stored.parked, now, self.policy)
@@ -181,9 +184,10 @@ class StreamWorker:
         await self._publish(stored.requests + swept, [*letters, *stored.letters])
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
         self.progress.add(
-            posts=len(stored.rooted) + len(stored.parked), requests=len(stored.requests) + len(swept),
+            posts=len(stored.rooted) + len(stored.parked),
+            requests=len(stored.requests) + len(swept),
             dead_letters=len(letters) + len(stored.letters),
-        )  # fmt: skip
+        )
 
     async def tick(self) -> None:
         """Due growth and final requests, expired orphans, requests never acknowledged (and,

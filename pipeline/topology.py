@@ -92,8 +92,10 @@ def build_app(settings: Settings, bootstrap: str, engine: AsyncEngine) -> faust.
         storing = asyncio.create_task(store_in_order())
         try:
             async for events in stream.noack_take(settings.stream_batch_size, within=wait):
-                messages = [RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
-                            for e in events]  # fmt: skip
+                messages = [
+                    RawMessage(e.value, e.message.key, e.message.topic, e.message.partition, e.message.offset)
+                    for e in events
+                ]
                 MESSAGES_IN.labels(settings.tweets_topic).inc(len(messages))
                 await ready.put((await worker.prepare(messages), list(events)))
         finally:

@@ -39,7 +39,13 @@ def weibo_tweets(
 def _tweet(pid: str, parent: str | None, minute: int, text: str, user: str) -> str:
     stamp = (T0 + timedelta(minutes=minute)).strftime("%a %b %d %H:%M:%S %z %Y")
     return json.dumps(
-        {"id_str": pid, "in_reply_to_status_id_str": parent, "created_at": stamp, "lang": "zh", "text": text,
-         "user": {"id_str": user}},
+        {
+            "id_str": pid,
+            "in_reply_to_status_id_str": parent,
+            "created_at": stamp,
+            "lang": "zh",
+            "text": text,
+            "user": {"id_str": user},
+        },
         ensure_ascii=False,
-    )  # fmt: skip
+    )

@@ -125,8 +125,12 @@ def test_a_model_built_from_code_is_the_one_the_cli_trains(tiny_settings, tmp_pa
     trained = Checkpoint.load(model)
     settings = get_settings()
     vocab = trained.vocab
-    config = ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id, output_size=trained.model.config.output_size,
-                         **recipes.model_config(settings))  # type: ignore[arg-type]  # fmt: skip
+    config = ModelConfig(
+        vocab_size=len(vocab),
+        pad_id=vocab.pad_id,
+        output_size=trained.model.config.output_size,
+        **recipes.model_config(settings),
+    )  # type: ignore[arg-type]
     assert config == trained.model.config
     built = HashtagGenerator(config).state_dict()
     assert {k: v.shape for k, v in built.items()} == {k: v.shape for k, v in trained.model.state_dict().items()}

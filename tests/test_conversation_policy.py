@@ -88,8 +88,13 @@ def test_no_growth_request_once_the_last_named_as_many_replies_as_the_model_read
     for i in range(1, 5_001):
         conv, out = on_joined(replace(conv, n_replies=i), False, 1, float(i), policy)
         requests += out
-    assert [(r.reason, r.cutoff) for r in requests] == [("arrival", 0), ("growth", 3), ("growth", 6), ("growth", 9),
-                                                         ("growth", 12)]  # fmt: skip
+    assert [(r.reason, r.cutoff) for r in requests] == [
+        ("arrival", 0),
+        ("growth", 3),
+        ("growth", 6),
+        ("growth", 9),
+        ("growth", 12),
+    ]
     conv, out = on_due(conv, 5_000.0 + policy.close_seconds, policy)
     assert [(r.reason, r.cutoff) for r in out] == [("final", 5_000)]
     assert next_due(conv, policy) is None

@@ -26,8 +26,17 @@ def _examples(count: int, seed: int) -> list[Example]:
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(embed_dim=16, hidden_size=32, encoder_layers=1, train_lr=0.01, train_max_epochs=25,
-                    train_patience=25, train_batch_size=16, vocab_size_en=12, beam_size=5)  # fmt: skip
+    return Settings(
+        embed_dim=16,
+        hidden_size=32,
+        encoder_layers=1,
+        train_lr=0.01,
+        train_max_epochs=25,
+        train_patience=25,
+        train_batch_size=16,
+        vocab_size_en=12,
+        beam_size=5,
+    )
 
 
 def test_copying_generates_a_word_outside_the_vocabulary(settings):

@@ -38,8 +38,12 @@ def test_the_site_builds_strictly_with_every_page_in_its_navigation(tmp_path):
 
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     assert (tmp_path / "site" / "configuration" / "index.html").is_file()
 
@@ -60,8 +64,12 @@ def test_no_file_speaks_of_how_the_project_is_developed():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     texts = [p for p in tracked if p.endswith((".md", ".py", ".yml", ".yaml", ".toml", ".sh", ".txt", ".cfg"))]
     texts = [p for p in texts if p != "tests/test_docs.py"]  # the words themselves are here
-    found = [(p, m.group()) for p in texts if (ROOT / p).is_file()
-             for m in DEVELOPMENT_WORDS.finditer((ROOT / p).read_text())]  # fmt: skip
+    found = [
+        (p, m.group())
+        for p in texts
+        if (ROOT / p).is_file()
+        for m in DEVELOPMENT_WORDS.finditer((ROOT / p).read_text())
+    ]
     assert len(texts) > 100 and not found, found
 
 
@@ -108,6 +116,8 @@ def test_the_recorder_keeps_every_table_a_bench_prints():
     from bench.record import first_sentence, tables_in
 
     printed = "machine: x\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\ntext\n| c |\n|---|\n| 5 |\n"
-    assert tables_in(printed) == [{"headers": ["a", "b"], "rows": [["1", "2"], ["3", "4"]]},
-                                  {"headers": ["c"], "rows": [["5"]]}]  # fmt: skip
+    assert tables_in(printed) == [
+        {"headers": ["a", "b"], "rows": [["1", "2"], ["3", "4"]]},
+        {"headers": ["c"], "rows": [["5"]]},
+    ]
     assert first_sentence("Hostile input at volume: good tweets\nand more.\n\nUsage") == "Hostile input at volume"

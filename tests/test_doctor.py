@@ -80,9 +80,10 @@ def test_a_check_that_hangs_fails_after_its_timeout_and_the_others_still_report(
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         environment(
-            DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{silent.getsockname()[1]}",
+            DATABASE_URL=database_url,
+            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{silent.getsockname()[1]}",
             DOCTOR_CHECK_TIMEOUT_SECONDS="1",
-        )  # fmt: skip
+        )
         result = CliRunner().invoke(app, ["doctor"])
     lines = _checks(result.output)
     assert result.exit_code == 3, result.output

@@ -100,10 +100,19 @@ def _pad(rows: list[list[int]]) -> tuple[Tensor, Tensor]:
 def _model(variant: str, score: str, feeding: bool, shared: bool, output_size: int = 0) -> HashtagGenerator:
     torch.manual_seed(7)
     config = ModelConfig(
-        vocab_size=14, pad_id=PAD, embed_dim=6, hidden_size=8, encoder_layers=1, dropout=0.0, variant=variant,
-        shared_encoder=shared, bi_attention_score=score, input_feeding=feeding, init_range=0.5,
+        vocab_size=14,
+        pad_id=PAD,
+        embed_dim=6,
+        hidden_size=8,
+        encoder_layers=1,
+        dropout=0.0,
+        variant=variant,
+        shared_encoder=shared,
+        bi_attention_score=score,
+        input_feeding=feeding,
+        init_range=0.5,
         output_size=output_size,
-    )  # fmt: skip
+    )
     return HashtagGenerator(config).eval().double()
 
 

@@ -43,8 +43,10 @@ def test_every_hostile_message_is_stored_or_dead_lettered_and_the_stream_goes_on
     database_url = zoned_database_url
     env = stream_env(broker, tmp_path, database_url, orphan_ttl_seconds=3, conversation_close_seconds=3)
     env.update({"MODEL_PATH": str(sample_model), "INFER_BATCH_WAIT_MS": "100"})
-    workers = [stream_worker(env, tmp_path / "stream.log").start(),
-               CommandProcess(["infer"], env, tmp_path / "infer.log").start()]  # fmt: skip
+    workers = [
+        stream_worker(env, tmp_path / "stream.log").start(),
+        CommandProcess(["infer"], env, tmp_path / "infer.log").start(),
+    ]
     engine = create_engine(database_url)
     hostile = [(c, 1_000_000 + 100 * n) for n, c in enumerate(CLASSES)]
     good_roots = [f"'{900 + r}'" for r in range(3)]
@@ -57,8 +59,12 @@ def test_every_hostile_message_is_stored_or_dead_lettered_and_the_stream_goes_on
     try:
         send(broker, env["TWEETS_TOPIC"], [m for c, base in hostile for m in c.build(base)] + good)
         want_dead = sum(c.dead for c in CLASSES)
-        wait_for(lambda: count("SELECT count(*) FROM dead_letters") == want_dead, 120, "the dead letters",
-                 tmp_path / "stream.log")  # fmt: skip
+        wait_for(
+            lambda: count("SELECT count(*) FROM dead_letters") == want_dead,
+            120,
+            "the dead letters",
+            tmp_path / "stream.log",
+        )
         annotated = f"SELECT count(DISTINCT root_id) FROM annotations WHERE root_id IN ({','.join(good_roots)})"
         wait_for(lambda: count(annotated) == 3, 120, "the good threads annotated", tmp_path / "infer.log")
         alive = [w.process is not None and w.process.poll() is None for w in workers]

@@ -61,9 +61,14 @@ def _rows(engine) -> tuple[int, int]:
 
 def _worker_env(broker, database_url, model, tmp_path, **overrides):
     env = stream_env(
-        broker, tmp_path, database_url, infer_batch_size=8, infer_batch_wait_ms=50, db_max_backoff_seconds=1,
+        broker,
+        tmp_path,
+        database_url,
+        infer_batch_size=8,
+        infer_batch_wait_ms=50,
+        db_max_backoff_seconds=1,
         **overrides,
-    )  # fmt: skip
+    )
     env.update({"MODEL_PATH": str(model)})
     return env
 
@@ -79,7 +84,8 @@ def inserts_held_after(engine, rows: int) -> Iterator[None]:
     gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INSERT_GATE_KEY})
     gate.commit()
     with engine.begin() as conn:
-        conn.execute(text(f"""
+        conn.execute(
+            text(f"""
             CREATE FUNCTION hold_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF (SELECT count(*) FROM annotations) >= {rows} THEN
@@ -88,7 +94,8 @@ def inserts_held_after(engine, rows: int) -> Iterator[None]:
                 RETURN NEW;
             END $$;
             CREATE TRIGGER hold_inserts BEFORE INSERT ON annotations FOR EACH ROW EXECUTE FUNCTION hold_inserts();
-        """))  # fmt: skip
+        """)
+        )
     try:
         yield
     finally:
@@ -203,10 +210,14 @@ def test_an_active_model_whose_file_is_gone_leaves_the_worker_on_the_last_versio
     env = _worker_env(broker, database_url, sample_model, tmp_path, log_format="json")
     del env["MODEL_PATH"]
     threads = assemble_threads(posts)
-    produce(broker, env["REQUESTS_TOPIC"], [
-        (0, root.id.encode(), AnnotationRequest(root_id=root.id, seq=1, reason="arrival", cutoff=0).to_bytes())
-        for root, _ in threads
-    ])  # fmt: skip
+    produce(
+        broker,
+        env["REQUESTS_TOPIC"],
+        [
+            (0, root.id.encode(), AnnotationRequest(root_id=root.id, seq=1, reason="arrival", cutoff=0).to_bytes())
+            for root, _ in threads
+        ],
+    )
     log = tmp_path / "infer.log"
     shown = text("SELECT count(*) FROM latest_annotations WHERE model_version = :v")
     with CommandProcess(["infer"], env, log):

@@ -29,14 +29,22 @@ def progress_posts(log: Path) -> int:
 
 
 def test_a_stream_worker_logs_only_json_lines(broker: str, database_url: str, tmp_path: Path):
-    env = {**os.environ, **stream_env(broker, tmp_path, database_url), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
-           "PROGRESS_LOG_SECONDS": "0.2"}  # fmt: skip
+    env = {
+        **os.environ,
+        **stream_env(broker, tmp_path, database_url),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "PROGRESS_LOG_SECONDS": "0.2",
+    }
     log = tmp_path / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "threadtag.cli", "stream"], env=env, stdout=subprocess.PIPE, stderr=stderr,
+            [sys.executable, "-m", "threadtag.cli", "stream"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
             text=True,
-        )  # fmt: skip
+        )
     try:
         produce(broker, env["TWEETS_TOPIC"], [(0, None, b"not a tweet"), (0, None, tweet(1, None, 0))])
         wait_for(lambda: "dead letters sent" in log.read_text(), 60, "the worker's line for the bad record", log)
@@ -71,8 +79,11 @@ def test_replay_under_json_logs_writes_only_json_lines(broker: str, tmp_path: Pa
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
     result = subprocess.run(
         [sys.executable, "-m", "threadtag.cli", "replay", str(SAMPLE_THREADS), "--fast", "--topic", "json-replay"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     for line in result.stderr.splitlines():
         json.loads(line)  # a progress bar here would not parse
@@ -115,8 +126,9 @@ def test_infer_retrain_and_run_under_json_logs_write_only_json_lines(
     engine.dispose()
     log = tmp_path / "infer.log"
     with log.open("w") as stderr:
-        infer = subprocess.Popen([sys.executable, "-m", "threadtag.cli", "infer"], env=env, stderr=stderr,
-                                 stdout=subprocess.DEVNULL)  # fmt: skip
+        infer = subprocess.Popen(
+            [sys.executable, "-m", "threadtag.cli", "infer"], env=env, stderr=stderr, stdout=subprocess.DEVNULL
+        )
     try:
         request = AnnotationRequest(root_id="8900000000", seq=1, reason="final", cutoff=3).to_bytes()
         produce(broker, env["REQUESTS_TOPIC"], [(0, b"8900000000", request)])
@@ -125,16 +137,39 @@ def test_infer_retrain_and_run_under_json_logs_write_only_json_lines(
         infer.send_signal(signal.SIGTERM)
         infer.wait(timeout=60)
     assert any(r["event"] == "inference worker stopped" for r in _only_json(log.read_text()))
-    small = {"EMBED_DIM": "16", "HIDDEN_SIZE": "16", "ENCODER_LAYERS": "1", "RETRAIN_MAX_EPOCHS": "1",
-             "MODEL_DIR": str(tmp_path / "models")}  # fmt: skip
-    retrain = subprocess.run([sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"], cwd=ROOT,
-                             env={**env, **small}, capture_output=True, text=True, timeout=300)  # fmt: skip
+    small = {
+        "EMBED_DIM": "16",
+        "HIDDEN_SIZE": "16",
+        "ENCODER_LAYERS": "1",
+        "RETRAIN_MAX_EPOCHS": "1",
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
+    retrain = subprocess.run(
+        [sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"],
+        cwd=ROOT,
+        env={**env, **small},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert retrain.returncode == 0, retrain.stderr[-2000:]
     assert any(r["event"] == "retrain done" for r in _only_json(retrain.stderr)), retrain.stderr[-2000:]
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MODEL_PATH")}
-    run_env = {**clean, **json_env, "DATABASE_URL": database_url, "KAFKA_SESSION_TIMEOUT_S": "6",
-               "KAFKA_HEARTBEAT_INTERVAL_S": "1", "STREAM_DATA_DIR": str(tmp_path / "run-stream")}  # fmt: skip
-    main_job = subprocess.run([sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path / "run")],
-                              cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    run_env = {
+        **clean,
+        **json_env,
+        "DATABASE_URL": database_url,
+        "KAFKA_SESSION_TIMEOUT_S": "6",
+        "KAFKA_HEARTBEAT_INTERVAL_S": "1",
+        "STREAM_DATA_DIR": str(tmp_path / "run-stream"),
+    }
+    main_job = subprocess.run(
+        [sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path / "run")],
+        cwd=ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert main_job.returncode == 0, main_job.stderr[-2000:]
     assert _only_json(main_job.stderr) and "24 threads" in main_job.stdout

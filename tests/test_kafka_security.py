@@ -23,9 +23,11 @@ def test_plaintext_is_the_default_and_adds_nothing():
 
 def test_sasl_ssl_with_scram_for_a_managed_cluster():
     settings = Settings(
-        kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
-        kafka_sasl_username="svc", kafka_sasl_password="s3cret",
-    )  # fmt: skip
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="s3cret",
+    )
     assert kafka_python_options(settings) == {
         "security_protocol": "SASL_SSL",
         "sasl_mechanism": "SCRAM-SHA-512",
@@ -51,16 +53,34 @@ def test_sasl_plaintext_has_no_tls():
 def test_mutual_tls_files(tmp_path: Path):
     key, cert = tmp_path / "client.key", tmp_path / "client.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=threadtag-test"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=threadtag-test",
+        ],
+        check=True,
+        capture_output=True,
+    )
     settings = Settings(
         kafka_security_protocol="SSL", kafka_ssl_cafile=cert, kafka_ssl_certfile=cert, kafka_ssl_keyfile=key
     )
     assert kafka_python_options(settings) == {
-        "security_protocol": "SSL", "ssl_cafile": str(cert), "ssl_certfile": str(cert), "ssl_keyfile": str(key),
-    }  # fmt: skip
+        "security_protocol": "SSL",
+        "ssl_cafile": str(cert),
+        "ssl_certfile": str(cert),
+        "ssl_keyfile": str(key),
+    }
     credentials = faust_credentials(settings)
     assert isinstance(credentials, faust.SSLCredentials) and credentials.protocol == AuthProtocol.SSL
 

@@ -76,8 +76,12 @@ def _run(env: dict[str, str], tmp_path, *args: str) -> subprocess.CompletedProce
     base = {"KAFKA_SESSION_TIMEOUT_S": "6", "KAFKA_HEARTBEAT_INTERVAL_S": "1", "STREAM_DATA_DIR": str(tmp_path / "s")}
     return subprocess.run(
         [sys.executable, "-m", "threadtag.cli", "run", "--workdir", str(tmp_path), *args],
-        cwd=ROOT, env={**clean, **base, **env}, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**clean, **base, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_run_without_database_url_can_run_again_in_a_database_of_its_own(sample_model, tmp_path):
@@ -96,8 +100,12 @@ def test_run_without_database_url_can_run_again_in_a_database_of_its_own(sample_
 
 
 def test_a_run_that_times_out_says_so_in_one_line(database_url, sample_model, tmp_path):
-    result = _run({"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "LOG_LEVEL": "WARNING"}, tmp_path,
-                  "--timeout", "0.1")  # fmt: skip
+    result = _run(
+        {"DATABASE_URL": database_url, "MODEL_PATH": str(sample_model), "LOG_LEVEL": "WARNING"},
+        tmp_path,
+        "--timeout",
+        "0.1",
+    )
     lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert result.returncode == 3 and lines == [lines[0]], result.stderr[-2000:]
     assert "threads not annotated in 0 s" in lines[0] and "logs" in lines[0]

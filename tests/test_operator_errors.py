@@ -26,9 +26,12 @@ pytestmark = pytest.mark.integration  # it starts processes
 def _threadtag(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_LEVEL", "MODEL_PATH")}
     return subprocess.run(
-        [sys.executable, "-m", "threadtag.cli", *args], env={**clean, **env}, capture_output=True, text=True,
+        [sys.executable, "-m", "threadtag.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
@@ -93,8 +96,13 @@ def test_a_worker_started_before_its_database_waits_for_it(tmp_path: Path, broke
     from tests.helpers.streaming import wait_for
     from threadtag.app.processes import CommandProcess
 
-    env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "KAFKA_BOOTSTRAP_SERVERS": broker,
-           "METRICS_PORT": "0", "DB_MAX_BACKOFF_SECONDS": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
+        "KAFKA_BOOTSTRAP_SERVERS": broker,
+        "METRICS_PORT": "0",
+        "DB_MAX_BACKOFF_SECONDS": "1",
+    }
     log = tmp_path / "stream.log"
     worker = CommandProcess(["stream"], env, log).start()
     try:
@@ -145,8 +153,16 @@ def test_a_tweet_file_with_a_broken_line(tmp_path):
 def test_the_main_job_past_its_timeout(tmp_path, database_url, sample_model):
     """The run's workers get no time to annotate: one line saying how many threads are left
     and where the logs are (the run's own INFO lines are left out with LOG_LEVEL=WARNING)."""
-    result = _threadtag("run", "--timeout", "1", "--workdir", str(tmp_path), DATABASE_URL=database_url,
-                        MODEL_PATH=str(sample_model), LOG_LEVEL="WARNING")  # fmt: skip
+    result = _threadtag(
+        "run",
+        "--timeout",
+        "1",
+        "--workdir",
+        str(tmp_path),
+        DATABASE_URL=database_url,
+        MODEL_PATH=str(sample_model),
+        LOG_LEVEL="WARNING",
+    )
     _one_line(result, 3, "threads not annotated in 1 s", "logs")
 
 

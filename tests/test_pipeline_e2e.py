@@ -33,8 +33,12 @@ def test_raw_tweets_become_annotated_rows(broker, database_url, sample_model, tm
         source = tmp_path / "stream.jsonl"
         source.write_text(SAMPLE_THREADS.read_text() + "{a broken message\n")
         replay(source, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
-        wait_for(lambda: len(annotated()) == 24 and set(annotated().values()) == {3}, 180, "24 annotated threads",
-                 tmp_path / "infer.log")  # fmt: skip
+        wait_for(
+            lambda: len(annotated()) == 24 and set(annotated().values()) == {3},
+            180,
+            "24 annotated threads",
+            tmp_path / "infer.log",
+        )
         wait_for(lambda: _count(engine, "posts") == 96, 60, "96 stored posts", tmp_path / "stream.log")
         wait_for(lambda: _count(engine, "dead_letters") == 1, 60, "the dead letter row", tmp_path / "stream.log")
     finally:

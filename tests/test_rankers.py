@@ -110,9 +110,18 @@ def test_compare_writes_every_table_and_a_png(split, tmp_path):
     from threadtag.core.settings import Settings
 
     train, test = split
-    settings = Settings(embed_dim=16, hidden_size=16, encoder_layers=1, train_max_epochs=1, beam_size=5,
-                        lda_topics=3, lda_max_iter=5, classifier_filters=8, extractor_hidden_size=8,
-                        baseline_epochs=2)  # fmt: skip
+    settings = Settings(
+        embed_dim=16,
+        hidden_size=16,
+        encoder_layers=1,
+        train_max_epochs=1,
+        beam_size=5,
+        lda_topics=3,
+        lda_max_iter=5,
+        classifier_filters=8,
+        extractor_hidden_size=8,
+        baseline_epochs=2,
+    )
     report = run_compare(settings, train, test, tmp_path, tmp_path / "models", "threadtag compare (test)", False)
     text = report.read_text()
     systems = (

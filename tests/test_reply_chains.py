@@ -20,8 +20,9 @@ T = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
 
 def post(pid: str, parent: str | None = None, root: str | None = None, minute: int = 0) -> Post:
-    return Post(id=pid, parent_id=parent, root_id=root, created_at=T + timedelta(minutes=minute), text="x",
-                platform="twitter")  # fmt: skip
+    return Post(
+        id=pid, parent_id=parent, root_id=root, created_at=T + timedelta(minutes=minute), text="x", platform="twitter"
+    )
 
 
 def within(seconds: float, work: Callable[[], Any]) -> Any:
@@ -59,8 +60,13 @@ def test_files_with_a_reply_cycle_assemble_in_bounded_time():
 
 
 def test_files_and_the_stream_build_the_same_threads():
-    posts = [post("r"), post("c", "b", minute=3), post("b", "r", minute=1), post("v", "gone", root="r", minute=2),
-             post("o", "missing", minute=4)]  # fmt: skip
+    posts = [
+        post("r"),
+        post("c", "b", minute=3),
+        post("b", "r", minute=1),
+        post("v", "gone", root="r", minute=2),
+        post("o", "missing", minute=4),
+    ]
     [(root, replies)] = assemble_threads(posts)
     streamed = resolve_roots(posts, {})
     assert root.id == "r" and [r.id for r in replies] == ["b", "v", "c"]
@@ -73,8 +79,17 @@ def test_the_stream_stores_a_reply_cycle_in_bounded_time(database_url):
     try:
         ids = [f"cycle-{p.id}-{datetime.now().timestamp()}" for p in CYCLE]
         renamed = {p.id: i for p, i in zip(CYCLE, ids)}
-        posts = [Post(id=renamed[p.id], parent_id=renamed.get(p.parent_id or ""), root_id=None,
-                      created_at=p.created_at, text="x", platform="twitter") for p in CYCLE]  # fmt: skip
+        posts = [
+            Post(
+                id=renamed[p.id],
+                parent_id=renamed.get(p.parent_id or ""),
+                root_id=None,
+                created_at=p.created_at,
+                text="x",
+                platform="twitter",
+            )
+            for p in CYCLE
+        ]
         within(30, lambda: store_posts(engine, posts))
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT id, root_id FROM posts WHERE id = ANY(:ids)"), {"ids": ids}).all())

@@ -116,8 +116,13 @@ def test_a_retrain_that_finds_another_running_trains_nothing(stored_sample, data
 
 def test_two_concurrent_retrains_do_not_both_train(stored_sample, database_url, tmp_path):
     # From scratch at the paper's sizes: a run lasts far longer than the two starts differ.
-    env = {"DATABASE_URL": database_url, "MODEL_DIR": str(tmp_path), "RETRAIN_WARM_START": "false",
-           "RETRAIN_MAX_EPOCHS": "30", "TRAIN_PATIENCE": "30"}  # fmt: skip
+    env = {
+        "DATABASE_URL": database_url,
+        "MODEL_DIR": str(tmp_path),
+        "RETRAIN_WARM_START": "false",
+        "RETRAIN_MAX_EPOCHS": "30",
+        "TRAIN_PATIENCE": "30",
+    }
     runs = [_retrain_command(env) for _ in range(2)]
     outputs = [run.communicate(timeout=300) for run in runs]
     decisions = sorted(out.split(":")[0] for out, _ in outputs)
@@ -144,9 +149,17 @@ def _later_copy(path, tmp_path, id_prefix: str):
 
 def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_url, sample_model, tmp_path):
     env = stream_env(broker, tmp_path, database_url, conversation_close_seconds=3)
-    env.update({**SMALL, "MODEL_PATH": str(sample_model), "INFER_BATCH_WAIT_MS": "100",
-                "INFER_RELOAD_CHECK_SECONDS": "0.5", "MODEL_DIR": str(tmp_path / "models"),
-                "RETRAIN_F1_TOLERANCE": "1.0", "RETRAIN_MAX_EPOCHS": "2"})  # fmt: skip
+    env.update(
+        {
+            **SMALL,
+            "MODEL_PATH": str(sample_model),
+            "INFER_BATCH_WAIT_MS": "100",
+            "INFER_RELOAD_CHECK_SECONDS": "0.5",
+            "MODEL_DIR": str(tmp_path / "models"),
+            "RETRAIN_F1_TOLERANCE": "1.0",
+            "RETRAIN_MAX_EPOCHS": "2",
+        }
+    )
     workers = [stream_worker(env, tmp_path / "stream.log"), CommandProcess(["infer"], env, tmp_path / "infer.log")]
     for worker in workers:
         worker.start()
@@ -180,8 +193,14 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
         wait_for(lambda: stored_posts() == 192, 60, "192 stored posts", tmp_path / "stream.log")
         first = active_model(engine).version
 
-        result = subprocess.run([sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "threadtag.cli", "retrain", "--no-progress"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.stdout.startswith("activated:"), result.stderr[-3000:]
         new = result.stdout.split()[1]
         row = next(r for r in _versions(engine) if r["version"] == new)
@@ -193,8 +212,9 @@ def test_stream_retrain_and_workers_switch_to_the_new_version(broker, database_u
 
         later = _later_copy(SAMPLE_THREADS, tmp_path, "2")
         replay(later, broker, env["TWEETS_TOPIC"], None, 262_144, 1, progress=False)
-        wait_for(lambda: len(annotated_by("29")) == 24, 180, "24 threads annotated after the switch",
-                 tmp_path / "infer.log")  # fmt: skip
+        wait_for(
+            lambda: len(annotated_by("29")) == 24, 180, "24 threads annotated after the switch", tmp_path / "infer.log"
+        )
     finally:
         for worker in workers:
             worker.stop()
@@ -242,8 +262,9 @@ def test_no_new_data_trains_nothing(database_url, sample_model, tmp_path):
 def test_a_model_no_better_than_the_most_frequent_hashtags_is_not_activated(stored_sample, tmp_path):
     with stored_sample.begin() as conn:  # no active model to beat: only the floor stands in the way
         conn.execute(text("UPDATE model_versions SET active = false"))
-    settings = _settings(tmp_path, retrain_max_epochs=1, retrain_warm_start=False, hybrid=False, embed_dim=4,
-                         hidden_size=4)  # fmt: skip
+    settings = _settings(
+        tmp_path, retrain_max_epochs=1, retrain_warm_start=False, hybrid=False, embed_dim=4, hidden_size=4
+    )
     outcome = retrain_once(settings, stored_sample, progress=False)
     row = _versions(stored_sample)[-1]
     floor, new = row["metrics"]["most_frequent_baseline"]["f1_at_1"], row["metrics"]["heldout"]["f1_at_1"]

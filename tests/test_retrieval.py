@@ -140,10 +140,14 @@ def test_a_search_through_cut_postings_is_the_brute_force_product_with_each_word
     rng = np.random.default_rng(5)
     words = [f"w{i}" for i in range(12)]
     corpus = [  # lengths of 1-12 words: a word's weights rarely tie, and the test checks they don't
-        Example(list(rng.choice(words, rng.integers(1, 13))), list(rng.choice(words, rng.integers(1, 13))),
-                [[f"t{i % 3}"]], "en")
+        Example(
+            list(rng.choice(words, rng.integers(1, 13))),
+            list(rng.choice(words, rng.integers(1, 13))),
+            [[f"t{i % 3}"]],
+            "en",
+        )
         for i in range(30)
-    ]  # fmt: skip
+    ]
     queries = corpus[:5]
     exact = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=0))
     cut = RetrievalIndex.fit(corpus, RetrievalConfig(postings_per_word=3))

@@ -17,8 +17,15 @@ def test_a_namespaced_copy_has_topics_and_consumer_groups_of_its_own():
 def test_a_variable_one_edit_from_ours_or_the_start_of_one_is_named_with_what_was_meant():
     from threadtag.core.settings import misspelled
 
-    environ = {"KAFKA_BOOTSTRAP_SERVER": "kafka.prod:9092", "INFER_BATCH": "8", "DATABASE_URI": "x",
-               "BEAM_SIZE": "8", "PATH": "/bin", "POSTGRES_PASSWORD": "x", "HOSTNAME": "h"}  # fmt: skip
+    environ = {
+        "KAFKA_BOOTSTRAP_SERVER": "kafka.prod:9092",
+        "INFER_BATCH": "8",
+        "DATABASE_URI": "x",
+        "BEAM_SIZE": "8",
+        "PATH": "/bin",
+        "POSTGRES_PASSWORD": "x",
+        "HOSTNAME": "h",
+    }
     assert misspelled(environ) == {
         "KAFKA_BOOTSTRAP_SERVER": "KAFKA_BOOTSTRAP_SERVERS",
         "INFER_BATCH": "INFER_BATCH_SIZE",

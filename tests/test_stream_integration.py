@@ -27,29 +27,52 @@ pytestmark = pytest.mark.slow
 
 
 def v2(pid: int, parent: int | None, conversation: int, minute: int) -> bytes:
-    data = {"id": str(pid), "text": f"v2 words {pid}", "conversation_id": str(conversation),
-            "created_at": f"2026-05-01T13:{minute:02d}:00Z"}  # fmt: skip
+    data = {
+        "id": str(pid),
+        "text": f"v2 words {pid}",
+        "conversation_id": str(conversation),
+        "created_at": f"2026-05-01T13:{minute:02d}:00Z",
+    }
     if parent is not None:
         data["referenced_tweets"] = [{"type": "replied_to", "id": str(parent)}]
     return json.dumps({"data": data}).encode()
 
 
 def weibo(pid: int, parent: int | None, minute: int) -> bytes:
-    return json.dumps({"id": pid, "reply_to": parent, "created_at": f"2026-05-01T14:{minute:02d}:00+00:00",
-                       "text": f"微博 回复 {pid}"}, ensure_ascii=False).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "id": pid,
+            "reply_to": parent,
+            "created_at": f"2026-05-01T14:{minute:02d}:00+00:00",
+            "text": f"微博 回复 {pid}",
+        },
+        ensure_ascii=False,
+    ).encode()
 
 
 GOOD = [
     # thread 100: a chain four deep plus branches
-    tweet(100, None, 0), tweet(101, 100, 1), tweet(102, 101, 2), tweet(103, 102, 3), tweet(104, 103, 4),
-    tweet(105, 100, 5), tweet(106, 102, 6),
+    tweet(100, None, 0),
+    tweet(101, 100, 1),
+    tweet(102, 101, 2),
+    tweet(103, 102, 3),
+    tweet(104, 103, 4),
+    tweet(105, 100, 5),
+    tweet(106, 102, 6),
     # thread 200: equal times order by id; a reply to a reply
-    tweet(200, None, 0), tweet(202, 200, 3), tweet(201, 200, 3), tweet(203, 201, 4),
+    tweet(200, None, 0),
+    tweet(202, 200, 3),
+    tweet(201, 200, 3),
+    tweet(203, 201, 4),
     tweet(204, 200, 5, text="@someone http://t.co/x"),  # empty reply: dropped
     # Twitter v2 and Weibo-style JSON
-    v2(300, None, 300, 0), v2(301, 300, 300, 1), v2(302, 301, 300, 2),
-    weibo(400, None, 0), weibo(401, 400, 1), weibo(402, 401, 2),
-]  # fmt: skip
+    v2(300, None, 300, 0),
+    v2(301, 300, 300, 1),
+    v2(302, 301, 300, 2),
+    weibo(400, None, 0),
+    weibo(401, 400, 1),
+    weibo(402, 401, 2),
+]
 RETWEET = json.dumps({**json.loads(tweet(500, None, 1)), "retweeted_status": {"id_str": "1"}}).encode()
 BAD = {
     b"{not json": "not JSON",
@@ -157,8 +180,13 @@ def test_orphans_are_dead_lettered_with_the_reason_and_a_late_reply_reopens_its_
     worker = stream_worker(env, log).start()
     finals = lambda: final_conversations(broker, env["REQUESTS_TOPIC"], database_url)  # noqa: E731
     try:
-        thread = [tweet(700, None, 0), tweet(701, 700, 1), tweet(702, 700, 2, text="@someone"),  # no content
-                  tweet(703, 702, 3), tweet(801, 800, 1)]  # fmt: skip
+        thread = [
+            tweet(700, None, 0),
+            tweet(701, 700, 1),
+            tweet(702, 700, 2, text="@someone"),  # no content
+            tweet(703, 702, 3),
+            tweet(801, 800, 1),
+        ]
         produce(broker, env["TWEETS_TOPIC"], [(i % 3, None, value) for i, value in enumerate(thread)])
         wait_for(lambda: finals() == {"700": ["701"]}, 90, "the final request", log)
         letters = lambda: [DeadLetter.model_validate_json(v) for v in read_all(broker, env["DEAD_LETTER_TOPIC"])]  # noqa: E731

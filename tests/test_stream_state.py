@@ -114,7 +114,9 @@ def test_the_parked_row_lookup_reads_posts_only_by_key(engine):
     with engine.connect() as conn:
         conn.rollback()  # the settings outlive a transaction rolled back
         assert [conn.execute(text(f"SHOW {name}")).scalar() for name in ("plan_cache_mode", "jit")] == [
-            "force_generic_plan", "off"]  # fmt: skip
+            "force_generic_plan",
+            "off",
+        ]
         conn.execute(text("ANALYZE posts"))
         for name, statement in statements.items():
             for named, numbered in ((":parked", "$1"), (":rooted", "$2"), (":ids", "$1"), (":roots", "$2")):
@@ -206,10 +208,17 @@ def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine)
 
 
 def test_orphans_become_dead_letters_that_say_why(engine):
-    dropped = [Dropped(post(20, 1), "reply without content"), Dropped(post(60), "retweet"),
-               Dropped(post(70), "dead-lettered: cannot be stored: DataError: too odd")]  # fmt: skip
-    store(engine, [post(21, 20), post(31, 30), post(41, 40), post(40, 39), post(61, 60), post(71, 70)], now=0.0,
-          dropped=dropped)  # fmt: skip
+    dropped = [
+        Dropped(post(20, 1), "reply without content"),
+        Dropped(post(60), "retweet"),
+        Dropped(post(70), "dead-lettered: cannot be stored: DataError: too odd"),
+    ]
+    store(
+        engine,
+        [post(21, 20), post(31, 30), post(41, 40), post(40, 39), post(61, 60), post(71, 70)],
+        now=0.0,
+        dropped=dropped,
+    )
     store(engine, [post(52, 51, root=50)], now=0.0)  # Twitter v2: names root 50, which never comes
     with engine.begin() as conn:
         assert post_store.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
@@ -380,8 +389,13 @@ class Sent:
 
 
 def _raw(pid: int, parent: int | None, created_at: str) -> RawMessage:
-    value = {"id_str": str(pid), "created_at": created_at, "text": f"a reply about rivers {pid}",
-             "in_reply_to_status_id_str": None if parent is None else str(parent), "user": {"id_str": "1"}}  # fmt: skip
+    value = {
+        "id_str": str(pid),
+        "created_at": created_at,
+        "text": f"a reply about rivers {pid}",
+        "in_reply_to_status_id_str": None if parent is None else str(parent),
+        "user": {"id_str": "1"},
+    }
     return RawMessage(json.dumps(value).encode(), None, "tweets", 0, pid)
 
 
@@ -402,8 +416,12 @@ def test_a_database_off_utc_stores_posts_at_both_ends_of_the_years_and_the_timer
         await worker.store(await worker.prepare([_raw(8000, None, YEAR_ONE)]))
         await worker.store(await worker.prepare([_raw(9000, None, YEAR_9999), _raw(9001, 9000, YEAR_9999)]))
         async with engine.begin() as conn:  # the race's leftover: a reply parked below a rooted parent
-            await conn.execute(text("INSERT INTO posts (id, platform, created_at, text, raw, parent_id) VALUES "
-                                    "('9002', 'twitter', '9999-12-31T23:59:59Z', 'words', '{}', '9001')"))  # fmt: skip
+            await conn.execute(
+                text(
+                    "INSERT INTO posts (id, platform, created_at, text, raw, parent_id) VALUES "
+                    "('9002', 'twitter', '9999-12-31T23:59:59Z', 'words', '{}', '9001')"
+                )
+            )
         await worker.tick()
         await engine.dispose()
 
@@ -425,10 +443,12 @@ def test_a_timer_step_refused_on_its_data_dead_letters_those_rows_and_the_timer_
     with engine.begin() as conn:  # replies left parked below rooted parents
         for child, parent in (("3", "2"), ("13", "12")):
             conn.execute(
-                text("INSERT INTO posts (id, platform, created_at, text, raw, parent_id) "
-                     "VALUES (:c, 'twitter', '2026-05-01T00:03:00Z', 'words', '{}', :p)"),
+                text(
+                    "INSERT INTO posts (id, platform, created_at, text, raw, parent_id) "
+                    "VALUES (:c, 'twitter', '2026-05-01T00:03:00Z', 'words', '{}', :p)"
+                ),
                 {"c": child, "p": parent},
-            )  # fmt: skip
+            )
     real_sweep = post_store.sweep
 
     def sweep(conn, rooted, parked, now, policy):

@@ -76,8 +76,11 @@ def test_the_quick_edge_check_agrees_with_cutting_each_side_of_a_tag():
         return any(not _is_filler(t) for t in _tokenize_zh(_WEIBO_TAG_RE.sub(" ", fragment)))
 
     def edge_tags(text: str) -> list[list[str]]:
-        found = [m for m in _WEIBO_TAG_RE.finditer(text)
-                 if not has_content(text[: m.start()]) or not has_content(text[m.end() :])]  # fmt: skip
+        found = [
+            m
+            for m in _WEIBO_TAG_RE.finditer(text)
+            if not has_content(text[: m.start()]) or not has_content(text[m.end() :])
+        ]
         return _dedupe_tags([segment_hashtag(m.group(1), "zh") for m in found])
 
     pieces = [*"#@ .,!?:/_-+%&1２Ａａ中文，。！？😀\t\n", "www.", "http://", "https://x.cn", "#话题#", "#天气#"]

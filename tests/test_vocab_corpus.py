@@ -53,8 +53,12 @@ def test_twitter_times_parse_as_strptime_does():
 
     from threadtag.schemas.posts import _TWITTER_TIME, twitter_time
 
-    good = ("Mon Mar 02 09:45:10 +0000 2015", "Fri May 01 12:00:00 +0200 2026", "Thu Feb 29 00:00:00 +0000 2024",
-            "Mon Mar 02 9:45:10 +0000 2015")  # fmt: skip
+    good = (
+        "Mon Mar 02 09:45:10 +0000 2015",
+        "Fri May 01 12:00:00 +0200 2026",
+        "Thu Feb 29 00:00:00 +0000 2024",
+        "Mon Mar 02 9:45:10 +0000 2015",
+    )
     for value in good:
         assert twitter_time(value) == datetime.strptime(value, _TWITTER_TIME)
     for bad in ("Sun Feb 29 23:59:59 +0000 2015", "Mon Mar 02 25:45:10 +0000 2015", "yesterday"):

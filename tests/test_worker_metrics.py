@@ -66,8 +66,14 @@ def _request(database_url: str, root: str) -> bytes:
 
 def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tmp_path):
     env = stream_env(broker, tmp_path, database_url)
-    env.update({"MODEL_PATH": str(sample_model), "METRICS_HOST": "127.0.0.1",
-                "METRICS_LAG_INTERVAL_SECONDS": "0.5", "INFER_BATCH_WAIT_MS": "100"})  # fmt: skip
+    env.update(
+        {
+            "MODEL_PATH": str(sample_model),
+            "METRICS_HOST": "127.0.0.1",
+            "METRICS_LAG_INTERVAL_SECONDS": "0.5",
+            "INFER_BATCH_WAIT_MS": "100",
+        }
+    )
     infer_port, stream_port = free_port(), free_port()
     infer = CommandProcess(["infer"], {**env, "METRICS_PORT": str(infer_port)}, tmp_path / "infer.log").start()
     stream = stream_worker({**env, "METRICS_PORT": str(stream_port)}, tmp_path / "stream.log").start()
@@ -88,8 +94,12 @@ def test_workers_serve_the_listed_metrics(broker, database_url, sample_model, tm
         requests = env["REQUESTS_TOPIC"]
         lag = f'threadtag_consumer_lag{{group="{env["INFER_GROUP_ID"]}",partition="0",topic="{requests}"}}'
         wait_for(lambda: scrape(infer_port).get(lag) == 0, 30, "zero lag on the requests topic")
-        wait_for(lambda: scrape(stream_port).get("threadtag_dead_letters_total") == 1, 60, "the stream's dead letter",
-                 tmp_path / "stream.log")  # fmt: skip
+        wait_for(
+            lambda: scrape(stream_port).get("threadtag_dead_letters_total") == 1,
+            60,
+            "the stream's dead letter",
+            tmp_path / "stream.log",
+        )
         parked = "threadtag_stream_parked_posts"
         wait_for(lambda: scrape(stream_port).get(parked) == 1, 60, "the parked reply in the gauge")
         served, streamed = scrape(infer_port), scrape(stream_port)
@@ -125,8 +135,14 @@ def test_each_worker_exports_its_own_metrics_and_the_shared_ones(broker, databas
     finally:
         infer.stop()
         stream.stop()
-    shared = {"threadtag_messages_in", "threadtag_dead_letters", "threadtag_consumer_lag", "threadtag_rows_written",
-              "threadtag_db_retries", "threadtag_build_info"}  # fmt: skip
+    shared = {
+        "threadtag_messages_in",
+        "threadtag_dead_letters",
+        "threadtag_consumer_lag",
+        "threadtag_rows_written",
+        "threadtag_db_retries",
+        "threadtag_build_info",
+    }
     assert shared <= served and shared <= streamed
     assert {"threadtag_stream_parked_posts", "threadtag_requests_produced"} <= streamed - served
     assert {"threadtag_generator_inputs", "threadtag_post_to_annotation_seconds", "threadtag_model_version_info"} <= (

@@ -63,13 +63,17 @@ def annotate(
     return [
         _scored(
             Annotation(
-                r.root_id, r.seq, len(t.replies), [{"tag": h.tag, "score": round(h.score, 4)} for h in tags],
-                final=r.reason == "final", stamp=t.stamp,
+                r.root_id,
+                r.seq,
+                len(t.replies),
+                [{"tag": h.tag, "score": round(h.score, 4)} for h in tags],
+                final=r.reason == "final",
+                stamp=t.stamp,
             ),
             ex,
         )
         for r, t, tags, ex in zip(requests, inputs, ranked, examples)
-    ]  # fmt: skip
+    ]
 
 
 def _scored(annotation: Annotation, example: Example) -> Annotation:

@@ -70,6 +70,11 @@ def register_checkpoint(engine: Engine, checkpoint: Checkpoint, path: Path, acti
     """Register a checkpoint a worker or the main job serves, with what its training recorded."""
     training = checkpoint.training
     return register_model_version(
-        engine, checkpoint.version, str(path.resolve()), {"best_dev_loss": training.get("best_dev_loss")}, activate,
-        decision="registered", train_examples=training.get("train_examples"),
-    )  # fmt: skip
+        engine,
+        checkpoint.version,
+        str(path.resolve()),
+        {"best_dev_loss": training.get("best_dev_loss")},
+        activate,
+        decision="registered",
+        train_examples=training.get("train_examples"),
+    )

@@ -161,10 +161,16 @@ def _retrain_locked(
         "lang": lang,
     }
     register_model_version(
-        engine, checkpoint.version, str(path), metrics, "always" if accepted else "never",
-        decision=decision, parent_version=init.version if init else None, training_data=record,
+        engine,
+        checkpoint.version,
+        str(path),
+        metrics,
+        "always" if accepted else "never",
+        decision=decision,
+        parent_version=init.version if init else None,
+        training_data=record,
         train_examples=len(train),
-    )  # fmt: skip
+    )
     tolerance = 100 * settings.retrain_f1_tolerance
     reason = (
         f"F1@1 {100 * new.f1_at_1:.2f} vs active {100 * old.f1_at_1:.2f} (tolerance {tolerance:.2f})"

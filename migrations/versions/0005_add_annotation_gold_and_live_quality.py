@@ -19,10 +19,12 @@ def upgrade() -> None:
     op.add_column(
         "annotations",
         sa.Column(
-            "gold_tags", JSONB, nullable=True,
+            "gold_tags",
+            JSONB,
+            nullable=True,
             comment="the hashtags the root's author wrote (not seen by the annotation); NULL: none",
         ),
-    )  # fmt: skip
+    )
     op.add_column("annotations", sa.Column("hits_at_1", sa.Integer, nullable=True))
     op.add_column("annotations", sa.Column("hits_at_5", sa.Integer, nullable=True))
     # Each labelled root counts once per model version: its newest annotation by that version.

@@ -29,10 +29,13 @@ def upgrade() -> None:
     op.add_column(
         "annotations",
         sa.Column(
-            "final", sa.Boolean, nullable=False, server_default=sa.text("false"),
+            "final",
+            sa.Boolean,
+            nullable=False,
+            server_default=sa.text("false"),
             comment="true: the conversation had closed (quiet CONVERSATION_CLOSE_SECONDS) when this was its answer",
         ),
-    )  # fmt: skip
+    )
     # A view's columns can only be added at its end; dropped and made again to keep it readable.
     op.execute("DROP VIEW latest_annotations")
     op.execute(_VIEW.format(final=", a.final"))

@@ -95,8 +95,16 @@ class ClassifierRanker:
         self.classes = sorted({tag_text(t) for ex in train for t in ex.tags})
         self.model = AttentionCnn(len(self.vocab), self.vocab.pad_id, len(self.classes), config, self.use_conv)
         self.model.to(self.device)
-        fit_best_by_dev(self.model, self._loss, self._pairs(train), self._pairs(dev), config.epochs,
-                        config.batch_size, config.lr, config.seed)  # fmt: skip
+        fit_best_by_dev(
+            self.model,
+            self._loss,
+            self._pairs(train),
+            self._pairs(dev),
+            config.epochs,
+            config.batch_size,
+            config.lr,
+            config.seed,
+        )
 
     def rank(self, examples: Sequence[Example], k: int) -> list[list[str]]:
         ranked: list[list[str]] = []

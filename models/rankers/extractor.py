@@ -105,8 +105,9 @@ class ExtractorRanker:
         set_seed(config.seed)
         self.vocab: Vocab = build_vocab(train, self.vocab_size)
         self.model = TaggerWithMemory(len(self.vocab), self.vocab.pad_id, config).to(self.device)
-        fit_best_by_dev(self.model, self._loss, list(train), list(dev), config.epochs, config.batch_size,
-                        config.lr, config.seed)  # fmt: skip
+        fit_best_by_dev(
+            self.model, self._loss, list(train), list(dev), config.epochs, config.batch_size, config.lr, config.seed
+        )
 
     def rank(self, examples: Sequence[Example], k: int) -> list[list[str]]:
         ranked: list[list[str]] = []

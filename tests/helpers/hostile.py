@@ -61,7 +61,7 @@ CLASSES = [
         0,
         1,
         "Error",
-    ),  # fmt: skip
+    ),
     Hostile("JSON nested 100,000 deep", lambda i: [b"[" * 100_000 + b"]" * 100_000], 0, 1, "RecursionError"),
     Hostile("a 5 MB message", lambda i: [_v1(i, text="x" * 5_000_000)], 0, 1, "exceeds the limit"),
     Hostile("invalid JSON", lambda i: [b'{"id_str": "' + str(i).encode() + b'", '], 0, 1, "not JSON"),
@@ -69,7 +69,7 @@ CLASSES = [
     Hostile("wrong types", lambda i: [_v1(i, id_str=[i])], 0, 1, "must be a non-empty string"),
     Hostile(
         "a lang the database cannot hold, and a reply", lambda i: [_v1(i, lang="x" * 100), tweet(i + 1, i, 1)], 2, 0, ""
-    ),  # fmt: skip
+    ),
     Hostile("a year-1 reply, then its root", _at_the_edge_of_the_years("Mon Jan 01 00:00:00 +0000 0001"), 2, 0, ""),
     Hostile("a year-9999 reply, then its root", _at_the_edge_of_the_years("Fri Dec 31 23:59:59 +0000 9999"), 2, 0, ""),
     Hostile("a reply to a retweet", _reply_to_a_retweet, 0, 1, "was dropped (retweet)"),

@@ -10,10 +10,19 @@ from threadtag.models.network import HashtagGenerator, ModelConfig
 def tiny_config(**fields: object) -> ModelConfig:
     """A network small enough to check by hand: the paper's switches off, `fields` over them."""
     plain: dict[str, object] = {
-        "vocab_size": 12, "pad_id": 1, "embed_dim": 8, "hidden_size": 10, "encoder_layers": 2, "dropout": 0.0,
-        "variant": "full", "shared_encoder": False, "bi_attention_score": "bilinear", "input_feeding": False,
-        "init_range": 0.0, "output_size": 0,
-    }  # fmt: skip
+        "vocab_size": 12,
+        "pad_id": 1,
+        "embed_dim": 8,
+        "hidden_size": 10,
+        "encoder_layers": 2,
+        "dropout": 0.0,
+        "variant": "full",
+        "shared_encoder": False,
+        "bi_attention_score": "bilinear",
+        "input_feeding": False,
+        "init_range": 0.0,
+        "output_size": 0,
+    }
     return ModelConfig(**{**plain, **fields})  # type: ignore[arg-type]
 
 

@@ -90,17 +90,24 @@ def run_compare(
     lang = train[0].lang
     scored = test or dev
     ours = generator(settings, "full", OURS, models_dir, progress)
-    table4 = [*baselines(settings, lang), RetrievalRanker(recipes.retrieval_config(settings)),
-              generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
-              generator(settings, "seq2seq_copy", COPY, models_dir, progress), ours,
-              HybridRanker(ours, partial(recipes.hybrid_annotator, settings)),
-              HybridRanker(ours, partial(recipes.hybrid_annotator, settings), with_generator=False)]  # fmt: skip
+    table4 = [
+        *baselines(settings, lang),
+        RetrievalRanker(recipes.retrieval_config(settings)),
+        generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
+        generator(settings, "seq2seq_copy", COPY, models_dir, progress),
+        ours,
+        HybridRanker(ours, partial(recipes.hybrid_annotator, settings)),
+        HybridRanker(ours, partial(recipes.hybrid_annotator, settings), with_generator=False),
+    ]
     results = run_systems(table4, train, dev, scored, settings.top_k)
     others = [v for v in ABLATION_NAMES if v not in ("seq2seq_post", "full")]
     rest = run_systems(
         [generator(settings, v, ABLATION_NAMES[v], models_dir, progress) for v in others],
-        train, dev, scored, settings.top_k,
-    )  # fmt: skip
+        train,
+        dev,
+        scored,
+        settings.top_k,
+    )
     by_name = {r.name: r for r in results}
     by_variant = {"seq2seq_post": by_name[SEQ2SEQ], "full": by_name[OURS], **dict(zip(others, rest))}
     ablation = [(ABLATION_NAMES[v], by_variant[v].scores) for v in ABLATION_NAMES]

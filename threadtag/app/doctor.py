@@ -48,9 +48,11 @@ def check_database(settings: Settings) -> Check:
     except Exception as exc:  # noqa: BLE001 - any failure is the finding
         if settings.database_url is None:
             return Check(
-                "database", True, f"DATABASE_URL unset and {shown} does not answer: it is created on first use "
+                "database",
+                True,
+                f"DATABASE_URL unset and {shown} does not answer: it is created on first use "
                 "(on the local server, else on an embedded PostgreSQL)",
-            )  # fmt: skip
+            )
         return Check("database", False, f"{shown}: {first_line(exc)} (check DATABASE_URL)")
     schema = f"schema at revision {revision}" if revision else "no schema yet (threadtag migrate)"
     return Check("database", True, f"{shown} answers, {schema}")

@@ -43,12 +43,16 @@ def _last_loadable(engine: Engine, settings: Settings) -> tuple[Checkpoint, Path
             continue
         log.error(
             "the active model version cannot be loaded; serving the newest version that can",
-            active=active.version, error=failure, serving=version.version, path=version.path,
-        )  # fmt: skip
+            active=active.version,
+            error=failure,
+            serving=version.version,
+            path=version.path,
+        )
         return checkpoint, Path(version.path)
     # A missing or unusable file, whoever named it: one line and the same exit code as MODEL_PATH's.
-    raise CheckpointError(f"the active model version {active.version} cannot be loaded ({failure}), nor any "
-                          "other registered version")  # fmt: skip
+    raise CheckpointError(
+        f"the active model version {active.version} cannot be loaded ({failure}), nor any other registered version"
+    )
 
 
 def run_infer(settings: Settings, model: Path | None) -> None:
@@ -82,9 +86,11 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
     leave_when_broker_lost(
-        settings.kafka_bootstrap_servers, settings.broker_lost_exit_seconds, settings.kafka_security_protocol,
+        settings.kafka_bootstrap_servers,
+        settings.broker_lost_exit_seconds,
+        settings.kafka_security_protocol,
         settings.broker_lost_action,
-    )  # fmt: skip
+    )
     bootstrap = settings.kafka_bootstrap_servers
     leave_when_topics_recreated(settings, bootstrap, [settings.requests_topic], settings.broker_lost_action)
     try:

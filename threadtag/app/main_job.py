@@ -123,8 +123,16 @@ def run_main_job(
         log.info("pipeline started", bootstrap=endpoint.bootstrap, model=str(model), version=version, logs=str(logs))
         try:
             started = time.monotonic()
-            replay(stream_file, endpoint.bootstrap, child.tweets_topic, speed, child.max_message_bytes,
-                   child.kafka_producer_max_batch_bytes, progress, kafka_python_options(child))  # fmt: skip
+            replay(
+                stream_file,
+                endpoint.bootstrap,
+                child.tweets_topic,
+                speed,
+                child.max_message_bytes,
+                child.kafka_producer_max_batch_bytes,
+                progress,
+                kafka_python_options(child),
+            )
             deadline = time.monotonic() + timeout
             with tqdm(total=len(want), desc="annotated threads", unit="thread", disable=not progress) as bar:
                 while True:
@@ -141,8 +149,10 @@ def run_main_job(
                     time.sleep(1)
             seconds = time.monotonic() - started
             posts = len(want) + sum(want.values())
-            print(f"\n{len(want)} threads, {posts} posts: all annotated by {version} {seconds:.1f} s after the "
-                  f"replay began ({posts / seconds:.0f} posts/s)")  # fmt: skip
+            print(
+                f"\n{len(want)} threads, {posts} posts: all annotated by {version} {seconds:.1f} s after the "
+                f"replay began ({posts / seconds:.0f} posts/s)"
+            )
         finally:
             for worker in workers:
                 worker.stop()
@@ -169,11 +179,12 @@ def show(engine: Engine, ids: list[str], checkpoint: Checkpoint, since: datetime
         read = join_words(example.post) if example.lang == "zh" else " ".join(example.post)
         author = "  ".join(display_hashtag(tag_text(t), example.lang) for t in example.tags) or "none"
         tags = "  ".join(display_hashtag(h["tag"], example.lang) for h in hashtags)
-        print(f"{post_id}  [{n_replies} replies]{mark}  {read}\n"
-              f"    author's hashtags: {author}\n    -> {tags}")  # fmt: skip
+        print(f"{post_id}  [{n_replies} replies]{mark}  {read}\n    author's hashtags: {author}\n    -> {tags}")
     if seen:
-        print(f"\n({seen} of {len(rows)} threads were the model's own training data: their hashtags say "
-              "nothing of how it does on new posts)")  # fmt: skip
+        print(
+            f"\n({seen} of {len(rows)} threads were the model's own training data: their hashtags say "
+            "nothing of how it does on new posts)"
+        )
     print("\n-- top-1 hashtags across posts\n")
     for tag, count in top:
         print(f"{count:4d}  {display_hashtag(tag)}")

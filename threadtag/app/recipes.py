@@ -105,16 +105,22 @@ def fit(
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     return RetrievalConfig(
-        settings.retrieval_neighbours, settings.retrieval_conv_weight, settings.retrieval_vote_power,
-        settings.retrieval_capacity, settings.retrieval_postings_per_word, settings.retrieval_query_terms,
-    )  # fmt: skip
+        settings.retrieval_neighbours,
+        settings.retrieval_conv_weight,
+        settings.retrieval_vote_power,
+        settings.retrieval_capacity,
+        settings.retrieval_postings_per_word,
+        settings.retrieval_query_terms,
+    )
 
 
 def hybrid_config(settings: Settings) -> HybridConfig:
     return HybridConfig(
-        settings.hybrid_vote_candidates, settings.hybrid_beam_candidates, settings.hybrid_spelled_candidates,
+        settings.hybrid_vote_candidates,
+        settings.hybrid_beam_candidates,
+        settings.hybrid_spelled_candidates,
         settings.hybrid_conv_tokens,
-    )  # fmt: skip
+    )
 
 
 def reranker_config(settings: Settings) -> RerankerConfig:
@@ -163,9 +169,14 @@ def add_ranker(
         out_of_fold_beams(settings, train_examples, dev_examples, folds, progress, **fit_args) if folds >= 2 else None
     )
     model = fit_hybrid(
-        train_examples, inventory(settings), retrieval_config(settings), hybrid_config(settings),
-        reranker_config(settings), beams, settings.reranker_min_queries,
-    )  # fmt: skip
+        train_examples,
+        inventory(settings),
+        retrieval_config(settings),
+        hybrid_config(settings),
+        reranker_config(settings),
+        beams,
+        settings.reranker_min_queries,
+    )
     checkpoint.ranker = model.state(train_examples)
     return checkpoint
 
@@ -207,9 +218,12 @@ def predictor(
 
 
 def generator_predictor(
-    checkpoint: Checkpoint, settings: Settings, top_k: int | None = None, memo: bool = False,
+    checkpoint: Checkpoint,
+    settings: Settings,
+    top_k: int | None = None,
+    memo: bool = False,
     beam_size: int | None = None,
-) -> HashtagPredictor:  # fmt: skip
+) -> HashtagPredictor:
     """The generator's beam search alone (`beam_size`: the hybrid's width instead of BEAM_SIZE)."""
     return HashtagPredictor(
         checkpoint,

@@ -129,7 +129,7 @@ def _warn_if_small(
         log.warning(
             f"only {len(train)} training examples (TRAIN_WARN_BELOW_EXAMPLES={settings.train_warn_below_examples}): "
             "expect a model that gives most posts the same hashtags"
-        )  # fmt: skip
+        )
     if not dev:
         return
     scores = run_evaluation(recipes.predictor(checkpoint, settings), dev, progress).scores
@@ -164,7 +164,7 @@ def evaluate(
             log.warning(
                 f"{seen} of {len(dev_examples)} posts scored are in this model's training data: scores overstate it",
                 model=str(path),
-            )  # fmt: skip
+            )
         started = time.perf_counter()
         result = run_evaluation(predictor, dev_examples, progress)
         variant = predictor.checkpoint.model.config.variant

@@ -29,9 +29,11 @@ def recipe(settings: Settings, progress: bool) -> Recipe:
         )
 
     return Recipe(
-        fit, lambda checkpoint: recipes.predictor(checkpoint, settings), recipes.device(settings),
+        fit,
+        lambda checkpoint: recipes.predictor(checkpoint, settings),
+        recipes.device(settings),
         recipes.bundled_sample_ids(),
-    )  # fmt: skip
+    )
 
 
 def retrain_once(

@@ -87,9 +87,15 @@ def crossval(
 
     settings = get_settings()
     research.crossval(
-        settings, weibo, tweets, dev_last, variant or ["full", "seq2seq_post"], seeds or [], folds,
+        settings,
+        weibo,
+        tweets,
+        dev_last,
+        variant or ["full", "seq2seq_post"],
+        seeds or [],
+        folds,
         settings.progress_bars(progress),
-    )  # fmt: skip
+    )
 
 
 @command

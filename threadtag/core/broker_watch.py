@@ -148,9 +148,10 @@ def leave_when_topics_recreated(
             time.sleep(every)
             try:
                 admin = admin or KafkaAdminClient(
-                    bootstrap_servers=bootstrap, request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
+                    bootstrap_servers=bootstrap,
+                    request_timeout_ms=int(settings.kafka_request_timeout_s * 1000),
                     **kafka_python_options(settings),
-                )  # fmt: skip
+                )
                 now = ids(admin)
             except Exception:  # noqa: BLE001 - the broker away: leave_when_broker_lost's to judge
                 continue
@@ -165,6 +166,8 @@ def leave(action: LostAction, reason: str, **fields: object) -> None:
     """Start afresh (`restart`) or log one line and exit (EXIT_CONNECTION)."""
     if action == "restart":
         start_afresh(reason, **fields)
-    log.error(reason + ": exiting, for the supervisor to restart this worker (it resumes from the committed offsets)",
-              **fields)  # fmt: skip
+    log.error(
+        reason + ": exiting, for the supervisor to restart this worker (it resumes from the committed offsets)",
+        **fields,
+    )
     os._exit(EXIT_CONNECTION)

@@ -80,9 +80,10 @@ LIVE_F1 = Gauge(
 )
 _LIVE: deque[tuple[int, int, int]] = deque(maxlen=1000)  # (hits@1, hits@5, gold) of recent labelled roots
 REQUESTS_PRODUCED = Counter(
-    "threadtag_requests_produced", "Annotation requests the stream sent (acknowledged by the broker), by reason.",
+    "threadtag_requests_produced",
+    "Annotation requests the stream sent (acknowledged by the broker), by reason.",
     ["reason"],
-)  # fmt: skip
+)
 for _reason in ("arrival", "growth", "final"):
     REQUESTS_PRODUCED.labels(_reason)
 DB_RETRIES = Counter(
@@ -94,8 +95,9 @@ POST_TO_ANNOTATION = Histogram(
     "From the newest post an annotation read being stored to the annotation's row committed.",
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
-BUILD_INFO = Gauge("threadtag_build_info", "1, labelled with the threadtag version and Python of this worker.",
-                   ["version", "python"])  # fmt: skip
+BUILD_INFO = Gauge(
+    "threadtag_build_info", "1, labelled with the threadtag version and Python of this worker.", ["version", "python"]
+)
 BUILD_INFO.labels(_package_version(), platform.python_version()).set(1)
 
 # What only one kind of worker does: the other does not export it (MESSAGES_IN, DEAD_LETTERS,
