@@ -1,6 +1,6 @@
 """What the hybrid path costs an inference worker: requests/s against the generator alone
 (baseline, timed beside each measurement on the same posts), with a live index of N labelled
-posts, and the index's memory.
+posts, and the index's memory; the hybrid without the generator (no beam search) beside it.
 
     .venv/bin/python -m bench.hybrid_cost --model runs/weibo-hybrid-s13.pt [--indexed 100000] [--posts 256]
 
@@ -89,6 +89,10 @@ def main() -> None:
         base, hybrid, ratio = paired(lambda: annotator.rank(requests, keys, before))  # noqa: B023 - used at once
         per_100k = f"{matrices * 100_000 / size:.0f} / {traced * 100_000 / size:.0f}" if size > trained else "-"
         rows.append(["hybrid", size, f"{base:.1f}", f"{hybrid:.1f}", f"{ratio:.2f}", per_100k, f"{matrices:.0f}"])
+        if not annotator.model.uses_generator_features:  # the same index, no generator candidate, no beam search
+            alone = annotator.without_generator()
+            base, fast, ratio = paired(lambda: alone.rank(requests, keys, before))  # noqa: B023 - used at once
+            rows.append(["hybrid without the generator", size, f"{base:.1f}", f"{fast:.1f}", f"{ratio:.2f}", "-", "-"])
     # The same index searched through every posting (RETRIEVAL_POSTINGS_PER_WORD=0), and with
     # every word of a query (RETRIEVAL_QUERY_TERMS=0), same run.
     index = annotator.model.index
