@@ -101,9 +101,10 @@ def main() -> None:
     if run.returncode != 0:
         sys.exit(f"bench.{args.script} exited with {run.returncode}: no result written")
     doc = "" if cli else __import__(f"bench.{args.script}", fromlist=["__doc__"]).__doc__ or args.script
-    machine = next(
-        (line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("machine:")),
-        "not printed",
+    printed = [line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("machine:")]
+    from bench.common import machine as this_machine  # torch: imported only once the run is over
+
+    machine = printed[0] if printed else this_machine()
     )
     result = {
         "name": args.name or args.script,
