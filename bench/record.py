@@ -105,7 +105,6 @@ def main() -> None:
     from bench.common import machine as this_machine  # torch: imported only once the run is over
 
     machine = printed[0] if printed else this_machine()
-    )
     result = {
         "name": args.name or args.script,
         "area": area_of(args.script),
