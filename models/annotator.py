@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example, conversation_tokens_read, tag_text, thread_example
@@ -71,13 +71,19 @@ def without_generator(found: Candidates) -> Candidates:
     return Candidates(found.tags, features)
 
 
+# When beam search runs: for every post, or only for those the votes and the inventory give
+# fewer than top-k candidates (the generator then fills the list).
+Decode = Literal["always", "short"]
+
+
 class HybridAnnotator:
     """Ranked hashtags for posts: HashtagPredictor's interface, the hybrid path behind it."""
 
-    def __init__(self, predictor: HashtagPredictor, model: HybridModel, top_k: int) -> None:
+    def __init__(self, predictor: HashtagPredictor, model: HybridModel, top_k: int, decode: Decode = "always") -> None:
         self.predictor = predictor
         self.model = model
         self.top_k = top_k
+        self.decode = decode  # "short": beam search only for posts the other sources give fewer than top_k
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -104,7 +110,7 @@ class HybridAnnotator:
             raise ValueError("this reranker reads the generator's features: it has no path without the generator")
         model = copy.copy(self.model)
         model.config = replace(model.config, beam_candidates=0)
-        return HybridAnnotator(self.predictor, model, self.top_k)
+        return HybridAnnotator(self.predictor, model, self.top_k, self.decode)
 
     def learn(self, keys: Sequence[str], examples: Sequence[Example], stamps: Sequence[float]) -> None:
         """Labelled posts seen since: retrievable from now on, their hashtags in the inventory."""
@@ -124,16 +130,27 @@ class HybridAnnotator:
     ) -> list[list[RankedHashtag]]:
         """Top-k hashtags of each example; `exclude[i]` (its own key) and posts stamped at or
         after `before[i]` do not vote for it."""
-        beams = self.predictor.predict_examples(examples) if self.runs_generator else [[] for _ in examples]
-        examples = [read_part(e, self.model.config.conv_tokens) for e in examples]
-        votes = self.model.index.votes(examples, exclude, before)
+        read = [read_part(e, self.model.config.conv_tokens) for e in examples]
+        votes = self.model.index.votes(read, exclude, before)
         inventory = self.model.inventory
-        found = []
-        for i, (example, vote, beam) in enumerate(zip(examples, votes, beams)):
-            key, moment = (exclude[i] if exclude else None), (before[i] if before else None)
-            seen = lambda tag, key=key, moment=moment: inventory.count(tag, moment, key)  # noqa: E731
-            found.append(candidates(example, vote, beam, inventory, self.model.config, seen))
         reranker = self.model.reranker
+
+        def found_with(i: int, beam: Sequence[RankedHashtag]) -> Candidates:
+            key, moment = (exclude[i] if exclude else None), (before[i] if before else None)
+            seen = lambda tag: inventory.count(tag, moment, key)  # noqa: E731
+            return candidates(read[i], votes[i], beam, inventory, self.model.config, seen)
+
+        found = [found_with(i, []) for i in range(len(read))]
+        beams: list[Sequence[RankedHashtag]] = [[] for _ in read]
+        if self.runs_generator:
+            # Without a reranker the answer is the votes, then the beam: only the votes fill it.
+            sizes = [len(f.tags) if reranker is not None else len(v.ranked()) for f, v in zip(found, votes)]
+            every = self.decode == "always" or self.model.uses_generator_features  # its features need every beam
+            decoded = [i for i, n in enumerate(sizes) if every or n < self.top_k]
+            beamed = self.predictor.predict_examples([examples[i] for i in decoded]) if decoded else []
+            for i, beam in zip(decoded, beamed):
+                found[i] = found_with(i, beam)
+                beams[i] = beam
         if reranker is None:
             return [
                 [

@@ -149,3 +149,15 @@ def test_the_hybrid_without_the_generator_runs_no_beam_search_and_drops_only_its
     model.uses_generator_features = True
     with pytest.raises(ValueError, match="features"):
         annotator.without_generator()
+
+
+def test_decoding_short_runs_beam_search_only_for_posts_the_votes_leave_short():
+    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    query = [Example("apple pie".split(), [], [], "en")]  # two hashtags get votes: apple pie, tart
+    beams = _CountedBeams([RankedHashtag("fruit", -1.0)])
+    three = HybridAnnotator(beams, model, top_k=3, decode="short")  # type: ignore[arg-type]
+    assert [h.tag for h in three.rank(query)[0]] == ["apple pie", "tart", "fruit"] and beams.calls == 1
+    two = HybridAnnotator(beams, model, top_k=2, decode="short")  # type: ignore[arg-type]
+    assert [h.tag for h in two.rank(query)[0]] == ["apple pie", "tart"] and beams.calls == 1  # full: no beam search
+    always = HybridAnnotator(beams, model, top_k=2, decode="always")  # type: ignore[arg-type]
+    assert [h.tag for h in always.rank(query)[0]] == ["apple pie", "tart"] and beams.calls == 2

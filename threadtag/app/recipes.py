@@ -214,7 +214,7 @@ def predictor(
     model = HybridModel.from_state(loaded.ranker)
     # A serving choice, not the checkpoint's: the beam is searched for this many (above).
     model.config = replace(model.config, beam_candidates=settings.hybrid_beam_candidates)
-    return HybridAnnotator(beam, model, k)
+    return HybridAnnotator(beam, model, k, settings.hybrid_decode)
 
 
 def generator_predictor(
