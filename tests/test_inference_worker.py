@@ -171,7 +171,10 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
             request = AnnotationRequest(root_id=root.id, seq=seq, reason=reason, cutoff=cutoff)
             batch.append((i % 3, root.id.encode(), request.to_bytes()))
     threads = len(batch) // 2
-    env = _worker_env(broker, database_url, sample_model, tmp_path, log_format="json", log_level="INFO")
+    # Beam search for every post (HYBRID_DECODE=always): what is counted is the memo's saving.
+    env = _worker_env(
+        broker, database_url, sample_model, tmp_path, log_format="json", log_level="INFO", hybrid_decode="always"
+    )
     produce(broker, env["REQUESTS_TOPIC"], batch)
     log = tmp_path / "infer.log"
     finals = text("SELECT count(*) FILTER (WHERE final), count(*) FROM annotations")

@@ -322,7 +322,7 @@ class Settings(BaseSettings):
         description="When the hybrid path runs beam search: for every post, or only for posts whose votes and "
         "inventory give fewer than TOP_K candidates (short). On the Weibo dev split no post is short (15 "
         "candidates at least): F1@1 28.06 against 27.98 always, over 3 seeds, and 4.9 times the requests/s "
-        "with 100,000 posts indexed; a small index (the bundled sample) still gets the generator's hashtags.",
+        "with 100,000 posts indexed; a post little like any indexed one still gets the generator's hashtags.",
     )
     hybrid_beam_candidates: int = Field(
         5,
