@@ -140,17 +140,21 @@ class HybridAnnotator:
             seen = lambda tag: inventory.count(tag, moment, key)  # noqa: E731
             return candidates(read[i], votes[i], beam, inventory, self.model.config, seen)
 
-        found = [found_with(i, []) for i in range(len(read))]
         beams: list[Sequence[RankedHashtag]] = [[] for _ in read]
+        without_beam: dict[int, Candidates] = {}  # what a short check built, kept for the posts it left undecoded
+        decoded: list[int] = []
         if self.runs_generator:
-            # Without a reranker the answer is the votes, then the beam: only the votes fill it.
-            sizes = [len(f.tags) if reranker is not None else len(v.ranked()) for f, v in zip(found, votes)]
-            every = self.decode == "always" or self.model.uses_generator_features  # its features need every beam
-            decoded = [i for i, n in enumerate(sizes) if every or n < self.top_k]
+            if self.decode == "always" or self.model.uses_generator_features:  # its features need every beam
+                decoded = list(range(len(read)))
+            elif reranker is None:  # the answer is the votes, then the beam: only the votes fill it
+                decoded = [i for i, v in enumerate(votes) if len(v.ranked()) < self.top_k]
+            else:
+                without_beam = {i: found_with(i, []) for i in range(len(read))}
+                decoded = [i for i, f in without_beam.items() if len(f.tags) < self.top_k]
             beamed = self.predictor.predict_examples([examples[i] for i in decoded]) if decoded else []
             for i, beam in zip(decoded, beamed):
-                found[i] = found_with(i, beam)
                 beams[i] = beam
+                without_beam.pop(i, None)
         if reranker is None:
             return [
                 [
@@ -159,6 +163,7 @@ class HybridAnnotator:
                 ]
                 for v, b in zip(votes, beams)
             ]
+        found = [without_beam[i] if i in without_beam else found_with(i, beams[i]) for i in range(len(read))]
         if not self.model.uses_generator_features:
             found = [without_generator(f) for f in found]
         return [[RankedHashtag(t, round(s, 4)) for t, s in top] for top in reranker.rank_all(found, self.top_k)]
