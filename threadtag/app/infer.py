@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from threadtag.app import recipes
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
-from threadtag.core.broker_watch import leave_when_broker_lost, leave_when_topics_recreated, wait_for_broker
+from threadtag.core.broker_watch import wait_for_broker, watch_broker
 from threadtag.core.failures import UsageError
 from threadtag.core.metrics import set_live_quality_window, start_metrics
 from threadtag.core.progress import ProgressLog
@@ -85,14 +85,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
     log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
-    leave_when_broker_lost(
-        settings.kafka_bootstrap_servers,
-        settings.broker_lost_exit_seconds,
-        settings.kafka_security_protocol,
-        settings.broker_lost_action,
-    )
-    bootstrap = settings.kafka_bootstrap_servers
-    leave_when_topics_recreated(settings, bootstrap, [settings.requests_topic], settings.broker_lost_action)
+    watch_broker(settings, settings.kafka_bootstrap_servers, [settings.requests_topic])
     try:
         inference.run(
             consumer,

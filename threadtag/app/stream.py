@@ -12,7 +12,7 @@ import structlog
 
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_url
 from threadtag.core.broker import create_topics, kafka_endpoint
-from threadtag.core.broker_watch import leave_when_broker_lost, leave_when_topics_recreated, wait_for_broker
+from threadtag.core.broker_watch import wait_for_broker, watch_broker
 from threadtag.core.database import async_engine, plan_generic_without_jit
 from threadtag.core.failures import UsageError
 from threadtag.core.logging_setup import stdlib_handler
@@ -58,10 +58,7 @@ def run_stream(settings: Settings) -> None:
         loop = type(asyncio.get_event_loop_policy()).__module__.partition(".")[0]  # the one in use: uvloop or asyncio
         log.info("stream worker starting", bootstrap=endpoint.bootstrap, app_id=settings.stream_app_id, event_loop=loop)
         if settings.kafka_bootstrap_servers:  # the embedded broker lives and dies with this process
-            action = settings.broker_lost_action
-            protocol = settings.kafka_security_protocol
-            leave_when_broker_lost(endpoint.bootstrap, settings.broker_lost_exit_seconds, protocol, action)
-            leave_when_topics_recreated(settings, endpoint.bootstrap, [settings.tweets_topic], action)
+            watch_broker(settings, endpoint.bootstrap, [settings.tweets_topic])
         # faust sets up logging of its own (colored text on stdout): hand it ours instead.
         stream_app.conf.loghandlers = [stdlib_handler(settings.log_format)]
         root = {"level": settings.log_level}

@@ -102,6 +102,14 @@ def wait_for_broker(bootstrap: str, seconds: float, security_protocol: str = "PL
         time.sleep(min(every, max(0.0, deadline - time.monotonic())))
 
 
+def watch_broker(settings: Settings, bootstrap: str, topics: list[str]) -> None:
+    """A worker's two watches of its broker, as the settings say: lost (leave_when_broker_lost)
+    and back empty (leave_when_topics_recreated, for the `topics` it reads)."""
+    action = settings.broker_lost_action
+    leave_when_broker_lost(bootstrap, settings.broker_lost_exit_seconds, settings.kafka_security_protocol, action)
+    leave_when_topics_recreated(settings, bootstrap, topics, action)
+
+
 def leave_when_broker_lost(
     bootstrap: str,
     lost_after: float,
