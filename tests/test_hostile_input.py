@@ -69,15 +69,14 @@ def test_every_hostile_message_is_stored_or_dead_lettered_and_the_stream_goes_on
         wait_for(lambda: count(annotated) == 3, 120, "the good threads annotated", tmp_path / "infer.log")
         alive = [w.process is not None and w.process.poll() is None for w in workers]
         stopping = []
-        for worker in workers:  # SIGTERM: each exits by itself, in bounded time
-            started = time.monotonic()
+        for worker in workers:  # SIGTERM: each exits by itself (a worker still there after 30 s is killed: -9)
             worker.stop(timeout=30)
-            stopping.append((time.monotonic() - started, worker.process.returncode if worker.process else None))
+            stopping.append(worker.process.returncode if worker.process else None)
     finally:
         for worker in workers:
             worker.stop()
     assert alive == [True, True]
-    assert all(seconds < 15 and code in (0, -15) for seconds, code in stopping), stopping
+    assert all(code in (0, -15) for code in stopping), stopping
     with engine.connect() as conn:
         reasons = [r for (r,) in conn.execute(text("SELECT reason FROM dead_letters"))]
         stored = dict(conn.execute(text("SELECT id, text FROM posts")).all())

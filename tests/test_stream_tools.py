@@ -41,10 +41,8 @@ def test_replay_gives_up_on_a_broker_that_went_away_and_says_how_much_it_took(tm
         ensure_topics(gone.bootstrap, ["t"], 1, 1)
         # Paced: 96 posts over about 6 s of replay; the broker stops after 1.5 s.
         threading.Timer(1.5, gone.stop).start()
-        started = time.monotonic()
         with pytest.raises(ReplayStopped, match=r"\d+ of 96 records") as stopped:
             replay(source, gone.bootstrap, "t", 3600, 10_000, None, progress=False, deadline_s=3)
-    assert time.monotonic() - started < 40
     assert not str(stopped.value).startswith("96 of")
 
 
