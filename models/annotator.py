@@ -46,8 +46,10 @@ class HybridModel:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> HybridModel:
         retrieval = dict(state["retrieval"])
-        # A checkpoint from before query_terms searched with every word of a query.
-        index = RetrievalIndex.from_state(retrieval, RetrievalConfig(**{"query_terms": 0, **retrieval["config"]}))
+        # A checkpoint from before query_terms searched with every word of a query; one from
+        # before character n-grams, with words alone.
+        before = {"query_terms": 0, "char_ngrams": 0, "char_weight": 1.0}
+        index = RetrievalIndex.from_state(retrieval, RetrievalConfig(**{**before, **retrieval["config"]}))
         lang = state["lang"]
         indexed = [Example(list(p), list(c), [list(t) for t in tags], lang) for p, c, tags in state["indexed"]]
         index.add_training_posts(indexed)

@@ -45,51 +45,102 @@ class RetrievalConfig:
     vote_power: float = 2.0
     capacity: int = 200_000
     postings_per_word: int = 2_000  # 0: every post a word occurs in
-    query_terms: int = 64  # a query searches with its this many heaviest words (0: all)
+    query_terms: int = 256  # a query searches with its this many heaviest terms (0: all)
+    char_ngrams: int = 2  # character 1- to n-grams beside the words (0: words alone)
+    char_weight: float = 1.5  # the characters' part of a vector against the words'
 
 
 class TextSpace:
     """TF-IDF over hashed words (scikit-learn): words unseen in training still match, with
-    the IDF of a word no training post had. Its state is plain data (the document counts of
-    the buckets training used), so a checkpoint can carry it."""
+    the IDF of a word no training post had. With `char_ngrams` n, a text's character 1- to
+    n-grams join its words: a vector is (words + char_weight * characters), each part
+    l2-normalised, so a cosine is a weighted mean of the two parts' cosines. Characters match
+    what segmentation split apart (a Chinese name cut in two, an English word and its plural).
+    Its state is plain data (the document counts of the buckets training used and the two
+    character settings), so a checkpoint can carry it."""
 
     BUCKETS = 2**20
 
-    def __init__(self, docs: int, document_frequency: dict[int, int]) -> None:
-        # Tokens come prepared (models/text.py): split on spaces, never lower-cased again.
-        self.hasher = HashingVectorizer(
-            n_features=self.BUCKETS, token_pattern=r"\S+", lowercase=False, alternate_sign=False, norm=None
-        )
+    def __init__(
+        self, docs: int, document_frequency: dict[int, int], char_ngrams: int = 0, char_weight: float = 1.0
+    ) -> None:
         self.docs = docs
         self.document_frequency = document_frequency
+        self.char_ngrams = char_ngrams
+        self.char_weight = char_weight
         df = np.zeros(self.BUCKETS)
         df[list(document_frequency)] = list(document_frequency.values())
         self.idf = np.log((1 + docs) / (1 + df)) + 1.0  # scikit-learn's smooth IDF
 
     @classmethod
-    def fit(cls, docs: Sequence[str]) -> TextSpace:
-        counts = HashingVectorizer(
-            n_features=cls.BUCKETS, token_pattern=r"\S+", lowercase=False, alternate_sign=False, norm=None
-        ).transform(docs)
+    def fit(cls, docs: Sequence[str], char_ngrams: int = 0, char_weight: float = 1.0) -> TextSpace:
+        counts = _word_counts(docs)
+        if char_ngrams:
+            counts = counts + _char_counts(docs, char_ngrams)
         df = np.bincount(counts.indices, minlength=cls.BUCKETS)
-        return cls(len(docs), {int(i): int(df[i]) for i in np.flatnonzero(df)})
+        return cls(len(docs), {int(i): int(df[i]) for i in np.flatnonzero(df)}, char_ngrams, char_weight)
 
     def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        """Rows of (1 + log tf) * idf, l2-normalised."""
-        counts = self.hasher.transform(docs).astype(np.float64)
+        """Rows of (1 + log tf) * idf, l2-normalised (each part apart, then the whole)."""
+        vectors = self._weighted(_word_counts(docs))
+        if self.char_ngrams:
+            vectors = normalize(vectors + self.char_weight * self._weighted(_char_counts(docs, self.char_ngrams)))
+        return vectors.astype(np.float32)
+
+    def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        counts = counts.astype(np.float64)
         counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
-        return normalize(counts).astype(np.float32)
+        return normalize(counts)
 
     def state(self) -> dict[str, Any]:
         return {
             "docs": self.docs,
             "buckets": list(self.document_frequency),
             "df": list(self.document_frequency.values()),
+            "char_ngrams": self.char_ngrams,
+            "char_weight": self.char_weight,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TextSpace:
-        return cls(state["docs"], dict(zip(state["buckets"], state["df"])))
+        # A checkpoint from before character n-grams: words alone.
+        return cls(
+            state["docs"],
+            dict(zip(state["buckets"], state["df"])),
+            state.get("char_ngrams", 0),
+            state.get("char_weight", 1.0),
+        )
+
+
+@cache
+def _hasher(analyzer: Any) -> HashingVectorizer:
+    # Tokens come prepared (models/text.py): split on spaces, never lower-cased again.
+    return HashingVectorizer(
+        n_features=TextSpace.BUCKETS, analyzer=analyzer, lowercase=False, alternate_sign=False, norm=None
+    )
+
+
+def _words(doc: str) -> list[str]:
+    return doc.split()
+
+
+@cache
+def _char_analyzer(longest: int) -> Any:
+    def grams(doc: str) -> list[str]:
+        # Across word boundaries, spaces left out: segmentation decides nothing here. The
+        # prefix keeps a one-character word and the same character apart.
+        text = doc.replace(" ", "")
+        return [f"\x01{text[i : i + n]}" for n in range(1, longest + 1) for i in range(len(text) - n + 1)]
+
+    return grams
+
+
+def _word_counts(docs: Sequence[str]) -> sparse.csr_matrix:
+    return _hasher(_words).transform(docs)
+
+
+def _char_counts(docs: Sequence[str], longest: int) -> sparse.csr_matrix:
+    return _hasher(_char_analyzer(longest)).transform(docs)
 
 
 def post_doc(example: Example) -> str:
@@ -143,8 +194,11 @@ class RetrievalIndex:
     @classmethod
     def fit(cls, examples: Sequence[Example], config: RetrievalConfig) -> RetrievalIndex:
         """Spaces fitted on `examples` (which are not indexed yet)."""
+        chars = (config.char_ngrams, config.char_weight)
         return cls(
-            TextSpace.fit([post_doc(e) for e in examples]), TextSpace.fit([full_doc(e) for e in examples]), config
+            TextSpace.fit([post_doc(e) for e in examples], *chars),
+            TextSpace.fit([full_doc(e) for e in examples], *chars),
+            config,
         )
 
     def __len__(self) -> int:

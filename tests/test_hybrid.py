@@ -4,6 +4,7 @@ the checkpoint that carries it, and the order used when there is too little data
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,10 @@ from threadtag.models.hybrid_training import fit_hybrid
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import RankedHashtag
 from threadtag.models.retrieval import RetrievalConfig, Vote, Votes
+
+# Three tiny posts share characters everywhere: with character n-grams every post votes for
+# every query, and what these tests count (which post votes) is word retrieval's.
+WORDS_ALONE = RetrievalConfig(char_ngrams=0)
 
 
 def _feature(found: Candidates, tag: str, name: str) -> float:
@@ -84,7 +89,7 @@ TRAIN = [
 
 
 def test_without_a_reranker_the_votes_come_first_then_the_beam():
-    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    model = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(), RerankerConfig())
     assert model.reranker is None  # three posts: too few to learn from
     annotator = HybridAnnotator(_Beams([RankedHashtag("fruit", -1.0)]), model, top_k=3)  # type: ignore[arg-type]
     [ranked] = annotator.predict_examples([Example("apple pie".split(), [], [], "en")])
@@ -92,7 +97,7 @@ def test_without_a_reranker_the_votes_come_first_then_the_beam():
 
 
 def test_a_learned_post_votes_for_later_requests_only():
-    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    model = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(), RerankerConfig())
     annotator = HybridAnnotator(_Beams([]), model, top_k=5)  # type: ignore[arg-type]
     fresh = Example("purple plum jam".split(), [], [["plum", "jam"]], "en")
     annotator.learn(["p9"], [fresh], [100.0])
@@ -105,7 +110,7 @@ def test_a_learned_post_votes_for_later_requests_only():
 def test_the_hybrid_model_survives_a_round_trip_through_plain_data():
     inventory = HashtagInventory()
     inventory.add(["apple pie"])
-    model = fit_hybrid(TRAIN, inventory, RetrievalConfig(neighbours=2), HybridConfig(), RerankerConfig())
+    model = fit_hybrid(TRAIN, inventory, replace(WORDS_ALONE, neighbours=2), HybridConfig(), RerankerConfig())
     again = HybridModel.from_state(model.state(TRAIN))
     assert again.index.keys == model.index.keys and again.inventory.counts == model.inventory.counts
     query = [Example("apple".split(), [], [], "en")]
@@ -115,8 +120,8 @@ def test_the_hybrid_model_survives_a_round_trip_through_plain_data():
 def test_conversation_words_past_the_cut_change_nothing_and_old_checkpoints_read_all():
     """The hybrid reads the conversation's first HYBRID_CONV_TOKENS tokens: words past them
     do not vote, so a longer thread cannot change the answer (read whole, "whale" wins)."""
-    cut = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(conv_tokens=3), RerankerConfig())
-    whole = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(conv_tokens=0), RerankerConfig())
+    cut = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(conv_tokens=3), RerankerConfig())
+    whole = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(conv_tokens=0), RerankerConfig())
     short = Example("a recipe".split(), "we like it".split(), [], "en")
     longer = Example("a recipe".split(), "we like it deep sea whale song".split(), [], "en")
     reading = HybridAnnotator(_Beams([]), cut, top_k=5)  # type: ignore[arg-type]
@@ -138,7 +143,7 @@ class _CountedBeams(_Beams):
 
 
 def test_the_hybrid_without_the_generator_runs_no_beam_search_and_drops_only_its_candidates():
-    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    model = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(), RerankerConfig())
     beams = _CountedBeams([RankedHashtag("fruit", -1.0)])
     annotator = HybridAnnotator(beams, model, top_k=3)  # type: ignore[arg-type]
     query = [Example("apple pie".split(), [], [], "en")]
@@ -152,7 +157,7 @@ def test_the_hybrid_without_the_generator_runs_no_beam_search_and_drops_only_its
 
 
 def test_decoding_short_runs_beam_search_only_for_posts_the_votes_leave_short():
-    model = fit_hybrid(TRAIN, HashtagInventory(), RetrievalConfig(), HybridConfig(), RerankerConfig())
+    model = fit_hybrid(TRAIN, HashtagInventory(), WORDS_ALONE, HybridConfig(), RerankerConfig())
     query = [Example("apple pie".split(), [], [], "en")]  # two hashtags get votes: apple pie, tart
     beams = _CountedBeams([RankedHashtag("fruit", -1.0)])
     three = HybridAnnotator(beams, model, top_k=3, decode="short")  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import pytest
 from scipy import sparse
 
 from threadtag.models.corpus import Example
-from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace, heaviest_per_row
+from threadtag.models.retrieval import RetrievalConfig, RetrievalIndex, TextSpace, _word_counts, heaviest_per_row
 
 CORPUS = [
     Example("red apple pie".split(), "so sweet".split(), [["apple", "pie"]], "en"),
@@ -39,7 +39,12 @@ def _cos(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(w, 0.0) for w, v in a.items())
 
 
-def _index(config: RetrievalConfig = RetrievalConfig(neighbours=2, conv_weight=0.5, vote_power=2.0)) -> RetrievalIndex:
+WORDS = {"char_ngrams": 0}  # the brute force below writes out word TF-IDF; characters have their own test
+
+
+def _index(
+    config: RetrievalConfig = RetrievalConfig(neighbours=2, conv_weight=0.5, vote_power=2.0, **WORDS),
+) -> RetrievalIndex:
     index = RetrievalIndex.fit(CORPUS, config)
     index.add(["a", "b", "c"], CORPUS, [1.0, 2.0, 3.0])
     return index
@@ -67,11 +72,33 @@ def test_votes_are_the_neighbours_similarity_squared_summed_per_hashtag():
 def test_the_written_out_tfidf_matches_the_hashed_one_and_new_words_count_as_rarest():
     docs = [e.post for e in CORPUS]
     space = TextSpace.fit([" ".join(d) for d in docs])
-    bucket = {w: int(space.hasher.transform([w]).indices[0]) for d in docs + [["plum"]] for w in d}
+    bucket = {w: int(_word_counts([w]).indices[0]) for d in docs + [["plum"]] for w in d}
     for row, expected in zip(space.transform([" ".join(d) for d in docs]).toarray(), _tfidf(docs)):
         assert {w: row[bucket[w]] for w in expected} == pytest.approx(expected, rel=1e-5)
     # A word no training post had: the IDF of a document frequency of 0.
     assert space.idf[bucket["plum"]] == pytest.approx(math.log(4 / 1) + 1)
+
+
+def _grams(words: list[str], longest: int) -> list[str]:
+    text = "".join(words)
+    return [text[i : i + n] for n in range(1, longest + 1) for i in range(len(text) - n + 1)]
+
+
+def test_with_character_ngrams_a_cosine_is_the_weighted_mean_of_the_words_and_the_characters_cosines():
+    docs = [["北京", "大学"], ["北京大学", "图书馆"], ["上海", "大学", "大学"], ["red", "apples"]]
+    assert _grams(["ab", "c"], 2) == ["a", "b", "c", "ab", "bc"]  # across the word boundary, no space
+    weight = 1.5
+    space = TextSpace.fit([" ".join(d) for d in docs], char_ngrams=2, char_weight=weight)
+    vectors = space.transform([" ".join(d) for d in docs])
+    words, chars = _tfidf(docs), _tfidf([_grams(d, 2) for d in docs])
+    for i in range(len(docs)):
+        for j in range(len(docs)):
+            expected = (_cos(words[i], words[j]) + weight**2 * _cos(chars[i], chars[j])) / (1 + weight**2)
+            assert float(vectors[i].multiply(vectors[j]).sum()) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    # Segmented apart or together, 北京大学 shares its characters: no word in common, a cosine above 0.
+    assert _cos(words[0], words[1]) == 0 and float(vectors[0].multiply(vectors[1]).sum()) > 0.1
+    restored = TextSpace.from_state(space.state())
+    assert (restored.transform(["北京 大学"]) != space.transform(["北京 大学"])).nnz == 0
 
 
 def test_a_post_never_votes_for_itself_nor_what_came_at_or_after_the_request():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from threadtag.app import recipes
 from threadtag.core.settings import Settings
+from threadtag.models.hybrid import HybridConfig, RerankerConfig
+from threadtag.models.retrieval import RetrievalConfig
 
 
 def test_a_namespaced_copy_has_topics_and_consumer_groups_of_its_own():
@@ -53,3 +56,11 @@ def test_progress_bars_only_on_a_terminal_and_never_under_json_logs(monkeypatch)
     assert not Settings(log_format="json").progress_bars()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert not Settings(log_format="console").progress_bars()
+
+
+def test_the_model_configs_built_in_code_are_the_settings_defaults():
+    """A model built from code (RetrievalConfig() and the like) is the one the CLI builds."""
+    settings = Settings(_env_file=None)
+    assert recipes.retrieval_config(settings) == RetrievalConfig()
+    assert recipes.hybrid_config(settings) == HybridConfig()
+    assert recipes.reranker_config(settings) == RerankerConfig()

@@ -111,6 +111,8 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         settings.retrieval_capacity,
         settings.retrieval_postings_per_word,
         settings.retrieval_query_terms,
+        settings.retrieval_char_ngrams,
+        settings.retrieval_char_weight,
     )
 
 

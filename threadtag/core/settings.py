@@ -351,7 +351,18 @@ class Settings(BaseSettings):
         2_000, ge=0, description="A search reads, per word, the indexed posts where it weighs most (0: all)."
     )
     retrieval_query_terms: int = Field(
-        64, ge=0, description="A search reads the postings of a query's this many heaviest words (0: all)."
+        256,
+        ge=0,
+        description="A search reads the postings of a query's this many heaviest terms (words and n-grams; 0: all).",
+    )
+    retrieval_char_ngrams: int = Field(
+        2,
+        ge=0,
+        description="Character 1- to n-grams beside the words in retrieval's TF-IDF (0: words alone). "
+        "Cross-validated on Weibo: hybrid F1@1 +1.6 over 5 folds against words alone.",
+    )
+    retrieval_char_weight: float = Field(
+        1.5, gt=0, description="The character n-grams' part of a TF-IDF vector against the words' part."
     )
     reranker_trees: int = Field(300, gt=0, description="Boosting rounds of the LightGBM lambdarank reranker.")
     reranker_learning_rate: float = Field(0.05, gt=0)
