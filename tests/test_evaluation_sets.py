@@ -88,6 +88,9 @@ def test_crossval_trains_each_fold_and_reports_the_gap(tiny_settings, tmp_path, 
     assert result.output.count("| settings | retrieval | fold") == 2
     assert result.output.count("| settings | hybrid | fold") == 2
     assert "hybrid − retrieval F1@1" in result.output
+    # Retrieval reads character n-grams by default: the word TF-IDF vote is the fixed reference beside it.
+    assert result.output.count("| settings | retrieval_words | fold") == 2
+    assert "hybrid − retrieval_words F1@1" in result.output
     # The ablation: the same hybrid with no generator candidate and no beam search.
     assert result.output.count("| settings | hybrid_no_generator | fold") == 2
     assert "hybrid − hybrid_no_generator F1@1" in result.output
