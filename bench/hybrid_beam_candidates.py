@@ -43,11 +43,11 @@ def main() -> None:
     examples = load_weibo(WEIBO)
     rows, scores = [], {v: [] for v in args.values}  # value -> per split {measure: percent}
     for split in plan(args.seeds, args.folds):
-        run, checkpoint, train, held_out = _generator_run(settings, examples, split, "full", "settings")
+        run, checkpoint, train, held = _generator_run(settings, examples, split, "full", "settings")
         for value in args.values:
             seeded = settings.model_copy(update={"train_seed": split.seed, args.setting: value})
             annotator = recipes.hybrid_annotator(seeded, checkpoint, train)
-            hybrid = _scored("settings", "hybrid", split, annotator, held_out, 0)
+            hybrid = _scored("settings", "hybrid", split, annotator, held, 0)
             scores[value].append(hybrid.scores)
             rows.append([split.label, value, *(f"{hybrid.scores[m]:.2f}" for m in MEASURES), hybrid.distinct_top1])
         rows.append([split.label, "generator alone", *(f"{run.scores[m]:.2f}" for m in MEASURES), run.distinct_top1])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from threadtag.app.validation import IN_NEITHER, NOT_IN_TRAINING, RunResult, Split, _unseen_table
 from threadtag.cli import app
 from threadtag.models.corpus import CorpusError, load_weibo, weibo_layout
 from threadtag.models.splits import kfold, tail_split
@@ -94,3 +95,18 @@ def test_crossval_trains_each_fold_and_reports_the_gap(tiny_settings, tmp_path, 
     # The ablation: the same hybrid with no generator candidate and no beam search.
     assert result.output.count("| settings | hybrid_no_generator | fold") == 2
     assert "hybrid − hybrid_no_generator F1@1" in result.output
+    # What only a generator can answer: the posts whose hashtags nobody had written, per model.
+    assert "F1@1, in neither training nor inventory" in result.output
+
+
+def test_the_unseen_hashtags_table_pools_the_runs_by_their_posts():
+    def run(variant: str, fold: int, unseen: dict[str, tuple[int, float, float]]) -> RunResult:
+        split = Split(13, fold, 2)
+        return RunResult("c", variant, split, {}, 0, 0, 0, 0.0, 0.0, 0.0, unseen)
+
+    second = {NOT_IN_TRAINING: (30, 40.0, 60.0), IN_NEITHER: (0, 0.0, 0.0)}
+    groups = {("c", "full"): [run("full", 0, {**second, NOT_IN_TRAINING: (10, 20.0, 50.0)}), run("full", 1, second)]}
+    header, [row] = _unseen_table(groups)
+    assert header[2:5] == [f"posts, {NOT_IN_TRAINING}", f"F1@1, {NOT_IN_TRAINING}", f"RG-1, {NOT_IN_TRAINING}"]
+    # (10 * 20 + 30 * 40) / 40 = 35 and (10 * 50 + 30 * 60) / 40 = 57.5; no post in the other subset: 0.
+    assert row == ["c", "full", 40, "35.00", "57.50", 0, "0.00", "0.00"]

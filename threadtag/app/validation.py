@@ -13,6 +13,7 @@ from threadtag.app import recipes
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import Annotator
 from threadtag.models.checkpoint import Checkpoint
+from threadtag.models.comparison import new_hashtags, unseen
 from threadtag.models.corpus import Example
 from threadtag.models.evaluation import PERCENT_NOTE, TABLE_COLUMNS, evaluate, markdown_table, score_ranked
 from threadtag.models.rankers.retrieval import RetrievalRanker
@@ -42,8 +43,11 @@ class RunResult:
     kept_dev_loss: float
     train_seconds: float
     eval_seconds: float
+    # Held-out posts whose gold hashtags were never seen: subset -> (posts, F1@1 %, RG-1 %).
+    unseen: dict[str, tuple[int, float, float]]
 
 
+NOT_IN_TRAINING, IN_NEITHER = "not in training", "in neither training nor inventory"
 NO_GENERATOR = "hybrid_no_generator"  # the hybrid path with no generator candidate and no beam search
 WORDS_ALONE = "retrieval_words"  # the retrieval vote over word TF-IDF alone: the fixed reference
 # Paired comparisons the report prints (better, worse): same split, same seed.
@@ -69,31 +73,53 @@ def examples_for(split: Split, examples: Sequence[Example], dev_size: int) -> tu
     return kfold(examples, split.folds, split.fold)
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """A split's held-out posts and, by name, those whose gold hashtags were never seen."""
+
+    examples: list[Example]
+    unseen: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, settings: Settings, train: Sequence[Example], held_out: list[Example]) -> HeldOut:
+        known = set(recipes.inventory(settings).counts)
+        return cls(
+            held_out, {NOT_IN_TRAINING: unseen(train, held_out), IN_NEITHER: new_hashtags(train, held_out, known)}
+        )
+
+
 def _generator_run(
     settings: Settings, examples: Sequence[Example], split: Split, variant: str, config: str
-) -> tuple[RunResult, Checkpoint, list[Example], list[Example]]:
+) -> tuple[RunResult, Checkpoint, list[Example], HeldOut]:
     seeded = settings.model_copy(update={"train_seed": split.seed})
     train, held_out = examples_for(split, examples, settings.weibo_dev_lines)
     started = time.perf_counter()
     checkpoint = recipes.fit(seeded, train, held_out, variant=variant, progress=False)
     train_seconds = time.perf_counter() - started
-    run = _scored(config, variant, split, recipes.generator_predictor(checkpoint, seeded), held_out, train_seconds)
-    return run, checkpoint, train, held_out
+    held = HeldOut.of(seeded, train, held_out)
+    run = _scored(config, variant, split, recipes.generator_predictor(checkpoint, seeded), held, train_seconds)
+    return run, checkpoint, train, held
 
 
 def _scored(
-    config: str, name: str, split: Split, annotator: Annotator | RetrievalRanker, held_out: list[Example], fit_s: float
+    config: str, name: str, split: Split, annotator: Annotator | RetrievalRanker, held: HeldOut, fit_s: float
 ) -> RunResult:
     started = time.perf_counter()
+    held_out = held.examples
     if isinstance(annotator, RetrievalRanker):
         ranked = annotator.rank(held_out, 5)
-        scores = score_ranked(ranked, held_out)
-        top1 = [r[0] for r in ranked if r]
         training: dict[str, object] = {}
     else:
-        result = evaluate(annotator, held_out, progress=False)
-        scores, top1 = result.scores, [p[0].tag for p in result.predictions if p]
+        ranked = [[h.tag for h in p] for p in evaluate(annotator, held_out, progress=False).predictions]
         training = annotator.checkpoint.training
+    scores, top1 = score_ranked(ranked, held_out), [r[0] for r in ranked if r]
+
+    def on(indices: list[int]) -> tuple[int, float, float]:
+        if not indices:
+            return 0, 0.0, 0.0
+        part = score_ranked([ranked[i] for i in indices], [held_out[i] for i in indices])
+        return len(indices), 100 * part.f1_at_1, 100 * part.rouge_1
+
     epochs = training.get("epochs", [])
     return RunResult(
         config=config,
@@ -106,6 +132,7 @@ def _scored(
         kept_dev_loss=float(training.get("kept_dev_loss", float("nan"))),  # type: ignore[arg-type]
         train_seconds=fit_s,
         eval_seconds=time.perf_counter() - started,
+        unseen={subset: on(indices) for subset, indices in held.unseen.items()},
     )
 
 
@@ -124,29 +151,29 @@ def train_and_score_all(
     path around that same generator and, where its reranker does not read the generator's
     features, the same hybrid without the generator (no candidates, no beam search), on the
     same split."""
-    run, checkpoint, train, held_out = _generator_run(settings, examples, split, variant, config)
+    run, checkpoint, train, held = _generator_run(settings, examples, split, variant, config)
     if variant != "full" or not settings.hybrid:
         return [run]
     seeded = settings.model_copy(update={"train_seed": split.seed})
-    runs = [run, _retrieval_run(seeded, "retrieval", split, train, held_out, config)]
+    runs = [run, _retrieval_run(seeded, "retrieval", split, train, held, config)]
     if seeded.retrieval_char_ngrams:
         words = seeded.model_copy(update={"retrieval_char_ngrams": 0})
-        runs.append(_retrieval_run(words, WORDS_ALONE, split, train, held_out, config))
+        runs.append(_retrieval_run(words, WORDS_ALONE, split, train, held, config))
     started = time.perf_counter()
     hybrid = recipes.hybrid_annotator(seeded, checkpoint, train)
-    runs.append(_scored(config, "hybrid", split, hybrid, held_out, time.perf_counter() - started))
+    runs.append(_scored(config, "hybrid", split, hybrid, held, time.perf_counter() - started))
     if not hybrid.model.uses_generator_features:
-        runs.append(_scored(config, NO_GENERATOR, split, hybrid.without_generator(), held_out, 0.0))
+        runs.append(_scored(config, NO_GENERATOR, split, hybrid.without_generator(), held, 0.0))
     return runs
 
 
 def _retrieval_run(
-    settings: Settings, name: str, split: Split, train: list[Example], held_out: list[Example], config: str
+    settings: Settings, name: str, split: Split, train: list[Example], held: HeldOut, config: str
 ) -> RunResult:
     started = time.perf_counter()
     retrieval = RetrievalRanker(recipes.retrieval_config(settings))
     retrieval.fit(train, [])
-    return _scored(config, name, split, retrieval, held_out, time.perf_counter() - started)
+    return _scored(config, name, split, retrieval, held, time.perf_counter() - started)
 
 
 def report(results: Sequence[RunResult]) -> str:
@@ -193,4 +220,29 @@ def report(results: Sequence[RunResult]) -> str:
         if gaps:
             header = ["config", "pairs", f"{better} − {worse} F1@1", "standard error", "ratio of means"]
             out += ["", markdown_table(header, gaps)]
+    out += ["", UNSEEN_NOTE, "", markdown_table(*_unseen_table(groups))]
     return "\n".join([*out, "", PERCENT_NOTE])
+
+
+UNSEEN_NOTE = (
+    "Held-out posts none of whose gold hashtags occurs in training, and those of them none of whose "
+    "hashtags is in the inventory either (INVENTORY_PATH): hashtags nobody had written, which only a "
+    "generator can answer. Pooled over the runs, each post once per run."
+)
+
+
+def _unseen_table(groups: dict[tuple[str, str], list[RunResult]]) -> tuple[list[str], list[list[object]]]:
+    header = ["config", "model"]
+    for subset in (NOT_IN_TRAINING, IN_NEITHER):
+        header += [f"posts, {subset}", f"F1@1, {subset}", f"RG-1, {subset}"]
+    rows: list[list[object]] = []
+    for (config, variant), runs in groups.items():
+        row: list[object] = [config, variant]
+        for subset in (NOT_IN_TRAINING, IN_NEITHER):
+            parts = [r.unseen[subset] for r in runs]
+            posts = sum(n for n, _, _ in parts)
+            f1 = sum(n * f for n, f, _ in parts) / posts if posts else 0.0  # a run's mean, weighted by its posts
+            rouge = sum(n * g for n, _, g in parts) / posts if posts else 0.0
+            row += [posts, f"{f1:.2f}", f"{rouge:.2f}"]
+        rows.append(row)
+    return header, rows
