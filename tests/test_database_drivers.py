@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from tests.helpers.inference import inference_env, sample_requests
 from tests.helpers.streaming import produce, wait_for
-from tests.test_inference_worker import _worker_env, requests
 from threadtag.app.processes import CommandProcess
 from threadtag.cli import app
 from threadtag.core.database import async_engine, sync_engine
@@ -37,8 +37,8 @@ def test_migrate_doctor_and_infer_on_either_driver(driver, broker, database_url,
     assert doctor.exit_code == 0, doctor.output
     [line] = [line for line in doctor.output.splitlines() if line.split()[:2] == ["ok", "database"]]
     assert f"postgresql+{driver}://" in line and "answers" in line, doctor.output
-    sent = requests(database_url, copies=1)
-    env = _worker_env(broker, url, sample_model, tmp_path)
+    sent = sample_requests(database_url, copies=1)
+    env = inference_env(broker, url, sample_model, tmp_path)
     produce(broker, env["REQUESTS_TOPIC"], sent)
     engine = sync_engine(url)
     assert engine.dialect.driver == driver

@@ -8,45 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
-from tests.helpers.paths import SAMPLE_THREADS
-from tests.helpers.streaming import produce, store_posts, stream_env, wait_for
+from tests.helpers.inference import inference_env, sample_requests, stored_sample
+from tests.helpers.streaming import produce, wait_for
 from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app.processes import CommandProcess
 from threadtag.app.schema import migrate
 from threadtag.models.checkpoint import Checkpoint
-from threadtag.models.corpus import assemble_threads, read_tweets
+from threadtag.models.corpus import assemble_threads
 from threadtag.schemas.events import AnnotationRequest
-from threadtag.schemas.posts import Post
 from threadtag.workers.model_registry import register_checkpoint
 
 pytestmark = pytest.mark.slow
 
 INSERT_GATE_KEY = 7_400_001  # any key no project code locks
-
-
-def stored_sample(database_url: str) -> tuple[Engine, list[Post]]:
-    """A migrated database holding the sample threads, stored as the stream would have; its
-    engine and the posts."""
-    migrate(database_url)
-    engine = create_engine(database_url)
-    posts = list(read_tweets(SAMPLE_THREADS))
-    store_posts(engine, posts)
-    return engine, posts
-
-
-def requests(database_url: str, copies: int) -> list[tuple[int, bytes | None, bytes]]:
-    """`copies` requests (seq 1..copies) for each of the 24 sample threads, spread over
-    partitions; the threads are stored first, as the stream would have."""
-    engine, posts = stored_sample(database_url)
-    engine.dispose()
-    out = []
-    for i, (root, replies) in enumerate(assemble_threads(posts)):
-        for seq in range(1, copies + 1):
-            request = AnnotationRequest(root_id=root.id, seq=seq, reason="growth", cutoff=min(seq, len(replies)))
-            out.append(((i + seq) % 3, root.id.encode(), request.to_bytes()))
-    return out
 
 
 def _rows(engine) -> tuple[int, int]:
@@ -57,20 +33,6 @@ def _rows(engine) -> tuple[int, int]:
             )
         except Exception:  # noqa: BLE001 - before the worker migrated
             return (0, 0)
-
-
-def _worker_env(broker, database_url, model, tmp_path, **overrides):
-    env = stream_env(
-        broker,
-        tmp_path,
-        database_url,
-        infer_batch_size=8,
-        infer_batch_wait_ms=50,
-        db_max_backoff_seconds=1,
-        **overrides,
-    )
-    env.update({"MODEL_PATH": str(model)})
-    return env
 
 
 @contextmanager
@@ -114,8 +76,8 @@ def _held_inserts(engine) -> int:
 
 
 def test_killed_worker_annotates_every_request_exactly_once(broker, database_url, sample_model, tmp_path):
-    env = _worker_env(broker, database_url, sample_model, tmp_path)
-    batch = requests(database_url, copies=8)  # 192 requests, 24 batches of 8
+    env = inference_env(broker, database_url, sample_model, tmp_path)
+    batch = sample_requests(database_url, copies=8)  # 192 requests, 24 batches of 8
     produce(broker, env["REQUESTS_TOPIC"], batch)
     migrate(database_url)
     engine = create_engine(database_url)
@@ -137,8 +99,8 @@ def test_killed_worker_annotates_every_request_exactly_once(broker, database_url
 def test_database_outage_loses_and_doubles_nothing(broker, database_url, sample_model, tmp_path):
     proxy, through_proxy = TcpProxy.in_front_of(database_url)
     # An outage three times the poll interval: the worker must poll on (paused) to stay in its group.
-    env = _worker_env(broker, through_proxy, sample_model, tmp_path, kafka_max_poll_interval_s=4)
-    batch = requests(database_url, copies=6)  # 144 requests
+    env = inference_env(broker, through_proxy, sample_model, tmp_path, kafka_max_poll_interval_s=4)
+    batch = sample_requests(database_url, copies=6)  # 144 requests
     engine = create_engine(database_url)  # the test itself reads past the proxy
     log = tmp_path / "infer.log"
     worker = CommandProcess(["infer"], env, log).start()
@@ -172,7 +134,7 @@ def test_a_final_request_for_an_unchanged_thread_decodes_nothing_and_marks_the_r
             batch.append((i % 3, root.id.encode(), request.to_bytes()))
     threads = len(batch) // 2
     # Beam search for every post (HYBRID_DECODE=always): what is counted is the memo's saving.
-    env = _worker_env(
+    env = inference_env(
         broker, database_url, sample_model, tmp_path, log_format="json", log_level="INFO", hybrid_decode="always"
     )
     produce(broker, env["REQUESTS_TOPIC"], batch)
@@ -210,7 +172,7 @@ def test_an_active_model_whose_file_is_gone_leaves_the_worker_on_the_last_versio
             text("INSERT INTO model_versions (version, path, active, activated_at) VALUES ('gone', :p, true, now())"),
             {"p": str(tmp_path / "deleted.pt")},
         )
-    env = _worker_env(broker, database_url, sample_model, tmp_path, log_format="json")
+    env = inference_env(broker, database_url, sample_model, tmp_path, log_format="json")
     del env["MODEL_PATH"]
     threads = assemble_threads(posts)
     produce(
