@@ -22,6 +22,11 @@ from dataclasses import dataclass, replace
 
 from threadtag.schemas.events import AnnotationRequest, RequestReason
 
+# A reply's (created_at in epoch seconds, id): replies joining together take positions in
+# time order. Seconds, not a datetime: a time read back as a datetime depends on the
+# session's time zone, where the first and last hours of the years 1-9999 do not fit.
+Member = tuple[float, str]
+
 
 @dataclass(frozen=True)
 class ConversationPolicy:

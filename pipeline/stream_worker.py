@@ -3,8 +3,9 @@ app (`pipeline/topology.py`) only feeds it. Order of effects for a batch:
 
 1. normalize every record (never raises: bad input is a dead letter), while earlier
    batches are being stored;
-2. one transaction: dead letters, posts, roots, conversations, requests decided;
-3. one more: the sweep for parked replies (after the commit: see post_store.sweep);
+2. one transaction: dead letters, posts, roots, conversations, requests decided
+   (`pipeline/assembly.py`, the one module that combines the tables);
+3. one more: the sweep for parked replies (after the commit: see assembly.sweep);
 4. produce the requests and dead letters and wait for the broker's acks;
 5. record the requests as sent; the caller then acks the records (faust commits offsets).
 
@@ -31,8 +32,9 @@ from threadtag.core.progress import ProgressLog
 from threadtag.core.retries import blames_the_data, with_db_retry_async
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import conversation_tokens_read
-from threadtag.pipeline import bookkeeping, post_store
-from threadtag.pipeline.conversations import ConversationPolicy, orphaned
+from threadtag.pipeline import assembly, conversations_table, posts_table
+from threadtag.pipeline.assembly import Timed, TimerLimits, TimerStep
+from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped, RawMessage, dead_letter, normalize
 from threadtag.schemas.events import AnnotationRequest, DeadLetter
 from threadtag.schemas.posts import Post
@@ -41,10 +43,6 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 NORMALIZE_SLICE = 50  # records, about 2 ms of parsing: what the loop waits at most between its turns
-
-# What a timer step made: requests to send and dead letters.
-Timed = tuple[list[AnnotationRequest], list[DeadLetter]]
-TimerStep = Callable[[Connection], Timed]
 
 # (topic, key, value) -> the broker's acknowledgement, awaited before offsets move on.
 Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[object]]]
@@ -87,6 +85,13 @@ class StreamWorker:
         self.engine = engine
         self.settings = settings
         self.policy = policy_of(settings)
+        self.timer_limits = TimerLimits(
+            settings.stream_timer_batch,
+            settings.stream_resend_after_seconds,
+            settings.dropped_posts_keep_seconds,
+            settings.tweets_topic,
+            settings.dead_letter_payload_max_bytes,
+        )
         self.send = send
         self.stop = threading.Event()  # set on shutdown: a database retry gives up (nothing is acked then)
         self.progress = ProgressLog("stream worker", settings.progress_log_seconds)
@@ -108,7 +113,7 @@ class StreamWorker:
         for request in requests:
             metrics.REQUESTS_PRODUCED.labels(request.reason).inc()
         if requests:
-            await self._in_transaction(lambda conn: bookkeeping.mark_sent(conn, requests))
+            await self._in_transaction(lambda conn: conversations_table.mark_sent(conn, requests))
         metrics.DEAD_LETTERS.inc(len(letters))
         if letters:
             log.warning("dead letters sent", count=len(letters), first_reason=letters[0].reason[:200])
@@ -166,7 +171,7 @@ class StreamWorker:
         dropped = [o for o in outcomes if isinstance(o, Dropped)]
         letters = [o for o in outcomes if isinstance(o, DeadLetter)]
         stored = await self._in_transaction(
-            lambda conn: post_store.store_batch(
+            lambda conn: assembly.store_batch(
                 conn,
                 posts,
                 dropped,
@@ -179,7 +184,7 @@ class StreamWorker:
             )
         )
         swept = await self._in_transaction(
-            lambda conn: post_store.sweep(conn, stored.rooted + stored.resolved, stored.parked, now, self.policy)
+            lambda conn: assembly.sweep(conn, stored.rooted + stored.resolved, stored.parked, now, self.policy)
         )
         await self._publish(stored.requests + swept, [*letters, *stored.letters])
         metrics.ROWS_WRITTEN.labels("posts").inc(len(stored.rooted) + len(stored.parked))
@@ -206,7 +211,7 @@ class StreamWorker:
                 more, fewer = step(conn)
                 requests += more
                 letters += fewer
-            return requests, letters, post_store.count_parked(conn) if count else None
+            return requests, letters, posts_table.count_parked(conn) if count else None
 
         try:
             requests, letters, parked = await self._in_transaction(all_steps)
@@ -223,31 +228,7 @@ class StreamWorker:
         self.progress.add(requests=len(requests), dead_letters=len(letters))
 
     def _timer_steps(self, now: float) -> dict[str, TimerStep]:
-        limit, policy = self.settings.stream_timer_batch, self.policy
-        source, max_payload = self.settings.tweets_topic, self.settings.dead_letter_payload_max_bytes
-        before = now - self.settings.stream_resend_after_seconds
-        keep = self.settings.dropped_posts_keep_seconds
-
-        def due(conn: Connection) -> Timed:
-            conversations = bookkeeping.take_due(conn, now, limit)
-            rootless = [c.root_id for c in conversations if orphaned(c, now, policy)]
-            letters = post_store.expire_rootless(conn, rootless, now, policy, source, max_payload)
-            return bookkeeping.fire(conn, [c for c in conversations if c.root_id not in rootless], now, policy), letters
-
-        def stranded(conn: Connection) -> Timed:
-            if parents := post_store.stranded_parents(conn, limit):
-                log.warning("parked replies below rooted parents: resolved by the timer", parents=len(parents))
-                return post_store.sweep(conn, parents, [], now, policy), []
-            return [], []
-
-        def orphans(conn: Connection) -> Timed:
-            post_store.forget_dropped(conn, now, keep, limit)
-            return [], post_store.expire_parked(conn, now, policy, limit, source, max_payload)
-
-        def unsent(conn: Connection) -> Timed:
-            return bookkeeping.unsent(conn, before, limit), []
-
-        return {"due": due, "stranded": stranded, "orphans": orphans, "unsent": unsent}
+        return assembly.timer_steps(now, self.policy, self.timer_limits)
 
     async def _steps_apart(self, steps: dict[str, TimerStep], now: float) -> Timed:
         requests: list[AnnotationRequest] = []
@@ -271,13 +252,13 @@ class StreamWorker:
         refuses to join: they become dead letters with the reason."""
         limit, source = self.settings.stream_timer_batch, self.settings.tweets_topic
         max_payload = self.settings.dead_letter_payload_max_bytes
-        parents = await self._in_transaction(lambda conn: post_store.stranded_parents(conn, limit))
+        parents = await self._in_transaction(lambda conn: posts_table.stranded_parents(conn, limit))
         requests: list[AnnotationRequest] = []
         letters: list[DeadLetter] = []
         for parent in parents:
             try:
                 requests += await self._in_transaction(
-                    lambda conn, parent=parent: post_store.sweep(conn, [parent], [], now, self.policy)
+                    lambda conn, parent=parent: assembly.sweep(conn, [parent], [], now, self.policy)
                 )
             except Exception as exc:  # noqa: BLE001
                 if not blames_the_data(exc):
@@ -285,7 +266,7 @@ class StreamWorker:
                 metrics.TIMER_FAILURES.labels("stranded").inc()
                 why = _first_line(exc)
                 letters += await self._in_transaction(
-                    lambda conn, parent=parent, why=why: post_store.dead_letter_parked_below(
+                    lambda conn, parent=parent, why=why: assembly.dead_letter_parked_below(
                         conn, parent, why, now, source, max_payload
                     )
                 )

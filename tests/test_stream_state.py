@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
@@ -14,32 +13,16 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.helpers.stored_posts import POLICY, TOPIC, post
 from tests.helpers.streaming import store_posts
 from threadtag.app.schema import migrate
 from threadtag.core.database import async_engine, plan_generic_without_jit, sync_engine
 from threadtag.core.settings import Settings
-from threadtag.pipeline import bookkeeping, post_store, stream_worker
-from threadtag.pipeline.conversations import ConversationPolicy
+from threadtag.pipeline import assembly, conversations_table, dropped_posts_table, posts_table, stream_worker
 from threadtag.pipeline.normalize import Dropped, RawMessage
 from threadtag.pipeline.stream_worker import StreamWorker
 from threadtag.schemas.posts import Post
 from threadtag.workers.thread_reader import read_threads
-
-POLICY = ConversationPolicy(every_replies=3, quiet_seconds=0, close_seconds=10.0, orphan_ttl=60.0)
-TOPIC = {"source": "tweets", "max_payload": 10_000}  # where dead letters of store_batch say they came from
-T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
-
-
-def post(pid: int, parent: int | None = None, minute: int = 0, root: int | None = None, body: str = "words") -> Post:
-    return Post(
-        id=str(pid),
-        parent_id=None if parent is None else str(parent),
-        root_id=None if root is None else str(root),
-        created_at=T0 + timedelta(minutes=minute),
-        text=f"{body} {pid}",
-        platform="twitter",
-        raw={"id": pid},
-    )
 
 
 @pytest.fixture
@@ -110,7 +93,7 @@ def test_the_parked_row_lookup_reads_posts_only_by_key(engine):
     plan_generic_without_jit(engine)
     store(engine, [post(1)] + [post(i, 1, minute=i % 50) for i in range(2, 3000)])
     store(engine, [post(i, i - 1) for i in range(5001, 5021)])  # parked: 5000 never came
-    statements = {"lookup": post_store._FIND_PARKED, "update": post_store._ADOPT}
+    statements = {"lookup": posts_table._FIND_PARKED, "update": posts_table._ADOPT}
     with engine.connect() as conn:
         conn.rollback()  # the settings outlive a transaction rolled back
         assert [conn.execute(text(f"SHOW {name}")).scalar() for name in ("plan_cache_mode", "jit")] == [
@@ -140,14 +123,14 @@ def test_a_growth_request_cuts_off_at_the_replies_that_had_joined(engine):
 def test_parent_and_child_stored_by_two_workers_at_once_still_meet(engine):
     """Each transaction misses the other's uncommitted row; the sweep after the last commit joins them."""
     child = engine.connect()
-    first = post_store.store_batch(child, [post(2, 1, minute=1)], [], [], 0.0, POLICY, **TOPIC)  # not committed yet
+    first = assembly.store_batch(child, [post(2, 1, minute=1)], [], [], 0.0, POLICY, **TOPIC)  # not committed yet
     with engine.begin() as conn:
-        parent = post_store.store_batch(conn, [post(1)], [], [], 0.0, POLICY, **TOPIC)
+        parent = assembly.store_batch(conn, [post(1)], [], [], 0.0, POLICY, **TOPIC)
     with engine.begin() as conn:
-        assert post_store.sweep(conn, parent.rooted, parent.parked, 0.0, POLICY) == []  # the child is not visible
+        assert assembly.sweep(conn, parent.rooted, parent.parked, 0.0, POLICY) == []  # the child is not visible
     child.commit()
     with engine.begin() as conn:
-        post_store.sweep(conn, first.rooted, first.parked, 0.0, POLICY)
+        assembly.sweep(conn, first.rooted, first.parked, 0.0, POLICY)
     child.close()
     assert thread(engine, 1, 1) == ["words 1", "words 2"]
 
@@ -158,16 +141,16 @@ def test_a_child_parked_below_a_parent_that_another_worker_resolves_still_joins(
     and sweeps before X commits. X's sweep must start from the parent it resolved."""
     store(engine, [post(2, 1, minute=1)])  # the parent, parked: its root has not come
     x = engine.connect()
-    with_root = post_store.store_batch(x, [post(1)], [], [], 0.0, POLICY, **TOPIC)  # resolves 2, not committed
+    with_root = assembly.store_batch(x, [post(1)], [], [], 0.0, POLICY, **TOPIC)  # resolves 2, not committed
     assert with_root.resolved == ["2"]
     with engine.begin() as y:
-        child = post_store.store_batch(y, [post(3, 2, minute=2)], [], [], 0.0, POLICY, **TOPIC)
+        child = assembly.store_batch(y, [post(3, 2, minute=2)], [], [], 0.0, POLICY, **TOPIC)
     assert child.parked == ["3"]
     with engine.begin() as y:
-        assert post_store.sweep(y, child.rooted, child.parked, 0.0, POLICY) == []  # 2 has no root in Y's view
+        assert assembly.sweep(y, child.rooted, child.parked, 0.0, POLICY) == []  # 2 has no root in Y's view
     x.commit()
     with engine.begin() as conn:
-        post_store.sweep(conn, with_root.rooted + with_root.resolved, with_root.parked, 0.0, POLICY)
+        assembly.sweep(conn, with_root.rooted + with_root.resolved, with_root.parked, 0.0, POLICY)
     x.close()
     with engine.connect() as conn:
         parked = conn.execute(text("SELECT count(*) FROM posts WHERE root_id IS NULL")).scalar()
@@ -181,7 +164,7 @@ def test_a_copy_of_an_id_with_another_text_is_recorded_and_the_first_kept(engine
     before = REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "different"}) or 0.0
     same = REGISTRY.get_sample_value("threadtag_duplicate_posts_total", {"text": "same"}) or 0.0
     with engine.begin() as conn:
-        stored = post_store.store_batch(
+        stored = assembly.store_batch(
             conn, [post(1, body="edited"), post(2, 1), post(2, 1, body="other"), post(1)], [], [], 0.0, POLICY, **TOPIC
         )
     assert [json.loads(d.payload())["id"] for d in stored.letters] == [1, 2]
@@ -196,15 +179,15 @@ def test_a_copy_of_an_id_with_another_text_is_recorded_and_the_first_kept(engine
 def test_timers_send_the_final_request_and_unacknowledged_requests_again(engine):
     store(engine, [post(1), post(2, 1)], now=0.0)
     with engine.begin() as conn:
-        assert bookkeeping.take_due(conn, 9.0, 10) == []
-        due = bookkeeping.take_due(conn, 10.0, 10)
-        finals = bookkeeping.fire(conn, due, 10.0, POLICY)
+        assert conversations_table.take_due(conn, 9.0, 10) == []
+        due = conversations_table.take_due(conn, 10.0, 10)
+        finals = conversations_table.fire(conn, due, 10.0, POLICY)
     assert [(r.seq, r.reason, r.cutoff) for r in finals] == [(2, "final", 1)]
     with engine.begin() as conn:
-        assert [r.seq for r in bookkeeping.unsent(conn, older_than=11.0, limit=10)] == [2]
-        bookkeeping.mark_sent(conn, finals)
-        assert bookkeeping.unsent(conn, older_than=11.0, limit=10) == []
-        assert bookkeeping.take_due(conn, 1000.0, 10) == []  # closed until a reply comes
+        assert [r.seq for r in conversations_table.unsent(conn, older_than=11.0, limit=10)] == [2]
+        conversations_table.mark_sent(conn, finals)
+        assert conversations_table.unsent(conn, older_than=11.0, limit=10) == []
+        assert conversations_table.take_due(conn, 1000.0, 10) == []  # closed until a reply comes
 
 
 def test_orphans_become_dead_letters_that_say_why(engine):
@@ -221,10 +204,10 @@ def test_orphans_become_dead_letters_that_say_why(engine):
     )
     store(engine, [post(52, 51, root=50)], now=0.0)  # Twitter v2: names root 50, which never comes
     with engine.begin() as conn:
-        assert post_store.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
-        parked = post_store.expire_parked(conn, 61.0, POLICY, 100, "tweets", 1000)
-        due = bookkeeping.take_due(conn, 61.0, 10)
-        rootless = post_store.expire_rootless(conn, [c.root_id for c in due], 61.0, POLICY, "tweets", 1000)
+        assert assembly.expire_parked(conn, 59.0, POLICY, 100, "tweets", 1000) == []
+        parked = assembly.expire_parked(conn, 61.0, POLICY, 100, "tweets", 1000)
+        due = conversations_table.take_due(conn, 61.0, 10)
+        rootless = assembly.expire_rootless(conn, [c.root_id for c in due], 61.0, POLICY, "tweets", 1000)
     reasons = {letter.payload(): letter.reason for letter in parked + rootless}
     assert reasons[b'{"id": 21}'] == "orphan reply: its parent 20 was dropped (reply without content)"
     assert reasons[b'{"id": 31}'] == "orphan reply: its parent 30 did not arrive within 60 s"
@@ -245,7 +228,7 @@ def test_the_ids_of_dropped_posts_are_forgotten_after_dropped_posts_keep_seconds
     with engine.begin() as conn:
         conn.execute(text("UPDATE dropped_posts SET dropped_at = to_timestamp(100) WHERE id = '60'"))
         conn.execute(text("UPDATE dropped_posts SET dropped_at = to_timestamp(200) WHERE id = '61'"))
-        assert post_store.forget_dropped(conn, 250.0, keep_seconds=100.0, limit=10) == 1
+        assert dropped_posts_table.forget_dropped(conn, 250.0, keep_seconds=100.0, limit=10) == 1
         assert list(conn.execute(text("SELECT id FROM dropped_posts")).scalars()) == ["61"]
 
 
@@ -266,11 +249,11 @@ def _b_stores_first_while_a_waits(engine, b_posts: list[Post], a_posts: list[Pos
     import threading
 
     other = engine.connect()
-    post_store.store_batch(other, b_posts, [], [], 0.0, POLICY, **TOPIC)
+    assembly.store_batch(other, b_posts, [], [], 0.0, POLICY, **TOPIC)
 
     def worker_a() -> None:
         with engine.begin() as conn:  # waits on B's lock on the conversation, then on the reply's key
-            post_store.store_batch(conn, a_posts, [], [], 0.0, POLICY, **TOPIC)
+            assembly.store_batch(conn, a_posts, [], [], 0.0, POLICY, **TOPIC)
 
     a = threading.Thread(target=worker_a)
     a.start()
@@ -307,10 +290,10 @@ def test_the_timer_resolves_a_reply_left_parked_below_a_rooted_parent(engine):
             )
         )
     with engine.begin() as conn:
-        assert post_store.stranded_parents(conn, 100) == ["2"]
-        requests = post_store.sweep(conn, post_store.stranded_parents(conn, 100), [], 5.0, POLICY)
+        assert posts_table.stranded_parents(conn, 100) == ["2"]
+        requests = assembly.sweep(conn, posts_table.stranded_parents(conn, 100), [], 5.0, POLICY)
     with engine.begin() as conn:
-        assert post_store.stranded_parents(conn, 100) == []
+        assert posts_table.stranded_parents(conn, 100) == []
         assert conn.execute(text("SELECT n_replies FROM conversations WHERE root_id = '1'")).scalar() == 2
     assert thread(engine, 1, 2) == ["words 1", "words 2", "words 3"] and [r.cutoff for r in requests] in ([], [2])
 
@@ -355,8 +338,8 @@ def test_the_parked_gauge_is_counted_every_stream_parked_count_seconds_not_every
         counted.append(parked := real_count(conn))
         return parked
 
-    real_count = post_store.count_parked
-    monkeypatch.setattr(post_store, "count_parked", count)
+    real_count = posts_table.count_parked
+    monkeypatch.setattr(posts_table, "count_parked", count)
 
     async def ticks(clock: list[float]) -> float | None:
         async_engine = create_async_engine(database_url)
@@ -449,14 +432,14 @@ def test_a_timer_step_refused_on_its_data_dead_letters_those_rows_and_the_timer_
                 ),
                 {"c": child, "p": parent},
             )
-    real_sweep = post_store.sweep
+    real_sweep = assembly.sweep
 
     def sweep(conn, rooted, parked, now, policy):
         if "2" in rooted:
             raise DataError("SELECT ...", {}, Exception("timestamp too small (before year 1)"))
         return real_sweep(conn, rooted, parked, now, policy)
 
-    monkeypatch.setattr(post_store, "sweep", sweep)
+    monkeypatch.setattr(assembly, "sweep", sweep)
     settings = Settings(database_url=database_url, tweets_topic="tweets", dead_letter_topic="tweets-dlq")
     sent = Sent()
     before = REGISTRY.get_sample_value("threadtag_stream_timer_failures_total", {"step": "stranded"}) or 0

@@ -17,7 +17,7 @@ from threadtag.app.processes import CommandProcess, child_env
 from threadtag.core.broker import create_topics
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import assemble_threads, read_tweets
-from threadtag.pipeline import post_store
+from threadtag.pipeline import assembly
 from threadtag.pipeline.conversations import ConversationPolicy
 from threadtag.pipeline.normalize import Dropped, is_kept
 from threadtag.pipeline.stream_worker import policy_of
@@ -160,9 +160,9 @@ def store_posts(
     now = time.time() if now is None else now
     policy = policy or policy_of(Settings())
     with engine.begin() as conn:
-        stored = post_store.store_batch(conn, kept, list(dropped), [], now, policy, source="tweets", max_payload=10_000)
+        stored = assembly.store_batch(conn, kept, list(dropped), [], now, policy, source="tweets", max_payload=10_000)
     with engine.begin() as conn:
-        return stored.requests + post_store.sweep(conn, stored.rooted, stored.parked, now, policy)
+        return stored.requests + assembly.sweep(conn, stored.rooted, stored.parked, now, policy)
 
 
 def store_threads(engine: Engine, path: Path = SAMPLE_THREADS) -> int:

@@ -1,6 +1,7 @@
 """The `conversations` table: posts join, timers fire, requests are recorded until the broker
 took them. Each function runs inside the caller's transaction and locks the rows it changes
-(in root order, so that two workers never wait on each other in a cycle)."""
+(in root order, so that two workers never wait on each other in a cycle). It imports no
+other table's module (pipeline/assembly.py combines them)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, text
 from sqlalchemy.dialects import postgresql
 
-from threadtag.pipeline.conversations import Conversation, ConversationPolicy, next_due, on_due, on_joined
+from threadtag.pipeline.conversations import Conversation, ConversationPolicy, Member, next_due, on_due, on_joined
 from threadtag.schemas.events import AnnotationRequest
 from threadtag.schemas.tables import ConversationRow
 
@@ -58,12 +59,6 @@ def _write(conn: Connection, convs: Sequence[Conversation], policy: Conversation
             row[name] = None if row[name] is None else _ts(row[name]).isoformat()  # type: ignore[union-attr]
         rows.append(row)
     conn.execute(text(_UPDATE), {"rows": json.dumps(rows)})
-
-
-# A reply's (created_at in epoch seconds, id): replies joining together take positions in
-# time order. Seconds, not a datetime: a time read back as a datetime depends on the
-# session's time zone, where the first and last hours of the years 1-9999 do not fit.
-Member = tuple[float, str]
 
 
 @dataclass
@@ -139,30 +134,6 @@ def release(conn: Connection, joined: Joined, counts: Mapping[str, int]) -> None
         conv = _conversation(row)
         joined.convs[conv.root_id] = conv
         joined.replies[conv.root_id] -= counts[conv.root_id]
-
-
-def set_positions(conn: Connection, positions: Mapping[str, int]) -> None:
-    if positions:
-        conn.execute(
-            text(
-                "UPDATE posts SET conv_pos = v.pos FROM unnest(CAST(:ids AS text[]), CAST(:pos AS int[])) "
-                "AS v(id, pos) WHERE posts.id = v.id"
-            ),
-            {"ids": list(positions), "pos": list(positions.values())},
-        )
-
-
-def join(
-    conn: Connection,
-    replies: Mapping[str, Sequence[Member]],
-    roots: set[str],
-    now: float,
-    policy: ConversationPolicy,
-) -> list[AnnotationRequest]:
-    """Stored posts joined their conversations: positions, policy, requests."""
-    joined = Joined()
-    set_positions(conn, reserve(conn, joined, replies, roots, now))
-    return joined.settle(conn, now, policy)
 
 
 def _locked(conn: Connection, where: str, order: str, params: dict[str, Any]) -> list[Conversation]:
