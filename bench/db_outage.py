@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
-from bench.stream_backlog import bench_settings, expected_replies, fresh_database, paced, replicate, source_posts
+from bench.harness import bench_settings, expected_replies, fresh_database, paced, replicate, source_posts
 from tests.helpers.tcp_proxy import TcpProxy
 from threadtag.app import recipes
 from threadtag.app.processes import CommandProcess, child_env

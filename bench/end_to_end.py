@@ -38,8 +38,7 @@ from pathlib import Path
 from sqlalchemy import Engine, TextClause, text
 
 from bench.common import FIRST_ID, WEIBO, machine, table
-from bench.harness import model_runs, serving_database, stream_and_infer
-from bench.stream_backlog import bench_settings, consume_only, drop_database
+from bench.harness import bench_settings, consume_only, drop_database, model_runs, serving_database, stream_and_infer
 from threadtag.core.broker import EmbeddedBroker
 from threadtag.core.settings import Settings
 from threadtag.models.corpus import weibo_lines

@@ -22,7 +22,7 @@ from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
-from bench.stream_backlog import bench_settings, fresh_database, replicate, source_posts
+from bench.harness import bench_settings, fresh_database, replicate, source_posts
 from tests.helpers.hostile import CLASSES
 from tests.helpers.streaming import tweet
 from threadtag.app import recipes

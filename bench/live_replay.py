@@ -24,8 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import FIRST_ID, WEIBO, machine, table
-from bench.harness import serving_database, stream_and_infer
-from bench.stream_backlog import bench_settings
+from bench.harness import bench_settings, serving_database, stream_and_infer
 from threadtag.app import recipes
 from threadtag.core.broker import EmbeddedBroker
 from threadtag.core.settings import get_settings

@@ -29,8 +29,7 @@ from kafka import KafkaProducer
 from sqlalchemy import text
 
 from bench.common import WEIBO, machine, table
-from bench.harness import model_runs, serving_database, stream_and_infer
-from bench.stream_backlog import bench_settings
+from bench.harness import bench_settings, model_runs, serving_database, stream_and_infer
 from threadtag.core.broker import EmbeddedBroker
 from threadtag.models.corpus import weibo_lines
 from threadtag.pipeline.weibo_tweets import weibo_tweets

@@ -25,7 +25,7 @@ from kafka import KafkaProducer
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
-from bench.stream_backlog import TWEETS, bench_settings, fresh_database, source_posts, workers
+from bench.harness import TWEETS, bench_settings, fresh_database, source_posts, workers
 from threadtag.core.broker import EmbeddedBroker, create_topics
 from threadtag.pipeline.normalize import is_kept, replies_per_root
 from threadtag.schemas.posts import parse_post

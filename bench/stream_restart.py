@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.common import machine, table
-from bench.stream_backlog import (
+from bench.harness import (
     bench_settings,
     count_records,
     expected_replies,
