@@ -16,7 +16,7 @@ from bench.record import RESULTS, ROOT
 
 # The sections, in order, and which bench scripts' results each holds.
 AREAS = {
-    "Model quality": ("threadtag", "weibo_quality", "generator_ablation", "hybrid_beam_candidates", "live_replay"),
+    "Model quality": ("threadtag", "generator_ablation", "hybrid_beam_candidates", "live_replay"),
     "Stream throughput and latency": ("stream_backlog",),
     "End to end": ("end_to_end",),
     "Inference on CPU and GPU": ("inference_throughput", "gpu_inference", "decode_speed", "predict_latency"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from pathlib import Path
 
 from bench.common import WEIBO, machine, table
 from threadtag.app import recipes
@@ -37,10 +38,11 @@ def main() -> None:
     parser.add_argument("--values", type=int, nargs="+", default=[10, 5])
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--folds", type=int, default=0)
+    parser.add_argument("--weibo", type=Path, default=WEIBO, help="the Weibo files' folder")
     args = parser.parse_args()
     configure_logging("WARNING")
     settings = Settings()
-    examples = load_weibo(WEIBO)
+    examples = load_weibo(args.weibo)
     rows, scores = [], {v: [] for v in args.values}  # value -> per split {measure: percent}
     for split in plan(args.seeds, args.folds):
         run, checkpoint, train, held = _generator_run(settings, examples, split, "full", "settings")

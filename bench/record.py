@@ -60,9 +60,9 @@ def result_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_result(result: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{result['name']}.json"
+def write_result(result: dict[str, Any], results: Path = RESULTS) -> Path:
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{result['name']}.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     path.with_suffix(".md").write_text(result_markdown(result))
     return path
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--name", help="the result file's name (default: the script's)")
     parser.add_argument("--title", help="what the result shows (default: the script's first docstring line)")
     parser.add_argument("--note", action="append", default=[], help="a line to keep with the result")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the folder of result files")
     parser.add_argument("script", help="a module of bench/, e.g. hostile_mix; or threadtag, for a command")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
@@ -123,7 +124,7 @@ def main() -> None:
         "notes": args.note,
         "tables": tables_in(run.stdout),
     }
-    print(f"result: {write_result(result).relative_to(ROOT)}", file=sys.stderr)
+    print(f"result: {write_result(result, args.results)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

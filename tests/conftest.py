@@ -13,25 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tests.helpers.models import TINY
 from tests.helpers.paths import LOCAL_DB, SHARED_DATA
 from threadtag.core.database import on_database
 from threadtag.core.settings import Settings, get_settings
-
-TINY = {  # training sizes for CLI tests: the paper's would take minutes here
-    "EMBED_DIM": "64",
-    "HIDDEN_SIZE": "64",
-    "ENCODER_LAYERS": "1",
-    "TRAIN_MAX_EPOCHS": "40",
-    "TRAIN_PATIENCE": "40",
-    "TRAIN_MIN_LR": "1e-9",
-    "TRAIN_BATCH_SIZE": "8",
-    "TRAIN_LR": "0.005",
-    "BEAM_SIZE": "8",
-    # 21 training threads: the dev loss is noise, so 40 epochs at one rate, the last kept (as the sample model)
-    "TRAIN_SCHEDULE": "fixed",
-    "TRAIN_LR_DECAY": "1",
-}
-
 
 # Fixtures that bring a service: a test that takes one is an integration test.
 SERVICES = {"broker", "database_url", "zoned_database_url", "off_utc_database_url", "sample_model"}

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers.weibo_files import write_weibo
 from threadtag.app.validation import IN_NEITHER, NOT_IN_TRAINING, RunResult, Split, _unseen_table
 from threadtag.cli import app
 from threadtag.models.corpus import CorpusError, load_weibo, weibo_layout
 from threadtag.models.splits import kfold, tail_split
-
-TOPICS = {"马航": ["飞机", "失联", "祈祷"], "世界杯": ["进球", "球队", "比赛"], "高考": ["考生", "加油", "分数"]}
-
-
-def _lines(n: int, seed: int) -> tuple[list[str], list[str], list[str]]:
-    rng = random.Random(seed)
-    posts, convs, tags = [], [], []
-    for _ in range(n):
-        tag = rng.choice(list(TOPICS))
-        words = TOPICS[tag]
-        posts.append(" ".join(rng.choices(words, k=4)))
-        convs.append(" ".join(rng.choices(words + ["哈哈", "转发"], k=6)))
-        tags.append(tag)
-    return posts, convs, tags
-
-
-def _write(directory: Path, prefix: str, n: int, seed: int) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, lines in zip(("post", "conv", "tag"), _lines(n, seed)):
-        (directory / f"{prefix}{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_kfold_holds_each_example_out_exactly_once():
@@ -49,8 +27,8 @@ def test_kfold_holds_each_example_out_exactly_once():
 
 
 def test_the_authors_layout_is_read_directly(tmp_path):
-    _write(tmp_path, "train_", 12, 0)
-    _write(tmp_path, "valid_", 4, 1)
+    write_weibo(tmp_path, "train_", 12, 0)
+    write_weibo(tmp_path, "valid_", 4, 1)
     assert weibo_layout(tmp_path) == "authors"
     assert len(load_weibo(tmp_path, split="train")) == 12 and len(load_weibo(tmp_path, split="valid")) == 4
     with pytest.raises(CorpusError, match="neither"):
@@ -61,9 +39,9 @@ def test_the_authors_layout_is_read_directly(tmp_path):
 def test_train_on_the_authors_layout_then_score_a_separate_test_set(tiny_settings, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("TRAIN_MAX_EPOCHS", "3")
     data = tmp_path / "weibo"
-    _write(data, "train_", 60, 0)
-    _write(data, "valid_", 8, 1)
-    _write(data, "test_", 10, 2)
+    write_weibo(data, "train_", 60, 0)
+    write_weibo(data, "valid_", 8, 1)
+    write_weibo(data, "test_", 10, 2)
     model = tmp_path / "m.pt"
     runner = CliRunner()
     trained = runner.invoke(app, ["train", "--weibo", str(data), "--out", str(model), "--no-progress"])
@@ -78,7 +56,7 @@ def test_train_on_the_authors_layout_then_score_a_separate_test_set(tiny_setting
 @pytest.mark.slow
 def test_crossval_trains_each_fold_and_reports_the_gap(tiny_settings, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("TRAIN_MAX_EPOCHS", "2")
-    _write(tmp_path, "", 40, 0)
+    write_weibo(tmp_path, "", 40, 0)
     result = CliRunner().invoke(app, ["crossval", "--weibo", str(tmp_path), "--folds", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "fold 1/2" in result.output and "fold 2/2" in result.output

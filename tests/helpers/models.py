@@ -1,10 +1,25 @@
-"""Networks small enough to check by hand."""
+"""Networks small enough to check by hand, and settings of a model small enough to train in seconds."""
 
 from __future__ import annotations
 
 import torch
 
 from threadtag.models.network import HashtagGenerator, ModelConfig
+
+TINY = {  # training sizes for CLI tests: the paper's would take minutes here
+    "EMBED_DIM": "64",
+    "HIDDEN_SIZE": "64",
+    "ENCODER_LAYERS": "1",
+    "TRAIN_MAX_EPOCHS": "40",
+    "TRAIN_PATIENCE": "40",
+    "TRAIN_MIN_LR": "1e-9",
+    "TRAIN_BATCH_SIZE": "8",
+    "TRAIN_LR": "0.005",
+    "BEAM_SIZE": "8",
+    # 21 training threads: the dev loss is noise, so 40 epochs at one rate, the last kept (as the sample model)
+    "TRAIN_SCHEDULE": "fixed",
+    "TRAIN_LR_DECAY": "1",
+}
 
 
 def tiny_config(**fields: object) -> ModelConfig:
