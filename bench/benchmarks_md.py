@@ -21,6 +21,7 @@ AREAS = {
     "End to end": ("end_to_end",),
     "Inference on CPU and GPU": ("inference_throughput", "gpu_inference", "decode_speed", "predict_latency"),
     "Hybrid cost": ("hybrid_cost", "long_thread"),
+    "Scale": ("index_window",),
     "Faults": ("hostile_mix", "stream_restart", "shuffled_replays", "db_outage", "broker_partition"),
 }
 INTRO = """# Benchmarks

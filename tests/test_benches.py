@@ -20,7 +20,7 @@ from tests.helpers.weibo_files import write_weibo
 pytestmark = pytest.mark.integration  # processes, brokers, databases
 
 # Script -> its arguments ({model}: the sample model, {tmp}: a folder of its own, {weibo}: tiny Weibo files).
-STREAM = {
+ON_TINY_INPUT = {
     "stream_backlog": "--posts 200 --skip without-faust latency",
     "stream_restart": "--runs 1 --posts 200",
     "shuffled_replays": "--runs 1",
@@ -32,6 +32,7 @@ STREAM = {
     "benchmarks_md": "--check",
     "generator_ablation": "--configs defaults --variants full --seeds 13 --data {weibo} --out {tmp}/runs.jsonl",
     "hybrid_beam_candidates": "--values 5 --seeds 13 --weibo {weibo}",
+    "index_window": "--fractions 0.5 1 --weibo {weibo}",
 }
 # These read the shared Weibo posts: the index they fill, the posts they send or decode.
 ON_WEIBO = {
@@ -75,11 +76,11 @@ def _failures(done: dict[str, subprocess.CompletedProcess[str]]) -> list[str]:
 
 def test_every_script_of_bench_is_run_here():
     scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - NOT_SCRIPTS
-    assert scripts == set(STREAM) | set(ON_WEIBO) | set(NO_GPU)
+    assert scripts == set(ON_TINY_INPUT) | set(ON_WEIBO) | set(NO_GPU)
 
 
 def test_the_stream_and_training_benches_run_on_a_tiny_input(sample_model, tmp_path):
-    done = _run_all(STREAM, sample_model, tmp_path)
+    done = _run_all(ON_TINY_INPUT, sample_model, tmp_path)
     assert not _failures(done), "\n\n".join(_failures(done))
     assert (tmp_path / "record" / "smoke.json").exists()
 
