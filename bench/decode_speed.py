@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from bench.common import WEIBO, machine, table
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
@@ -45,7 +45,7 @@ def main() -> None:
         reference = [json.loads(line) for line in args.reference.read_text(encoding="utf-8").splitlines()]
     rows = []
     for number, path in enumerate(args.models):
-        predictor = recipes.generator_predictor(Checkpoint.load(path, recipes.device(settings)), settings)
+        predictor = recipes.generator_predictor(Checkpoint.load(path, configs.device(settings)), settings)
         predictor.predict_examples(posts[:8])  # warm-up: first-call allocations
         started = time.perf_counter()
         ranked = [[h.tag for h in p] for p in predictor.predict_examples(posts)]

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from bench.common import WEIBO, machine, table
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.annotator import HybridAnnotator
@@ -104,7 +104,7 @@ def main() -> None:
     ][args.no_cpu :]
     for device, bf16, sizes in runs:
         run_settings = settings.model_copy(update={"device": device, "decode_bf16": bf16})
-        checkpoint = Checkpoint.load(args.model, recipes.device(run_settings))
+        checkpoint = Checkpoint.load(args.model, configs.device(run_settings))
         annotator = recipes.predictor(checkpoint, run_settings)
         generator = recipes.generator_predictor(checkpoint, run_settings)
         for size in sizes:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from bench.common import WEIBO, machine, table
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import HybridAnnotator
@@ -34,13 +34,13 @@ from threadtag.models.splits import kfold, tail_split
 
 def _scores(settings: Settings, train: list[Example], held: list[Example], capacity: int) -> tuple[float, float, float]:
     """F1@1 of retrieval, F1@1 and F1@5 of the hybrid without the generator, in percent."""
-    retrieval_config = replace(recipes.retrieval_config(settings), capacity=capacity)
+    retrieval_config = replace(configs.retrieval_config(settings), capacity=capacity)
     retrieval = RetrievalRanker(retrieval_config)
     retrieval.fit(train, [])
     alone = score_ranked(retrieval.rank(held, settings.top_k), held)
-    hybrid_config = replace(recipes.hybrid_config(settings), beam_candidates=0)
+    hybrid_config = replace(configs.hybrid_config(settings), beam_candidates=0)
     model = fit_hybrid(
-        train, recipes.inventory(settings), retrieval_config, hybrid_config, recipes.reranker_config(settings)
+        train, recipes.inventory(settings), retrieval_config, hybrid_config, configs.reranker_config(settings)
     )
     # No beam search runs (no generator candidate, no generator feature): the predictor is never asked.
     hybrid = HybridAnnotator(cast(HashtagPredictor, None), model, settings.top_k)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from bench.common import WEIBO, machine, table
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING")
     settings = get_settings()
-    checkpoint = Checkpoint.load(args.model, recipes.device(settings))
+    checkpoint = Checkpoint.load(args.model, configs.device(settings))
     examples = load_weibo(WEIBO)[-args.posts :]  # the dev split's posts, with their conversations
     predictor = recipes.generator_predictor(checkpoint, settings)
     predictor.predict_examples(examples[:4])  # warm-up

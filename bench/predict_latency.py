@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine, table
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import get_settings
 from threadtag.models.checkpoint import Checkpoint
@@ -37,7 +37,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging("WARNING")
     if args.model:
-        checkpoint = Checkpoint.load(args.model, recipes.device(settings))
+        checkpoint = Checkpoint.load(args.model, configs.device(settings))
     else:
         checkpoint = recipes.train_sample_model(settings, Path(tempfile.mkdtemp()) / "sample.pt", progress=False)
     rows = []

@@ -116,7 +116,7 @@ def test_a_model_built_from_code_is_the_one_the_cli_trains(tiny_settings, tmp_pa
     their own, so a model built from code with the settings is the CLI's, weight for weight."""
     from dataclasses import asdict
 
-    from threadtag.app import recipes
+    from threadtag.app import configs
     from threadtag.models.checkpoint import Checkpoint
     from threadtag.models.network import HashtagGenerator, ModelConfig
 
@@ -129,11 +129,11 @@ def test_a_model_built_from_code_is_the_one_the_cli_trains(tiny_settings, tmp_pa
         vocab_size=len(vocab),
         pad_id=vocab.pad_id,
         output_size=trained.model.config.output_size,
-        **recipes.model_config(settings),
+        **configs.model_config(settings),
     )  # type: ignore[arg-type]
     assert config == trained.model.config
     built = HashtagGenerator(config).state_dict()
     assert {k: v.shape for k, v in built.items()} == {k: v.shape for k, v in trained.model.state_dict().items()}
-    assert trained.training["config"] == asdict(recipes.train_config(settings))
+    assert trained.training["config"] == asdict(configs.train_config(settings))
     with pytest.raises(TypeError):  # no defaults of its own to drift from the settings
         ModelConfig(vocab_size=len(vocab), pad_id=vocab.pad_id)  # type: ignore[call-arg]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadtag.app import recipes
+from threadtag.app import configs
 from threadtag.core.settings import Settings
 from threadtag.models.hybrid import HybridConfig, RerankerConfig
 from threadtag.models.retrieval import RetrievalConfig
@@ -61,6 +61,6 @@ def test_progress_bars_only_on_a_terminal_and_never_under_json_logs(monkeypatch)
 def test_the_model_configs_built_in_code_are_the_settings_defaults():
     """A model built from code (RetrievalConfig() and the like) is the one the CLI builds."""
     settings = Settings(_env_file=None)
-    assert recipes.retrieval_config(settings) == RetrievalConfig()
-    assert recipes.hybrid_config(settings) == HybridConfig()
-    assert recipes.reranker_config(settings) == RerankerConfig()
+    assert configs.retrieval_config(settings) == RetrievalConfig()
+    assert configs.hybrid_config(settings) == HybridConfig()
+    assert configs.reranker_config(settings) == RerankerConfig()

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from functools import partial
 from pathlib import Path
 
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.settings import Settings
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.comparison import (
@@ -64,7 +64,7 @@ def baselines(settings: Settings, lang: str) -> list[HashtagRanker]:
     tagger = ExtractorConfig(
         embed_dim=settings.embed_dim, hidden_size=settings.extractor_hidden_size, max_span=settings.tag_max_len, **loop
     )
-    limits, device, vocab = recipes.text_limits(settings, lang), recipes.device(settings), settings.vocab_size(lang)
+    limits, device, vocab = configs.text_limits(settings, lang), configs.device(settings), settings.vocab_size(lang)
     return [
         RandomRanker(settings.train_seed),
         TfidfRanker(settings.tfidf_max_n),
@@ -92,7 +92,7 @@ def run_compare(
     ours = generator(settings, "full", OURS, models_dir, progress)
     table4 = [
         *baselines(settings, lang),
-        RetrievalRanker(recipes.retrieval_config(settings)),
+        RetrievalRanker(configs.retrieval_config(settings)),
         generator(settings, "seq2seq_post", SEQ2SEQ, models_dir, progress),
         generator(settings, "seq2seq_copy", COPY, models_dir, progress),
         ours,

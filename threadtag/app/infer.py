@@ -7,7 +7,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Engine
 
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.app.lifecycle import kafka_client_quiet, migrated_engine, stop_on_signals
 from threadtag.core import kafka_clients
 from threadtag.core.broker_watch import wait_for_broker, watch_broker
@@ -83,7 +83,7 @@ def run_infer(settings: Settings, model: Path | None) -> None:
     start_metrics(settings, settings.infer_group_id, [settings.requests_topic], "inference")
     set_live_quality_window(settings.live_quality_window)
     stop = stop_on_signals(settings.shutdown_timeout_seconds)
-    log.info("inference worker starting", model_version=served.version, device=str(recipes.device(settings)))
+    log.info("inference worker starting", model_version=served.version, device=str(configs.device(settings)))
     progress = ProgressLog("inference worker", settings.progress_log_seconds)
     watch_broker(settings, settings.kafka_bootstrap_servers, [settings.requests_topic])
     try:

@@ -1,4 +1,5 @@
-"""Settings -> model, training and decoding configurations, in one place for every command."""
+"""How every command trains and loads models: the generator, the hybrid ranker around it, the
+sample model, predictors for checkpoints (the configurations come from app/configs.py)."""
 
 from __future__ import annotations
 
@@ -8,68 +9,29 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from threadtag import samples
+from threadtag.app.configs import (
+    device,
+    hybrid_config,
+    model_config,
+    reranker_config,
+    retrieval_config,
+    text_limits,
+    train_config,
+    vocab_config,
+)
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import Annotator, HybridAnnotator, HybridModel
-from threadtag.models.batching import TextLimits
 from threadtag.models.checkpoint import Checkpoint
 from threadtag.models.corpus import Example, load_tweet_threads, read_tweets
-from threadtag.models.device import resolve_device
-from threadtag.models.hybrid import HybridConfig, RerankerConfig
 from threadtag.models.hybrid_training import fit_hybrid
 from threadtag.models.inventory import HashtagInventory
 from threadtag.models.predictor import HashtagPredictor, RankedHashtag
-from threadtag.models.retrieval import RetrievalConfig
 from threadtag.models.splits import kfold
-from threadtag.models.training import TrainConfig, VocabConfig, train
+from threadtag.models.training import train
 
 SAMPLE_THREADS = Path(samples.__file__).parent / "threads.jsonl"
-
-
-def device(settings: Settings) -> torch.device:
-    return resolve_device(settings.device, settings.torch_threads)
-
-
-def text_limits(settings: Settings, lang: str) -> TextLimits:
-    return TextLimits(settings.post_max_len(lang), settings.conv_max_len, settings.tag_max_len)
-
-
-def model_config(settings: Settings, variant: str | None = None, small: bool = False) -> dict[str, object]:
-    """ModelConfig fields other than the vocabulary's; `small` = the sample model's sizes."""
-    return {
-        "embed_dim": settings.sample_embed_dim if small else settings.embed_dim,
-        "hidden_size": settings.sample_hidden_size if small else settings.hidden_size,
-        "encoder_layers": settings.sample_encoder_layers if small else settings.encoder_layers,
-        "dropout": settings.dropout,
-        "variant": variant or settings.model_variant,
-        "shared_encoder": settings.shared_encoder,
-        "bi_attention_score": settings.bi_attention_score,
-        "input_feeding": settings.input_feeding,
-        "init_range": settings.init_range,
-    }
-
-
-def vocab_config(settings: Settings, lang: str) -> VocabConfig:
-    return VocabConfig(settings.vocab_size(lang), settings.vocab_min_freq, settings.output_vocab == "hashtag")
-
-
-def train_config(settings: Settings, max_epochs: int | None = None, small: bool = False) -> TrainConfig:
-    return TrainConfig(
-        lr=settings.sample_train_lr if small else settings.train_lr,
-        batch_size=settings.sample_train_batch_size if small else settings.train_batch_size,
-        grad_clip=settings.train_grad_clip,
-        # The sample is tiny: its dev loss is noise, so it trains a fixed number of epochs at
-        # one rate and keeps the last.
-        lr_decay=1.0 if small else settings.train_lr_decay,
-        min_lr=settings.train_min_lr,
-        patience=settings.train_patience,
-        max_epochs=max_epochs or (settings.sample_train_epochs if small else settings.train_max_epochs),
-        seed=settings.train_seed,
-        schedule="fixed" if small else settings.train_schedule,
-    )
 
 
 def fit(
@@ -101,34 +63,6 @@ def fit(
         return checkpoint
     fit_args = {"variant": variant, "max_epochs": max_epochs, "small": small}
     return add_ranker(settings, checkpoint, train_examples, dev_examples, progress, **fit_args)
-
-
-def retrieval_config(settings: Settings) -> RetrievalConfig:
-    return RetrievalConfig(
-        settings.retrieval_neighbours,
-        settings.retrieval_conv_weight,
-        settings.retrieval_vote_power,
-        settings.retrieval_capacity,
-        settings.retrieval_postings_per_word,
-        settings.retrieval_query_terms,
-        settings.retrieval_char_ngrams,
-        settings.retrieval_char_weight,
-    )
-
-
-def hybrid_config(settings: Settings) -> HybridConfig:
-    return HybridConfig(
-        settings.hybrid_vote_candidates,
-        settings.hybrid_beam_candidates,
-        settings.hybrid_spelled_candidates,
-        settings.hybrid_conv_tokens,
-    )
-
-
-def reranker_config(settings: Settings) -> RerankerConfig:
-    return RerankerConfig(
-        settings.reranker_trees, settings.reranker_learning_rate, settings.reranker_leaves, seed=settings.train_seed
-    )
 
 
 def inventory(settings: Settings) -> HashtagInventory:

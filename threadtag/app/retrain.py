@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import Engine
 
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.app.lifecycle import migrated_engine, stop_on_signals
 from threadtag.core.failures import UsageError
 from threadtag.core.settings import Settings
@@ -31,7 +31,7 @@ def recipe(settings: Settings, progress: bool) -> Recipe:
     return Recipe(
         fit,
         lambda checkpoint: recipes.predictor(checkpoint, settings),
-        recipes.device(settings),
+        configs.device(settings),
         recipes.bundled_sample_ids(),
     )
 

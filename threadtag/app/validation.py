@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from threadtag.app import recipes
+from threadtag.app import configs, recipes
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import Annotator
 from threadtag.models.checkpoint import Checkpoint
@@ -171,7 +171,7 @@ def _retrieval_run(
     settings: Settings, name: str, split: Split, train: list[Example], held: HeldOut, config: str
 ) -> RunResult:
     started = time.perf_counter()
-    retrieval = RetrievalRanker(recipes.retrieval_config(settings))
+    retrieval = RetrievalRanker(configs.retrieval_config(settings))
     retrieval.fit(train, [])
     return _scored(config, name, split, retrieval, held, time.perf_counter() - started)
 
