@@ -21,6 +21,7 @@ from typing import cast
 
 from bench.common import WEIBO, machine, table
 from threadtag.app import configs, recipes
+from threadtag.app.validation import examples_for, plan
 from threadtag.core.logging_setup import configure_logging
 from threadtag.core.settings import Settings
 from threadtag.models.annotator import HybridAnnotator
@@ -29,7 +30,6 @@ from threadtag.models.evaluation import score_ranked
 from threadtag.models.hybrid_training import fit_hybrid
 from threadtag.models.predictor import HashtagPredictor
 from threadtag.models.rankers.retrieval import RetrievalRanker
-from threadtag.models.splits import kfold, tail_split
 
 
 def _scores(settings: Settings, train: list[Example], held: list[Example], capacity: int) -> tuple[float, float, float]:
@@ -57,11 +57,9 @@ def main() -> None:
     configure_logging("WARNING")
     settings = Settings()
     examples = load_weibo(args.weibo)
-    splits = (
-        [kfold(examples, args.folds, fold) for fold in range(args.folds)]
-        if args.folds
-        else [tail_split(examples, settings.weibo_dev_lines)]
-    )
+    splits = [
+        examples_for(split, examples, settings.weibo_dev_lines) for split in plan([settings.train_seed], args.folds)
+    ]
     found: dict[float, list[tuple[float, float, float]]] = {f: [] for f in args.fractions}
     for train, held in splits:
         for fraction in args.fractions:
