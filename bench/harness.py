@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from threadtag.app.processes import CommandProcess, child_env
 from threadtag.app.schema import migrate
@@ -148,7 +148,7 @@ def drop_database(url: str) -> None:
     """A bench's database, dropped once its numbers are read (every run makes a new one). Left
     behind, they cost the next runs: 5 backlog pairs stored 1.12 times consume-only with the
     databases of earlier runs kept, 1.18-1.19 with each dropped."""
-    _as_admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    _as_admin(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
 
 
 def produce_all(bootstrap: str, topic: str, lines: list[bytes]) -> None:
