@@ -250,8 +250,7 @@ class StreamWorker:
     async def _stranded_one_by_one(self, now: float) -> Timed:
         """The stranded sweep a parent at a time; a parent whose parked replies the database
         refuses to join: they become dead letters with the reason."""
-        limit, source = self.settings.stream_timer_batch, self.settings.tweets_topic
-        max_payload = self.settings.dead_letter_payload_max_bytes
+        limit, source, max_payload = self.timer_limits.rows, self.timer_limits.source, self.timer_limits.max_payload
         parents = await self._in_transaction(lambda conn: posts_table.stranded_parents(conn, limit))
         requests: list[AnnotationRequest] = []
         letters: list[DeadLetter] = []

@@ -108,11 +108,13 @@ def _scored(
     held_out = held.examples
     if isinstance(annotator, RetrievalRanker):
         ranked = annotator.rank(held_out, 5)
+        scores = score_ranked(ranked, held_out)
         training: dict[str, object] = {}
     else:
-        ranked = [[h.tag for h in p] for p in evaluate(annotator, held_out, progress=False).predictions]
+        result = evaluate(annotator, held_out, progress=False)  # scored there already
+        ranked, scores = [[h.tag for h in p] for p in result.predictions], result.scores
         training = annotator.checkpoint.training
-    scores, top1 = score_ranked(ranked, held_out), [r[0] for r in ranked if r]
+    top1 = [r[0] for r in ranked if r]
 
     def on(indices: list[int]) -> tuple[int, float, float]:
         if not indices:
